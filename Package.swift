@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+// cc-bridge-tui: terminal client for cc-bridge's FIFO mode.
+// Layers point inward: executables -> BridgeTUI / BridgeAgent -> BridgeCore. Only BridgeTUI sees ncurses.
+import PackageDescription
+
+let package = Package(
+    name: "cc-bridge-tui",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "cc-bridge-tui", targets: ["cc-bridge-tui"]),
+        .executable(name: "cc-bridge-agent", targets: ["cc-bridge-agent"]),
+        .executable(name: "ccb-bench", targets: ["ccb-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CNcursesw",
+            path: "Sources/CNcursesw",
+            pkgConfig: "ncursesw",
+            providers: [.apt(["libncurses-dev"])]
+        ),
+        .target(
+            name: "BridgeCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "BridgeTUI", dependencies: ["BridgeCore", "CNcursesw"]),
+        .target(name: "BridgeAgent", dependencies: ["BridgeCore"]),
+        .executableTarget(
+            name: "cc-bridge-tui",
+            dependencies: [
+                "BridgeCore", "BridgeTUI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "cc-bridge-agent",
+            dependencies: [
+                "BridgeAgent", "BridgeCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "ccb-bench",
+            dependencies: [
+                "BridgeCore", "BridgeTUI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
+        .testTarget(name: "BridgeTUITests", dependencies: ["BridgeTUI", "BridgeCore"]),
+        .testTarget(name: "BridgeAgentTests", dependencies: ["BridgeAgent", "BridgeCore"]),
+        // Runs the real binaries (cc-bridge-tui, cc-bridge-agent) against real FIFOs and, for the
+        // screen, inside a private tmux server.
+        .testTarget(name: "EndToEndTests", dependencies: ["BridgeCore"]),
+    ]
+)

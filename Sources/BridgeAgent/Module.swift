@@ -1,0 +1,1 @@
+// BridgeAgent module (placeholder, replaced by its first real file).

@@ -1,0 +1,87 @@
+// Scrollback: a fixed-capacity ring of output lines, bounded by line count and by bytes.
+// Trims from the oldest end; line numbers are absolute (they keep counting after trimming),
+// so a view can hold a position while old lines fall off.
+
+public struct Scrollback: Sendable {
+    public let maxLines: Int
+    public let maxBytes: Int
+
+    private var storage: [OutputLine?]
+    private var head = 0          // index in storage of the oldest line
+    public private(set) var count = 0
+    public private(set) var byteCount = 0
+    /// Absolute number of the oldest line still held (lines ever appended minus `count`).
+    public private(set) var firstLineNumber = 0
+    /// Lines dropped because of the bounds since the start.
+    public private(set) var droppedLines = 0
+
+    public init(maxLines: Int = 50_000, maxBytes: Int = 16 << 20) {
+        self.maxLines = max(1, maxLines)
+        self.maxBytes = max(1024, maxBytes)
+        storage = []
+    }
+
+    /// Absolute number one past the newest line.
+    public var endLineNumber: Int { firstLineNumber + count }
+    public var isEmpty: Bool { count == 0 }
+
+    public mutating func append(_ line: OutputLine) {
+        if count == maxLines { dropOldest() }
+        let cost = line.byteCost
+        while count > 0 && byteCount + cost > maxBytes { dropOldest() }
+        if count == storage.count {
+            // Full array but below maxLines: grow (rotating first so the ring starts at 0).
+            if head != 0 {
+                storage = Array(storage[head...] + storage[..<head])
+                head = 0
+            }
+            storage.append(line)
+        } else {
+            storage[(head + count) % storage.count] = line
+        }
+        count += 1
+        byteCount += cost
+    }
+
+    /// Replaces the newest line (used while an unterminated line is still growing).
+    public mutating func replaceLast(_ line: OutputLine) {
+        precondition(count > 0, "replaceLast on empty scrollback")
+        let index = (head + count - 1) % storage.count
+        byteCount += line.byteCost - (storage[index]?.byteCost ?? 0)
+        storage[index] = line
+    }
+
+    /// The line at absolute number `lineNumber`, or nil when it was trimmed or does not exist yet.
+    public func line(at lineNumber: Int) -> OutputLine? {
+        let offset = lineNumber - firstLineNumber
+        guard offset >= 0 && offset < count else { return nil }
+        return storage[(head + offset) % storage.count]
+    }
+
+    /// Lines by position 0..<count (0 = oldest held).
+    public subscript(position: Int) -> OutputLine {
+        precondition(position >= 0 && position < count, "scrollback index out of range")
+        return storage[(head + position) % storage.count]!
+    }
+
+    public var last: OutputLine? { count == 0 ? nil : self[count - 1] }
+
+    public mutating func removeAll() {
+        firstLineNumber += count
+        storage = []
+        head = 0
+        count = 0
+        byteCount = 0
+    }
+
+    private mutating func dropOldest() {
+        guard count > 0 else { return }
+        byteCount -= storage[head]?.byteCost ?? 0
+        storage[head] = nil
+        head = (head + 1) % storage.count
+        count -= 1
+        firstLineNumber += 1
+        droppedLines += 1
+        if count == 0 { head = 0; storage.removeAll(keepingCapacity: true) }
+    }
+}

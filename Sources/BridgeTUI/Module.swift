@@ -1,0 +1,1 @@
+// BridgeTUI module (placeholder, replaced by its first real file).
