@@ -39,7 +39,8 @@ public struct TextStyle: Hashable, Sendable {
     public var isPlain: Bool { self == .plain }
 }
 
-/// A run of identically styled text inside a line. Offsets count Unicode scalars of `OutputLine.text`.
+/// A run of identically styled text inside a line. Offsets count UTF-8 bytes of `OutputLine.text`
+/// (always on scalar boundaries).
 public struct StyleRun: Hashable, Sendable {
     public var start: Int
     public var count: Int
