@@ -1,0 +1,49 @@
+// CommonOptions: --pipe-dir, --config and --allow-unsafe-pipes, shared by every subcommand,
+// and the config loading they imply (config errors exit 2 with file:line:key).
+
+import ArgumentParser
+import BridgeCore
+import Foundation
+
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "Pipe directory (default: docker.pipe_dir from the config).")
+    var pipeDir: String?
+
+    @Option(name: .long, help: "Config file (default: $CC_BRIDGE_CONFIG or ~/.config/cc-bridge/config.yaml).")
+    var config: String?
+
+    @Flag(name: .long, help: "Use pipes writable by other users (mode 0666). Pipes owned by others stay refused.")
+    var allowUnsafePipes = false
+
+    var policy: PipePolicy { PipePolicy(allowUnsafe: allowUnsafePipes) }
+
+    /// The loaded config, with --pipe-dir applied. Warnings go to standard error.
+    func loadConfig(quiet: Bool = false) throws -> BridgeConfig {
+        var loaded: BridgeConfig
+        do {
+            loaded = try ConfigLoader.load(override: config)
+        } catch {
+            FileHandle.standardErrorWrite("cc-bridge-tui: \(error)")
+            throw ExitCode(2)
+        }
+        if !quiet { for warning in loaded.warnings { FileHandle.standardErrorWrite("warning: \(warning)") } }
+        if let pipeDir { loaded.docker.pipeDir = pipeDir }
+        return loaded
+    }
+
+    /// A validated instance name, or exit 2 with the reason.
+    func instanceName(_ raw: String) throws -> InstanceName {
+        do {
+            return try InstanceName(validating: raw)
+        } catch {
+            FileHandle.standardErrorWrite("cc-bridge-tui: invalid instance name \"\(InstanceScanner.displayName(raw))\": \(error)")
+            throw ExitCode(2)
+        }
+    }
+}
+
+extension FileHandle {
+    static func standardErrorWrite(_ line: String) {
+        FileHandle.standardError.write(Data((line.hasSuffix("\n") ? line : line + "\n").utf8))
+    }
+}

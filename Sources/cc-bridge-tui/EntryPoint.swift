@@ -1,0 +1,38 @@
+// Entry point of cc-bridge-tui: parses the command line and maps every failure to the exit codes
+// the tool promises: 0 ok, 1 failure, 2 usage or config error.
+
+import ArgumentParser
+import BridgeCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+enum EntryPoint {
+    static func main() {
+        SignalSetup.ignoreSIGPIPE()
+        do {
+            var command = try CCBridgeTUI.parseAsRoot()
+            try command.run()
+        } catch {
+            let code = CCBridgeTUI.exitCode(for: error)
+            let message = CCBridgeTUI.fullMessage(for: error)
+            if code == .success {
+                if !message.isEmpty { print(message) }
+                exit(0)
+            }
+            if !message.isEmpty { FileHandle.standardErrorWrite(message) }
+            // ArgumentParser's usage errors are 64 (EX_USAGE); ours are 2.
+            exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+}
+
+struct CCBridgeTUI: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cc-bridge-tui",
+        abstract: "Terminal client for cc-bridge's FIFO mode.",
+        subcommands: [ListCommand.self, SendCommand.self, PipesCommand.self]
+    )
+}
