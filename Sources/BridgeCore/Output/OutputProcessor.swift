@@ -88,6 +88,17 @@ public struct OutputProcessor {
             let runStart = i
             // Fast path: printable ASCII and valid, non-C1 UTF-8.
             scan: while i < n {
+                // Eight bytes at a time while they are all printable ASCII (0x20...0x7E).
+                while i &+ 8 <= n {
+                    let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+                    let high: UInt64 = 0x8080_8080_8080_8080
+                    let below20 = (w &- 0x2020_2020_2020_2020) & ~w
+                    let del = w ^ 0x7F7F_7F7F_7F7F_7F7F
+                    let isDel = (del &- 0x0101_0101_0101_0101) & ~del
+                    if (w | below20 | isDel) & high != 0 { break }
+                    i &+= 8
+                }
+                guard i < n else { break scan }
                 let b = p[i]
                 if b &- 0x20 < 0x5F { i &+= 1; continue }
                 if b < 0x80 { break scan }
