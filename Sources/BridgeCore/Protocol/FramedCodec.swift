@@ -253,6 +253,21 @@ private struct Parser {
         while true {
             // Copy the run of plain bytes.
             let runStart = i
+            if let base = bytes.baseAddress {
+                // Eight bytes at a time while none is a quote, backslash, control or non-ASCII byte.
+                while i &+ 8 <= bytes.count {
+                    let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                    let quote = w ^ 0x2222_2222_2222_2222
+                    let slash = w ^ 0x5C5C_5C5C_5C5C_5C5C
+                    let ones: UInt64 = 0x0101_0101_0101_0101
+                    let hits = (w &- 0x2020_2020_2020_2020) & ~w
+                        | (quote &- ones) & ~quote
+                        | (slash &- ones) & ~slash
+                        | w
+                    if hits & 0x8080_8080_8080_8080 != 0 { break }
+                    i &+= 8
+                }
+            }
             while i < bytes.count {
                 let b = bytes[i]
                 if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
@@ -327,7 +342,23 @@ private struct Parser {
     }
 
     private mutating func appendUTF8(_ scalar: Unicode.Scalar) {
-        for unit in UTF8.encode(scalar)! { scratch.append(unit) }
+        let v = scalar.value
+        switch v {
+        case ..<0x80:
+            scratch.append(UInt8(v))
+        case ..<0x800:
+            scratch.append(UInt8(0xC0 | v >> 6))
+            scratch.append(UInt8(0x80 | v & 0x3F))
+        case ..<0x10000:
+            scratch.append(UInt8(0xE0 | v >> 12))
+            scratch.append(UInt8(0x80 | v >> 6 & 0x3F))
+            scratch.append(UInt8(0x80 | v & 0x3F))
+        default:
+            scratch.append(UInt8(0xF0 | v >> 18))
+            scratch.append(UInt8(0x80 | v >> 12 & 0x3F))
+            scratch.append(UInt8(0x80 | v >> 6 & 0x3F))
+            scratch.append(UInt8(0x80 | v & 0x3F))
+        }
     }
 
     private func isValidUTF8(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
