@@ -292,3 +292,17 @@ func agentLikeOutput(lines: Int) -> (bytes: [UInt8], textBytes: Int, styledLines
     #expect(bytesOut == textBytes)
     #expect(styledOut == styled)
 }
+
+@Test func incompleteSequenceAtEndOfInputIsFlushedAsReplacement() {
+    var processor = OutputProcessor(now: { 0 })
+    var out = CollectedOutput()
+    var batch = OutputBatch()
+    processor.feed([0x61, 0xE2, 0x9D], into: &batch)
+    out.apply(batch)
+    batch.removeAll()
+    #expect(out.texts == ["a"])
+    processor.flushIncompleteInput(into: &batch)
+    out.apply(batch)
+    #expect(out.texts == ["a\u{FFFD}"])
+    #expect(out.protocolViolations == 0)
+}

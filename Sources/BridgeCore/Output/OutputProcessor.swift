@@ -78,6 +78,20 @@ public struct OutputProcessor {
         if line.isEmpty && line.pad == 0 && !dirty { lineTimestamp = nil }
     }
 
+    /// At the end of the input (the writer went away for good): bytes of an incomplete UTF-8
+    /// sequence held for the next feed become one U+FFFD, shown in the open line.
+    public mutating func flushIncompleteInput(into batch: inout OutputBatch) {
+        guard !pending.isEmpty else { return }
+        pending.removeAll(keepingCapacity: true)
+        if escape.isGround {
+            if lineTimestamp == nil { feedTime = now(); lineTimestamp = feedTime }
+            UTF8Scan.replacement.withUnsafeBufferPointer { write($0.baseAddress!, 3, &batch) }
+            let (text, runs) = line.snapshot()
+            emit(OutputLine(text: text, runs: runs, timestamp: lineTimestamp ?? feedTime), open: true, &batch)
+            dirty = false
+        }
+    }
+
     // MARK: Text
 
     /// Scans from `i` in ground state; returns where it stopped (end, or the start of a sequence).
