@@ -1,0 +1,185 @@
+// InstanceHub: the engine behind the TUI and the `tail` command. It keeps the list of instances
+// in pipe_dir current, holds every ready instance's out-FIFO open, decodes its stream (plain or
+// framed) and delivers prompts, all from one event loop. It reports through EngineEvent only.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public final class InstanceHub {
+    public struct Options: Sendable {
+        public var directory: String
+        public var policy = PipePolicy.strict
+        public var maxLineBytes = 64 << 10
+        /// Seconds between rescans of pipe_dir (instances appear and vanish while we run).
+        public var rescanInterval = 1.0
+        /// Bytes read from one instance per loop turn, so a flood never starves the keyboard.
+        public var readBudget = 1 << 20
+        /// Only these instances (nil: all).
+        public var only: Set<String>?
+
+        public init(directory: String) { self.directory = directory }
+    }
+
+    final class Connection {
+        let info: InstanceInfo
+        let channel: OutputChannel
+        var decoder: StreamDecoder
+        var watch: EventLoop.WatchID?
+        let delivery: PromptDelivery
+
+        init(info: InstanceInfo, channel: OutputChannel, decoder: StreamDecoder, delivery: PromptDelivery) {
+            self.info = info
+            self.channel = channel
+            self.decoder = decoder
+            self.delivery = delivery
+        }
+    }
+
+    public let loop: EventLoop
+    public let options: Options
+    private let onEvent: (EngineEvent) -> Void
+    private var connections: [String: Connection] = [:]
+    private var instances: [InstanceInfo] = []
+    private var directoryError: String?
+    private var rescanTimer: EventLoop.TimerID?
+    private var readBuffer: UnsafeMutableRawBufferPointer
+    private var batch = OutputBatch()
+    private var events: [StreamEvent] = []
+
+    public init(loop: EventLoop, options: Options, onEvent: @escaping (EngineEvent) -> Void) {
+        self.loop = loop
+        self.options = options
+        self.onEvent = onEvent
+        readBuffer = .allocate(byteCount: 256 << 10, alignment: 16)
+    }
+
+    deinit {
+        stop()
+        readBuffer.deallocate()
+    }
+
+    public var currentInstances: [InstanceInfo] { instances }
+
+    public func start() {
+        rescan()
+        rescanTimer = loop.schedule(after: options.rescanInterval, repeating: options.rescanInterval) { [weak self] in
+            self?.rescan()
+        }
+    }
+
+    public func stop() {
+        if let rescanTimer { loop.cancel(rescanTimer) }
+        rescanTimer = nil
+        for name in Array(connections.keys) { detach(name) }
+    }
+
+    /// Rescans pipe_dir now: new instances are attached, vanished ones detached, replaced FIFOs
+    /// reopened.
+    public func rescan() {
+        var scan = InstanceScanner.scan(options.directory, policy: options.policy)
+        if let only = options.only { scan.instances.removeAll { !only.contains($0.name) } }
+        let changed = scan.instances != instances || scan.directoryError != directoryError
+        instances = scan.instances
+        directoryError = scan.directoryError
+        let ready = Dictionary(scan.instances.filter(\.isReady).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for name in Array(connections.keys) where ready[name] == nil {
+            detach(name)
+            onEvent(.attachment(instance: name, state: .reattaching("pipes gone or unsafe")))
+        }
+        if changed { onEvent(.instancesChanged(scan.instances, directoryError: scan.directoryError)) }
+        for (name, info) in ready.sorted(by: { $0.key < $1.key }) {
+            if let connection = connections[name] {
+                if connection.channel.isStale() {
+                    detach(name)
+                    onEvent(.attachment(instance: name, state: .reattaching("out-FIFO was replaced; reopening")))
+                    attach(info)
+                }
+            } else {
+                attach(info)
+            }
+        }
+    }
+
+    /// The protocol an instance speaks, as far as we have seen.
+    public func mode(of instance: String) -> StreamMode? { connections[instance]?.decoder.mode }
+
+    /// Queues a prompt; the result comes as `.delivered`. Framed agents get a JSON prompt message,
+    /// plain ones one line (newlines become spaces).
+    public func send(_ text: String, to instance: String, promptID: String, timeout: Double = 2) {
+        guard let connection = connections[instance] else {
+            onEvent(.delivered(instance: instance, promptID: promptID, error: .unsafe(.missing(path: instance))))
+            return
+        }
+        let bytes: [UInt8]
+        if connection.decoder.mode == .framed {
+            bytes = Array(HostMessage.prompt(id: promptID, text: text).encode().utf8) + [0x0A]
+        } else {
+            bytes = PlainPrompt.line(for: text).bytes
+        }
+        connection.delivery.enqueue(.init(promptID: promptID, bytes: bytes, timeout: timeout))
+    }
+
+    public func interrupt(_ instance: String, promptID: String, timeout: Double = 1) {
+        guard let connection = connections[instance] else { return }
+        let bytes = connection.decoder.mode == .framed
+            ? Array(HostMessage.interrupt(id: promptID).encode().utf8) + [0x0A]
+            : PromptWriter.interruptByte
+        connection.delivery.enqueue(.init(promptID: promptID, bytes: bytes, timeout: timeout))
+    }
+
+    // MARK: attachment
+
+    private func attach(_ info: InstanceInfo) {
+        let channel = OutputChannel(path: info.outPath, policy: options.policy)
+        do {
+            try channel.open()
+        } catch {
+            onEvent(.attachment(instance: info.name, state: .failed(error.description)))
+            return
+        }
+        let name = info.name
+        let delivery = PromptDelivery(path: info.inPath, loop: loop, writer: PromptWriter(policy: options.policy)) {
+            [weak self] id, error in self?.onEvent(.delivered(instance: name, promptID: id, error: error))
+        }
+        let connection = Connection(info: info, channel: channel,
+                                    decoder: StreamDecoder(maxLineBytes: options.maxLineBytes), delivery: delivery)
+        connection.watch = loop.watch(channel.readFD, for: .readable) { [weak self] _ in self?.drain(name) }
+        connections[name] = connection
+        onEvent(.attachment(instance: name, state: .attached))
+        drain(name)
+    }
+
+    private func detach(_ name: String) {
+        guard let connection = connections.removeValue(forKey: name) else { return }
+        if let watch = connection.watch { loop.unwatch(watch) }
+        connection.channel.close()
+        connection.delivery.cancelAll(reason: .agentNotListening(waited: 0))
+    }
+
+    /// Reads up to the budget, decodes, and reports one batch.
+    private func drain(_ name: String) {
+        guard let connection = connections[name] else { return }
+        var total = 0
+        batch.removeAll(keepingCapacity: true)
+        events.removeAll(keepingCapacity: true)
+        reading: while total < options.readBudget {
+            switch connection.channel.read(into: readBuffer) {
+            case .bytes(let n):
+                total += n
+                connection.decoder.feed(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]), into: &batch, events: &events)
+            case .wouldBlock:
+                break reading
+            case .endOfFile:
+                // We hold a write end, so this means the FIFO was swapped under us: reopen.
+                rescan()
+                break reading
+            case .failed(let error):
+                onEvent(.attachment(instance: name, state: .failed(error.description)))
+                break reading
+            }
+        }
+        for event in events { onEvent(.stream(instance: name, event: event)) }
+        if !batch.isEmpty { onEvent(.output(instance: name, batch: batch)) }
+    }
+}

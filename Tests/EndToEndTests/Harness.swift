@@ -1,0 +1,198 @@
+// Harness: runs the real binaries (cc-bridge-tui, cc-bridge-agent) and a private tmux server
+// for end-to-end tests. Binaries come from $CCB_BIN_DIR (set by scripts/test) or .build/debug.
+
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum Binaries {
+    static let directory: String = {
+        if let dir = ProcessInfo.processInfo.environment["CCB_BIN_DIR"], !dir.isEmpty { return dir }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug").path
+    }()
+
+    static func path(_ name: String) throws -> String {
+        let path = directory + "/" + name
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw HarnessError("\(path) is missing: build first (scripts/test runs `swift build` before `swift test`)")
+        }
+        return path
+    }
+
+    static var tui: String { get throws { try path("cc-bridge-tui") } }
+    static var agent: String { get throws { try path("cc-bridge-agent") } }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A private temporary directory, removed when released.
+final class Scratch {
+    let path: String
+    init() {
+        var template = Array((NSTemporaryDirectory() + "ccb-e2e-XXXXXX").utf8CString)
+        path = String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!)! })
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ name: String) -> String { path + "/" + name }
+}
+
+/// The result of a finished command.
+struct Finished {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// A child process with its output collected in the background.
+final class Running {
+    let process = Process()
+    private let out = Pipe()
+    private let err = Pipe()
+    private let collected = Collected()
+
+    final class Collected: @unchecked Sendable {
+        let lock = NSLock()
+        var out = Data()
+        var err = Data()
+    }
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        process.standardOutput = out
+        process.standardError = err
+        let input = Pipe()
+        process.standardInput = input
+        let collected = self.collected
+        out.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            collected.lock.lock(); collected.out.append(data); collected.lock.unlock()
+        }
+        err.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            collected.lock.lock(); collected.err.append(data); collected.lock.unlock()
+        }
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try? input.fileHandleForWriting.close()
+    }
+
+    var stdout: String {
+        collected.lock.lock(); defer { collected.lock.unlock() }
+        return String(decoding: collected.out, as: UTF8.self)
+    }
+
+    var stderr: String {
+        collected.lock.lock(); defer { collected.lock.unlock() }
+        return String(decoding: collected.err, as: UTF8.self)
+    }
+
+    /// Waits up to `timeout` seconds; nil when still running.
+    func wait(timeout: Double) -> Finished? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        if process.isRunning { return nil }
+        process.waitUntilExit()
+        usleep(20_000)  // let the readability handlers take the last bytes
+        return Finished(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+    }
+
+    func signal(_ sig: Int32) {
+        if process.isRunning { kill(process.processIdentifier, sig) }
+    }
+
+    deinit {
+        signal(SIGKILL)
+        out.fileHandleForReading.readabilityHandler = nil
+        err.fileHandleForReading.readabilityHandler = nil
+    }
+}
+
+/// Runs a command to completion (or kills it after `timeout`).
+func run(_ executable: String, _ arguments: [String], stdin: Data? = nil, timeout: Double = 30,
+         environment: [String: String]? = nil) throws -> Finished {
+    let child = try Running(executable, arguments, environment: environment, stdin: stdin)
+    guard let finished = child.wait(timeout: timeout) else {
+        child.signal(SIGKILL)
+        throw HarnessError("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
+    }
+    return finished
+}
+
+/// Polls `condition` every 20 ms up to `timeout` seconds.
+func eventually(timeout: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    repeat {
+        if try condition() { return true }
+        usleep(20_000)
+    } while Date() < deadline
+    return try condition()
+}
+
+/// A private tmux server (its own socket) with one window of a fixed size.
+final class Tmux {
+    let socket: String
+    let session = "t"
+
+    init(size: (cols: Int, rows: Int) = (100, 30), command: [String], environment: [String: String] = [:],
+         scratch: Scratch) throws {
+        socket = scratch.file("tmux.sock")
+        var args = ["-S", socket, "-f", "/dev/null", "new-session", "-d", "-s", session,
+                    "-x", String(size.cols), "-y", String(size.rows)]
+        for (key, value) in environment.sorted(by: { $0.key < $1.key }) { args += ["-e", "\(key)=\(value)"] }
+        args.append(command.map(Tmux.quote).joined(separator: " "))
+        let result = try run("/usr/bin/env", ["tmux"] + args, timeout: 20)
+        guard result.status == 0 else { throw HarnessError("tmux new-session failed: \(result.stderr)") }
+        _ = try? tmux(["set-option", "-t", session, "remain-on-exit", "on"])
+    }
+
+    @discardableResult
+    func tmux(_ arguments: [String]) throws -> Finished {
+        try run("/usr/bin/env", ["tmux", "-S", socket] + arguments, timeout: 20)
+    }
+
+    /// The visible screen as text lines.
+    func capture() throws -> [String] {
+        let result = try tmux(["capture-pane", "-p", "-t", session])
+        return result.stdout.components(separatedBy: "\n")
+    }
+
+    func screen() throws -> String { try capture().joined(separator: "\n") }
+
+    /// Sends tmux key names (e.g. "Enter", "C-c", "Escape") or literal text with `literal: true`.
+    func send(_ keys: String..., literal: Bool = false) throws {
+        try tmux(["send-keys", "-t", session] + (literal ? ["-l"] : []) + keys)
+    }
+
+    func resize(cols: Int, rows: Int) throws {
+        try tmux(["resize-window", "-t", session, "-x", String(cols), "-y", String(rows)])
+    }
+
+    /// Waits until the screen contains `text`.
+    func waitFor(_ text: String, timeout: Double = 20) throws -> Bool {
+        try eventually(timeout: timeout) { try screen().contains(text) }
+    }
+
+    var paneDead: Bool {
+        (try? tmux(["display-message", "-p", "-t", session, "#{pane_dead}"]).stdout.hasPrefix("1")) ?? true
+    }
+
+    func paneInfo(_ format: String) throws -> String {
+        try tmux(["display-message", "-p", "-t", session, format]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func quote(_ word: String) -> String {
+        "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    deinit { _ = try? run("/usr/bin/env", ["tmux", "-S", socket, "kill-server"], timeout: 10) }
+}
