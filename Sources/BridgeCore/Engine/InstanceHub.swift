@@ -164,7 +164,8 @@ public final class InstanceHub {
         batch.removeAll(keepingCapacity: true)
         events.removeAll(keepingCapacity: true)
         reading: while total < options.readBudget {
-            switch connection.channel.read(into: readBuffer) {
+            let room = min(readBuffer.count, options.readBudget - total)
+            switch connection.channel.read(into: UnsafeMutableRawBufferPointer(rebasing: readBuffer[0..<room])) {
             case .bytes(let n):
                 total += n
                 connection.decoder.feed(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]), into: &batch, events: &events)
