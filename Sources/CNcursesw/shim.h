@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <limits.h>
 #include <wchar.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #if __has_include(<ncursesw/curses.h>)
 #include <ncursesw/curses.h>
 #else
@@ -73,4 +75,13 @@ static inline int ccb_put_cell(int y, int x, const wchar_t *wch, attr_t attrs, i
 }
 
 static inline int ccb_ccharw_max(void) { return CCHARW_MAX; }
+
+/* The terminal's size from the kernel (ioctl is variadic: Swift cannot call it portably). */
+static inline int ccb_window_size(int fd, int *rows, int *cols) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) != 0) return -1;
+    *rows = ws.ws_row;
+    *cols = ws.ws_col;
+    return 0;
+}
 #endif

@@ -75,7 +75,7 @@ public enum ThemeLoader {
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             var line = Substring(rawLine)
-            if let hash = line.firstIndex(of: "#"), !isColourHash(line, hash) { line = line[..<hash] }
+            if let hash = line.indices.first(where: { line[$0] == "#" && !isColourHash(line, $0) }) { line = line[..<hash] }
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             guard let eq = trimmed.firstIndex(of: "=") else {
