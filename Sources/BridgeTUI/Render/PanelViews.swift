@@ -204,7 +204,7 @@ enum HelpView {
                 buffer.write(line.text, row: row, col: left + 2, limit: right, style: theme.style(.helpTitle, on: .helpBg))
             } else {
                 buffer.write(Truncate.tail(line.keys, width: keyWidth), row: row, col: left + 2, limit: right, style: theme.style(.helpKey, on: .helpBg))
-                buffer.write(line.text, row: row, col: left + 3 + keyWidth, limit: right, style: style)
+                buffer.write(Truncate.tail(line.text, width: right - (left + 3 + keyWidth) - 1), row: row, col: left + 3 + keyWidth, limit: right, style: style)
             }
         }
         if all.count > inner + scroll {
