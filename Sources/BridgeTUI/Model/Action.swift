@@ -3,7 +3,7 @@
 
 import BridgeCore
 
-public enum Action: Sendable {
+public enum Action: Sendable, Equatable {
     // Input
     case key(KeyEvent)
     case paste(String)
