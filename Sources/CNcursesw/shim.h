@@ -1,5 +1,6 @@
 /* CNcursesw: the wide-character ncurses API for Swift.
-   Macros and globals Swift cannot import are wrapped as static inline ccb_* functions. */
+   Macros and globals Swift cannot import are wrapped as static inline ccb_* functions.
+   Only Sources/BridgeTUI/Backend/ imports this module. */
 #ifndef CCB_CNCURSESW_SHIM_H
 #define CCB_CNCURSESW_SHIM_H
 #define NCURSES_WIDECHAR 1
@@ -7,7 +8,11 @@
 #define _XOPEN_SOURCE_EXTENDED 1
 #endif
 #include <locale.h>
+#include <stdio.h>
+#include <limits.h>
 #include <wchar.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #if __has_include(<ncursesw/curses.h>)
 #include <ncursesw/curses.h>
 #else
@@ -26,4 +31,57 @@ static inline int ccb_err(void) { return ERR; }
 static inline int ccb_ok(void) { return OK; }
 static inline int ccb_key_code_yes(void) { return KEY_CODE_YES; }
 static inline void ccb_set_locale(void) { setlocale(LC_ALL, ""); }
+
+/* newterm on the process's stdout/stdin: Swift 6 rejects the global FILE* variables. */
+static inline SCREEN *ccb_newterm_stdio(void) { return newterm(NULL, stdout, stdin); }
+
+/* Attribute bits (macros in curses.h). */
+static inline attr_t ccb_a_normal(void) { return WA_NORMAL; }
+static inline attr_t ccb_a_bold(void) { return WA_BOLD; }
+static inline attr_t ccb_a_dim(void) { return WA_DIM; }
+static inline attr_t ccb_a_underline(void) { return WA_UNDERLINE; }
+static inline attr_t ccb_a_reverse(void) { return WA_REVERSE; }
+static inline attr_t ccb_a_italic(void) {
+#ifdef WA_ITALIC
+    return WA_ITALIC;
+#else
+    return WA_NORMAL;
+#endif
+}
+
+/* Colour pairs beyond SHRT_MAX need the extended API where ncurses has it. */
+static inline int ccb_init_pair(int pair, int fg, int bg) {
+#if defined(NCURSES_EXT_COLORS)
+    return init_extended_pair(pair, fg, bg);
+#else
+    if (pair > SHRT_MAX || fg > SHRT_MAX || bg > SHRT_MAX) return ERR;
+    return init_pair((short)pair, (short)fg, (short)bg);
+#endif
+}
+
+/* Draws one character cell (a grapheme: base scalar plus combining scalars, NUL-terminated,
+   at most CCHARW_MAX scalars are kept) at y, x with attributes and colour pair. */
+static inline int ccb_put_cell(int y, int x, const wchar_t *wch, attr_t attrs, int pair) {
+    cchar_t cell;
+    int rc;
+#if defined(NCURSES_EXT_COLORS)
+    int ext = pair;
+    rc = setcchar(&cell, wch, attrs, (short)(pair > SHRT_MAX ? 0 : pair), &ext);
+#else
+    rc = setcchar(&cell, wch, attrs, (short)pair, NULL);
+#endif
+    if (rc == ERR) return ERR;
+    return mvadd_wch(y, x, &cell);
+}
+
+static inline int ccb_ccharw_max(void) { return CCHARW_MAX; }
+
+/* The terminal's size from the kernel (ioctl is variadic: Swift cannot call it portably). */
+static inline int ccb_window_size(int fd, int *rows, int *cols) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) != 0) return -1;
+    *rows = ws.ws_row;
+    *cols = ws.ws_col;
+    return 0;
+}
 #endif

@@ -1,0 +1,74 @@
+// TerminalGuard: gives the terminal back in a usable state on every exit path.
+// Normal exit: NcursesBackend.stop() (endwin) and an atexit hook. Fatal signals
+// (TERM, HUP, INT, QUIT, SEGV, BUS, ABRT): `emergencyRestore()`, which is async-signal-safe: it
+// only calls write(2) with a byte string prepared in `install()` and tcsetattr(3) with the
+// termios saved before ncurses changed anything, then the signal is re-raised with its
+// default action so the exit status stays truthful.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public enum TerminalGuard {
+    /// Mouse off, bracketed paste off, keypad mode off, cursor shown, attributes reset,
+    /// alternate screen left.
+    public static let restoreSequence = "\u{1B}[?1006l\u{1B}[?1002l\u{1B}[?1000l\u{1B}[?2004l\u{1B}[?1l\u{1B}>\u{1B}[?25h\u{1B}[0m\u{1B}[?1049l"
+
+    nonisolated(unsafe) private static var savedTermios = termios()
+    nonisolated(unsafe) private static var hasSavedTermios = false
+    nonisolated(unsafe) private static var restoreBytes: UnsafeMutablePointer<UInt8>?
+    nonisolated(unsafe) private static var restoreCount = 0
+    /// True between `install()` and a completed restore.
+    nonisolated(unsafe) private static var armed = false
+    nonisolated(unsafe) private static var installed = false
+
+    public static let fatalSignals: [Int32] = [SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGSEGV, SIGBUS, SIGABRT]
+
+    /// Call before the terminal is changed (before initscr): saves the termios, prepares the
+    /// restore bytes and installs the signal handlers and an atexit hook.
+    public static func install() {
+        if tcgetattr(STDIN_FILENO, &savedTermios) == 0 { hasSavedTermios = true }
+        if restoreBytes == nil {
+            let bytes = Array(restoreSequence.utf8)
+            let pointer = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count)
+            pointer.initialize(from: bytes, count: bytes.count)
+            restoreBytes = pointer
+            restoreCount = bytes.count
+        }
+        armed = true
+        guard !installed else { return }
+        installed = true
+        for sig in fatalSignals {
+            signal(sig, { sig in
+                TerminalGuard.emergencyRestore()
+                signal(sig, SIG_DFL)
+                raise(sig)
+            })
+        }
+        atexit { TerminalGuard.emergencyRestore() }
+    }
+
+    /// Async-signal-safe restore: write(2) of the prepared bytes, tcsetattr with saved modes.
+    /// Does nothing once the terminal was restored.
+    public static func emergencyRestore() {
+        guard armed else { return }
+        armed = false
+        if let bytes = restoreBytes {
+            var offset = 0
+            while offset < restoreCount {
+                let n = write(STDOUT_FILENO, bytes + offset, restoreCount - offset)
+                if n <= 0 { break }
+                offset += n
+            }
+        }
+        if hasSavedTermios { _ = tcsetattr(STDIN_FILENO, TCSAFLUSH, &savedTermios) }
+    }
+
+    /// Marks the terminal as restored by the normal path (endwin already ran).
+    public static func disarm() {
+        if hasSavedTermios { _ = tcsetattr(STDIN_FILENO, TCSAFLUSH, &savedTermios) }
+        armed = false
+    }
+}

@@ -1,0 +1,64 @@
+// Command: every named thing a key can do. The raw value is the action name used by
+// `tui.keys` overrides in config.yaml and by the generated docs/keybindings.md.
+
+public enum Command: String, CaseIterable, Hashable, Sendable {
+    // Application
+    case quit, toggleHelp, toggleHealth, refreshHealth, toggleMouse
+    // Focus and instances
+    case selectNext, selectPrevious, focusOutput, focusList, toggleFocus
+    case attach, detach
+    // Output pane
+    case scrollUp, scrollDown, pageUp, pageDown, halfPageUp, halfPageDown
+    case scrollTop, followTail, scrollLeft, scrollRight
+    case search, nextMatch, previousMatch, filter
+    case toggleWrap, toggleTimestamps, clearPane, saveScrollback, copyTurn, interrupt
+    // Prompt
+    case enterPrompt, leavePrompt, submitPrompt, insertNewline, cancelPrompt, cancelInput
+    case cursorLeft, cursorRight, lineStart, lineEnd, wordLeft, wordRight
+    case deleteBackward, deleteForward, killToEnd, killToStart, killWordBackward
+    case historyPrevious, historyNext
+    // Help overlay and search/filter entry
+    case closeOverlay, confirmInput
+
+    /// Looks a command up by its action name; `scroll-up`, `scroll_up` and `scrollUp` all match.
+    public init?(actionName: String) {
+        let wanted = Command.normalize(actionName)
+        guard let found = Command.allCases.first(where: { Command.normalize($0.rawValue) == wanted }) else {
+            return nil
+        }
+        self = found
+    }
+
+    static func normalize(_ s: String) -> String {
+        String(s.lowercased().filter { $0 != "-" && $0 != "_" && $0 != " " })
+    }
+}
+
+/// Where a binding applies. The focus decides which contexts are searched, in order.
+public enum KeyContext: String, CaseIterable, Hashable, Sendable {
+    /// Everywhere, including while typing.
+    case global
+    /// Outside text entry: instance list and output pane.
+    case navigation
+    case list
+    case output
+    case prompt
+    /// Line editing: the prompt, the search and the filter field.
+    case lineEdit
+    /// The search and filter fields.
+    case entry
+    case help
+
+    public var title: String {
+        switch self {
+        case .global: "everywhere"
+        case .navigation: "list and output"
+        case .list: "instance list"
+        case .output: "output pane"
+        case .prompt: "prompt"
+        case .lineEdit: "prompt, search, filter"
+        case .entry: "search, filter"
+        case .help: "help"
+        }
+    }
+}

@@ -1,0 +1,160 @@
+// Keymap: key bindings as data. One table feeds key dispatch, the help overlay, the status-bar
+// hints and docs/keybindings.md, so they cannot disagree.
+
+public struct KeyBinding: Hashable, Sendable {
+    public var keys: [KeySpec]
+    public var command: Command
+    public var description: String
+    public var group: String
+    public var contexts: [KeyContext]
+
+    public init(_ keys: [String], _ command: Command, _ description: String, group: String, _ contexts: [KeyContext]) {
+        self.keys = keys.map { name in
+            guard let spec = KeySpec(name: name) else { preconditionFailure("bad default key \(name)") }
+            return spec
+        }
+        self.command = command
+        self.description = description
+        self.group = group
+        self.contexts = contexts
+    }
+}
+
+public struct KeymapError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+public struct Keymap: Sendable, Equatable {
+    public private(set) var bindings: [KeyBinding]
+
+    public init(bindings: [KeyBinding]) { self.bindings = bindings }
+
+    /// The commands each focus reaches, most specific context first.
+    public static func contexts(for focus: Focus) -> [KeyContext] {
+        switch focus {
+        case .list: [.list, .navigation, .global]
+        case .output: [.output, .navigation, .global]
+        case .prompt: [.prompt, .lineEdit, .global]
+        case .search, .filter: [.entry, .lineEdit, .global]
+        case .help: [.help, .global]
+        }
+    }
+
+    public func command(for key: KeySpec, focus: Focus) -> Command? {
+        for context in Keymap.contexts(for: focus) {
+            if let binding = bindings.first(where: { $0.contexts.contains(context) && $0.keys.contains(key) }) {
+                return binding.command
+            }
+        }
+        return nil
+    }
+
+    public func binding(for command: Command) -> KeyBinding? {
+        bindings.first { $0.command == command }
+    }
+
+    /// The first key of a command, as a label ("?", "Ctrl-]"), for hints.
+    public func label(for command: Command) -> String? {
+        binding(for: command)?.keys.first?.label
+    }
+
+    /// The keys of every command that can quit from the "terminal too small" screen.
+    public var quitKeys: [KeySpec] { binding(for: .quit)?.keys ?? [] }
+
+    /// Applies `tui.keys` overrides (action name -> key names). Each named action gets exactly
+    /// the given keys; a key taken from another command in the same context is removed there.
+    /// Unknown action or key names are returned as errors and otherwise ignored.
+    public func applying(overrides: [String: [String]]) -> (Keymap, [KeymapError]) {
+        var result = self
+        var errors: [KeymapError] = []
+        for actionName in overrides.keys.sorted() {
+            let names = overrides[actionName] ?? []
+            guard let command = Command(actionName: actionName) else {
+                errors.append(KeymapError(message: "keys.\(actionName): unknown action '\(actionName)'"))
+                continue
+            }
+            var specs: [KeySpec] = []
+            for name in names {
+                if let spec = KeySpec(name: name) { specs.append(spec) }
+                else { errors.append(KeymapError(message: "keys.\(actionName): unknown key '\(name)'")) }
+            }
+            // A command may have several bindings (one per group of contexts): all get the keys.
+            let own = result.bindings.indices.filter { result.bindings[$0].command == command }
+            let contexts = Set(own.flatMap { result.bindings[$0].contexts })
+            for other in result.bindings.indices where !own.contains(other) {
+                if result.bindings[other].contexts.contains(where: contexts.contains) {
+                    result.bindings[other].keys.removeAll(where: specs.contains)
+                }
+            }
+            for index in own { result.bindings[index].keys = specs }
+        }
+        return (result, errors)
+    }
+
+    public static let groups = ["General", "Instances", "Output", "Search and filter", "Prompt", "Help"]
+
+    public static let defaults = Keymap(bindings: [
+        // General
+        KeyBinding(["q"], .quit, "Quit", group: "General", [.navigation, .help]),
+        KeyBinding(["?", "f1"], .toggleHelp, "Show or hide this help", group: "General", [.navigation, .help]),
+        KeyBinding(["H"], .toggleHealth, "Show or hide the health panel", group: "General", [.navigation]),
+        KeyBinding(["r"], .refreshHealth, "Check health now", group: "General", [.navigation]),
+        KeyBinding(["m"], .toggleMouse, "Mouse capture on/off (off: the terminal's own selection works)", group: "General", [.navigation]),
+        // Instances
+        KeyBinding(["j", "down"], .selectNext, "Next instance", group: "Instances", [.list]),
+        KeyBinding(["k", "up"], .selectPrevious, "Previous instance", group: "Instances", [.list]),
+        KeyBinding(["l", "right"], .focusOutput, "Focus the output pane", group: "Instances", [.list]),
+        KeyBinding(["esc"], .focusList, "Back to the instance list", group: "Instances", [.output]),
+        KeyBinding(["shift-tab"], .toggleFocus, "Switch between list and output", group: "Instances", [.navigation]),
+        KeyBinding(["a", "f2"], .attach, "Attach: full screen on the selected instance (again: detach)", group: "Instances", [.navigation, .prompt]),
+        KeyBinding(["d", "ctrl-]"], .detach, "Detach back to the instance list", group: "Instances", [.navigation, .prompt]),
+        KeyBinding(["x"], .interrupt, "Interrupt the agent (sends Ctrl-C)", group: "Instances", [.navigation]),
+        // Output
+        KeyBinding(["k", "up"], .scrollUp, "Scroll up one line (pauses following)", group: "Output", [.output]),
+        KeyBinding(["j", "down"], .scrollDown, "Scroll down one line", group: "Output", [.output]),
+        KeyBinding(["pgup", "ctrl-b"], .pageUp, "Scroll up one page", group: "Output", [.navigation, .prompt]),
+        KeyBinding(["pgdn", "ctrl-f"], .pageDown, "Scroll down one page", group: "Output", [.navigation, .prompt]),
+        KeyBinding(["ctrl-u"], .halfPageUp, "Scroll up half a page", group: "Output", [.navigation]),
+        KeyBinding(["ctrl-d"], .halfPageDown, "Scroll down half a page", group: "Output", [.navigation]),
+        KeyBinding(["g", "home"], .scrollTop, "Go to the oldest line", group: "Output", [.navigation]),
+        KeyBinding(["G", "end"], .followTail, "Go to the newest line and follow", group: "Output", [.navigation]),
+        KeyBinding(["h", "left"], .scrollLeft, "Scroll left (wrap off)", group: "Output", [.output]),
+        KeyBinding(["l", "right"], .scrollRight, "Scroll right (wrap off)", group: "Output", [.output]),
+        KeyBinding(["w"], .toggleWrap, "Wrap long lines on/off", group: "Output", [.navigation]),
+        KeyBinding(["t"], .toggleTimestamps, "Timestamps on/off", group: "Output", [.navigation]),
+        KeyBinding(["c"], .clearPane, "Clear the pane", group: "Output", [.navigation]),
+        KeyBinding(["s"], .saveScrollback, "Save the scrollback to a file", group: "Output", [.navigation]),
+        KeyBinding(["y"], .copyTurn, "Copy the last turn to the clipboard (OSC 52)", group: "Output", [.navigation]),
+        // Search and filter
+        KeyBinding(["/"], .search, "Search the scrollback", group: "Search and filter", [.navigation]),
+        KeyBinding(["n"], .nextMatch, "Next match (older, upwards)", group: "Search and filter", [.navigation]),
+        KeyBinding(["N"], .previousMatch, "Previous match (newer, downwards)", group: "Search and filter", [.navigation]),
+        KeyBinding(["f", "&"], .filter, "Show only lines that match (empty: all lines)", group: "Search and filter", [.navigation]),
+        KeyBinding(["enter"], .confirmInput, "Apply the search or filter", group: "Search and filter", [.entry]),
+        KeyBinding(["esc", "ctrl-c"], .cancelInput, "Cancel the search or filter", group: "Search and filter", [.entry]),
+        // Prompt
+        KeyBinding(["i", "tab", "enter"], .enterPrompt, "Type a prompt", group: "Prompt", [.navigation]),
+        KeyBinding(["esc"], .leavePrompt, "Leave the prompt (the text stays)", group: "Prompt", [.prompt]),
+        KeyBinding(["enter"], .submitPrompt, "Send the prompt", group: "Prompt", [.prompt]),
+        KeyBinding(["alt-enter", "ctrl-j"], .insertNewline, "New line in the prompt", group: "Prompt", [.prompt]),
+        KeyBinding(["ctrl-c"], .cancelPrompt, "Empty prompt: interrupt the agent; else clear the prompt", group: "Prompt", [.prompt]),
+        KeyBinding(["left"], .cursorLeft, "Cursor left", group: "Prompt", [.lineEdit]),
+        KeyBinding(["right"], .cursorRight, "Cursor right", group: "Prompt", [.lineEdit]),
+        KeyBinding(["ctrl-a", "home"], .lineStart, "Start of line", group: "Prompt", [.lineEdit]),
+        KeyBinding(["ctrl-e", "end"], .lineEnd, "End of line", group: "Prompt", [.lineEdit]),
+        KeyBinding(["alt-b", "ctrl-left", "alt-left"], .wordLeft, "Word left", group: "Prompt", [.lineEdit]),
+        KeyBinding(["alt-f", "ctrl-right", "alt-right"], .wordRight, "Word right", group: "Prompt", [.lineEdit]),
+        KeyBinding(["backspace", "ctrl-h"], .deleteBackward, "Delete before the cursor", group: "Prompt", [.lineEdit]),
+        KeyBinding(["delete"], .deleteForward, "Delete at the cursor", group: "Prompt", [.lineEdit]),
+        KeyBinding(["ctrl-k"], .killToEnd, "Delete to the end of the line", group: "Prompt", [.lineEdit]),
+        KeyBinding(["ctrl-u"], .killToStart, "Delete to the start of the line", group: "Prompt", [.lineEdit]),
+        KeyBinding(["ctrl-w", "alt-backspace"], .killWordBackward, "Delete the word before the cursor", group: "Prompt", [.lineEdit]),
+        KeyBinding(["up", "ctrl-p"], .historyPrevious, "Previous line, or older history entry (draft kept)", group: "Prompt", [.prompt]),
+        KeyBinding(["down", "ctrl-n"], .historyNext, "Next line, or newer history entry / the draft", group: "Prompt", [.prompt]),
+        // Help
+        KeyBinding(["esc"], .closeOverlay, "Close the help", group: "Help", [.help]),
+        KeyBinding(["j", "down"], .scrollDown, "Scroll the help down", group: "Help", [.help]),
+        KeyBinding(["k", "up"], .scrollUp, "Scroll the help up", group: "Help", [.help]),
+    ])
+}

@@ -1,0 +1,41 @@
+// Action: everything that can happen to the TUI (input, engine events, named commands), and
+// Effect: everything the reducer asks the runtime to do. The reducer stays pure.
+
+import BridgeCore
+
+public enum Action: Sendable, Equatable {
+    // Input
+    case key(KeyEvent)
+    case paste(String)
+    case mouse(MouseEvent)
+    case resize(rows: Int, cols: Int)
+    // Engine events
+    case instancesChanged([InstanceInfo])
+    /// New output for an instance. With `replacesLast`, the first line replaces the newest line
+    /// held (an unfinished line that grew, or a `\r` redraw); the rest are appended.
+    case output(instance: String, lines: [OutputLine], replacesLast: Bool)
+    case sendResult(instance: String, promptID: String, error: String?)
+    case queueChanged(instance: String, count: Int)
+    case healthUpdated([HealthRow], perInstance: [String: InstanceHealth])
+    case streamState(instance: String, text: String)
+    case tick(now: Double)
+    /// The runtime's report about an effect it ran (a saved file, a copy, a failure).
+    case notice(StatusMessage)
+    /// A named command, as a key binding would run it.
+    case command(Command)
+}
+
+public enum Effect: Hashable, Sendable {
+    /// Write `text` (plus a newline) to the instance's in-FIFO; answer with `sendResult`.
+    case send(instance: String, promptID: String, text: String)
+    /// Send Ctrl-C (0x03) to the instance's in-FIFO.
+    case interrupt(instance: String)
+    /// Write the instance's scrollback (see `ScrollbackExport`) to `path`; answer with `notice`.
+    case saveScrollback(instance: String, path: String)
+    /// Put text on the clipboard through OSC 52 (only ever on an explicit request).
+    case copyToClipboard(String)
+    case refreshHealth
+    case quit
+    /// Turn SGR mouse reporting on or off.
+    case setMouse(Bool)
+}

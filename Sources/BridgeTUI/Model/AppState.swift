@@ -1,0 +1,214 @@
+// AppState: the single value the reducer changes and the renderer draws.
+// Engine events and keys become Actions; nothing here performs I/O.
+
+import BridgeCore
+
+public struct Size: Hashable, Sendable {
+    public var rows: Int
+    public var cols: Int
+    public init(rows: Int, cols: Int) {
+        self.rows = rows
+        self.cols = cols
+    }
+}
+
+/// Which part of the screen receives keys (explicit, lazygit-style).
+public enum Focus: String, Hashable, Sendable {
+    case list, output, prompt, help, search, filter
+    /// Fields where printable keys are text.
+    public var isTextEntry: Bool { self == .prompt || self == .search || self == .filter }
+}
+
+public enum Mode: Hashable, Sendable {
+    /// The instance list beside the selected instance's output.
+    case all
+    /// Full screen on one instance.
+    case attach(String)
+}
+
+public enum HealthLevel: String, Hashable, Sendable, CaseIterable {
+    case healthy, degraded, unhealthy, unknown
+}
+
+public struct InstanceHealth: Hashable, Sendable {
+    public var level: HealthLevel
+    public var reason: String
+    public init(_ level: HealthLevel, reason: String = "") {
+        self.level = level
+        self.reason = reason
+    }
+}
+
+/// One line of the health panel: a component (pipe dir, an instance's FIFOs, the agent).
+public struct HealthRow: Hashable, Sendable {
+    public var component: String
+    public var level: HealthLevel
+    public var reason: String
+    public var detail: String
+    public init(component: String, level: HealthLevel, reason: String = "", detail: String = "") {
+        self.component = component
+        self.level = level
+        self.reason = reason
+        self.detail = detail
+    }
+}
+
+public struct StatusMessage: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable { case info, error }
+    public var text: String
+    public var kind: Kind
+    /// Time (`tick(now:)` clock) after which the message goes away; nil: until replaced.
+    public var expires: Double?
+    public init(_ text: String, kind: Kind = .info, expires: Double? = nil) {
+        self.text = text
+        self.kind = kind
+        self.expires = expires
+    }
+}
+
+/// Where the output pane looks. Following: the newest line is at the bottom. Paused: the
+/// anchor line (absolute line number) is at the bottom, `anchorSkip` of its wrapped rows
+/// below the pane.
+public struct OutputView: Hashable, Sendable {
+    public var follow = true
+    public var anchorLine = 0
+    public var anchorSkip = 0
+    /// Lines that arrived while paused.
+    public var newWhilePaused = 0
+    /// Columns scrolled to the right (wrap off).
+    public var horizontalOffset = 0
+    public var wrap: Bool
+    public var timestamps: Bool
+    public init(wrap: Bool = true, timestamps: Bool = false) {
+        self.wrap = wrap
+        self.timestamps = timestamps
+    }
+}
+
+/// A committed search: its matching line numbers (ascending, absolute), kept up to date as
+/// output arrives, and the match the view jumped to.
+public struct SearchState: Hashable, Sendable {
+    public var query = ""
+    public var matches: [Int] = []
+    /// Absolute line number of the current match.
+    public var current: Int?
+    public init() {}
+}
+
+/// A committed filter: only lines containing the query are shown. `lines` holds the matching
+/// absolute line numbers (ascending), maintained incrementally.
+public struct FilterState: Hashable, Sendable {
+    public var query = ""
+    public var lines: [Int] = []
+    public var isActive: Bool { !query.isEmpty }
+    public init() {}
+}
+
+/// Everything the TUI keeps about one instance.
+public struct InstanceState: Sendable {
+    public var info: InstanceInfo
+    /// False once the instance's FIFOs disappeared; kept (with its output) until the user clears it.
+    public var isPresent = true
+    public var scrollback: Scrollback
+    public var unread = 0
+    public var queued = 0
+    public var health = InstanceHealth(.unknown)
+    /// What the output stream is doing ("streaming", "waiting for writer", "ended").
+    public var streamState = ""
+    public var view: OutputView
+    public var search = SearchState()
+    public var filter = FilterState()
+    public var prompt = LineEditor()
+    public var history = PromptHistory()
+    /// Prompts sent and not yet confirmed: prompt id -> text.
+    public var inFlight: [String: String] = [:]
+    /// Absolute line numbers where a turn started (output after a sent prompt); bounded.
+    public var turnStarts: [Int] = []
+
+    public init(info: InstanceInfo, scrollback: Scrollback, view: OutputView) {
+        self.info = info
+        self.scrollback = scrollback
+        self.view = view
+    }
+
+    public var name: String { info.name }
+}
+
+public struct AppState: Sendable {
+    public var instances: [InstanceState] = []
+    /// Name of the selected instance.
+    public var selected: String?
+    public var focus: Focus = .list
+    /// Focus to return to when the help, search or filter closes, or the prompt is left.
+    public var previousFocus: Focus = .list
+    public var mode: Mode = .all
+    public var healthVisible = false
+    public var healthRows: [HealthRow] = []
+    public var status: StatusMessage?
+    public var size: Size
+    public var theme: Theme
+    public var keymap: Keymap
+    /// Problems found in `tui.keys` (also shown once in the status bar).
+    public var keymapErrors: [KeymapError]
+    public var settings: TUISettings
+    public var mouse: Bool
+    /// Latest `tick(now:)`; seconds since 1970.
+    public var now: Double
+    /// Offset added to timestamps before formatting (the runtime passes the local zone's).
+    public var timeZoneOffset: Int
+    /// Directory for saved scrollback files.
+    public var saveDirectory: String
+    /// The pipe directory being watched (shown when there are no instances).
+    public var pipeDirectory = ""
+    public var helpScroll = 0
+    /// The search or filter field while it has focus.
+    public var entry = LineEditor()
+    /// Counter behind deterministic prompt ids ("p1", "p2", ...).
+    public var nextPromptNumber = 1
+    /// Set by the reducer when the whole screen must be repainted (resize, clear).
+    public var needsFullRepaint = false
+
+    public init(
+        settings: TUISettings = TUISettings(), theme: Theme = .builtinDefault,
+        size: Size = Size(rows: 24, cols: 80), saveDirectory: String = ".",
+        now: Double = 0, timeZoneOffset: Int = 0, instances: [InstanceInfo] = []
+    ) {
+        self.settings = settings
+        self.theme = theme
+        self.size = size
+        self.saveDirectory = saveDirectory
+        self.now = now
+        self.timeZoneOffset = timeZoneOffset
+        self.mouse = settings.mouse
+        let (keymap, errors) = Keymap.defaults.applying(overrides: settings.keys)
+        self.keymap = keymap
+        self.keymapErrors = errors
+        if let first = errors.first {
+            status = StatusMessage(
+                errors.count == 1 ? first.message : "\(first.message) (and \(errors.count - 1) more)",
+                kind: .error)
+        }
+        if !instances.isEmpty { _ = reduce(state: &self, action: .instancesChanged(instances)) }
+    }
+
+    // MARK: - Lookup helpers
+
+    public var selectedIndex: Int? {
+        guard let selected else { return nil }
+        return instances.firstIndex { $0.name == selected }
+    }
+
+    /// The instance the output pane and the prompt belong to (the attached one in attach mode).
+    public var activeIndex: Int? {
+        if case .attach(let name) = mode { return instances.firstIndex { $0.name == name } }
+        return selectedIndex
+    }
+
+    public var activeInstance: InstanceState? { activeIndex.map { instances[$0] } }
+
+    public func instance(named name: String) -> InstanceState? { instances.first { $0.name == name } }
+
+    public var isAttached: Bool { if case .attach = mode { true } else { false } }
+
+    public var layout: Layout { Layout.compute(state: self) }
+}

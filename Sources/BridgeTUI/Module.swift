@@ -1,1 +1,0 @@
-// BridgeTUI module (placeholder, replaced by its first real file).

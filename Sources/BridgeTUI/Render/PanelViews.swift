@@ -1,0 +1,214 @@
+// PanelViews: the health panel, the prompt box, the status bar and the help overlay.
+
+enum HealthView {
+    static func draw(into buffer: inout CellBuffer, rect: Rect, state: AppState) {
+        let theme = state.theme
+        let base = theme.style(.outputFg, on: .outputBg)
+        buffer.fill(row: rect.row, col: rect.col, rows: rect.rows, cols: rect.cols, style: base)
+        let border = theme.style(.border)
+        let end = rect.col + rect.cols
+        for c in rect.col..<end { buffer.write("─", row: rect.row, col: c, style: border) }
+        var col = buffer.write("─ Health ", row: rect.row, col: rect.col, limit: end, style: theme.style(.titleFg))
+        // Legend, so colours and glyphs never have to be guessed.
+        col += 1
+        for level in HealthLevel.allCases {
+            let (glyph, _) = StateGlyph.of(level)
+            col = buffer.write(glyph, row: rect.row, col: col, limit: end, style: theme.style(StateGlyph.healthRole(level)))
+            col = buffer.write(" \(level.rawValue) ", row: rect.row, col: col, limit: end, style: border)
+        }
+        if state.healthRows.isEmpty {
+            buffer.write(" no health data yet", row: rect.row + 1, col: rect.col, limit: end, style: theme.style(.stateUnknown))
+            return
+        }
+        let nameWidth = min(24, max(10, state.healthRows.map { CharWidth.of($0.component) }.max() ?? 10))
+        for (i, item) in state.healthRows.prefix(rect.rows - 1).enumerated() {
+            let row = rect.row + 1 + i
+            let role = StateGlyph.healthRole(item.level)
+            let (glyph, _) = StateGlyph.of(item.level)
+            var c = buffer.write(" " + glyph + " ", row: row, col: rect.col, limit: end, style: theme.style(role))
+            c = buffer.write(Truncate.tail(item.component, width: nameWidth), row: row, col: c, limit: end, style: base)
+            c = rect.col + 3 + nameWidth + 1
+            c = buffer.write(item.level.rawValue, row: row, col: c, limit: end, style: theme.style(role))
+            c = rect.col + 3 + nameWidth + 11
+            var text = item.reason
+            if !item.detail.isEmpty { text += (text.isEmpty ? "" : " · ") + item.detail }
+            buffer.write(text, row: row, col: c, limit: end, style: base)
+        }
+    }
+}
+
+enum PromptView {
+    static func draw(into buffer: inout CellBuffer, layout: Layout, state: AppState) {
+        let theme = state.theme
+        let border = theme.style(.border)
+        let sep = layout.promptSeparator
+        let end = sep.col + sep.cols
+        for c in sep.col..<end { buffer.write("─", row: sep.row, col: c, style: border) }
+        let rect = layout.prompt
+        let style = theme.style(.promptFg)
+        buffer.fill(row: rect.row, col: rect.col, rows: rect.rows, cols: rect.cols, style: style)
+        guard let instance = state.activeInstance else { return }
+        let focused = state.focus == .prompt
+        var label = " prompt → \(instance.name) "
+        if !instance.isPresent { label = " \(instance.name) is gone " }
+        let labelStyle = focused ? theme.style(.promptLabel) : border
+        let col = buffer.write(label, row: sep.row, col: sep.col + 1, limit: end, style: labelStyle)
+        var right: [String] = []
+        if !instance.inFlight.isEmpty { right.append("sending…") }
+        if instance.queued > 0 { right.append("\(instance.queued) queued") }
+        if instance.prompt.lineCount > 1 { right.append("\(instance.prompt.lineCount) lines") }
+        if !right.isEmpty {
+            let text = " " + right.joined(separator: " · ") + " "
+            let start = max(col + 1, end - 1 - CharWidth.of(text))
+            buffer.write(text, row: sep.row, col: start, limit: end, style: border)
+        }
+        let width = rect.cols - PromptLayout.prefixWidth
+        let rows = PromptLayout.rows(of: instance.prompt, width: width)
+        let cursor = PromptLayout.cursorPosition(of: instance.prompt, width: width)
+        let first = max(0, cursor.row - rect.rows + 1)
+        if instance.prompt.isEmpty && !focused {
+            buffer.write("> ", row: rect.row, col: rect.col, style: theme.style(.promptLabel))
+            let hint = "\(state.keymap.label(for: .enterPrompt) ?? "i") to type a prompt"
+            buffer.write(hint, row: rect.row, col: rect.col + 2, limit: rect.col + rect.cols, style: theme.style(.stateUnknown))
+            return
+        }
+        for r in 0..<rect.rows {
+            let index = first + r
+            guard index < rows.count else { break }
+            let prefix = index == 0 ? "> " : (rows[index].firstOfLine ? "… " : "  ")
+            buffer.write(prefix, row: rect.row + r, col: rect.col, style: theme.style(.promptLabel))
+            let text = String(instance.prompt.characters[rows[index].range])
+            buffer.write(text, row: rect.row + r, col: rect.col + PromptLayout.prefixWidth, limit: rect.col + rect.cols, style: style)
+        }
+        if focused {
+            buffer.cursor = CursorPosition(row: rect.row + cursor.row - first, col: rect.col + PromptLayout.prefixWidth + min(cursor.col, width - 1))
+        }
+    }
+}
+
+enum StatusBarView {
+    /// Short names for the hints; the keys come from the keymap.
+    static func hintName(_ command: Command) -> String {
+        switch command {
+        case .toggleHelp: "help"
+        case .quit: "quit"
+        case .enterPrompt: "prompt"
+        case .attach: "attach"
+        case .detach: "detach"
+        case .search: "search"
+        case .filter: "filter"
+        case .toggleHealth: "health"
+        case .submitPrompt: "send"
+        case .insertNewline: "newline"
+        case .leavePrompt: "leave"
+        case .cancelPrompt: "interrupt/clear"
+        case .followTail: "follow"
+        case .confirmInput: "apply"
+        case .cancelInput: "cancel"
+        case .closeOverlay: "close"
+        default: command.rawValue
+        }
+    }
+
+    static func hints(for state: AppState) -> [Command] {
+        switch state.focus {
+        case .prompt: [.submitPrompt, .insertNewline, .leavePrompt, .cancelPrompt, state.isAttached ? .detach : .toggleHelp]
+        case .search, .filter: [.confirmInput, .cancelInput]
+        case .help: [.closeOverlay, .quit]
+        case .list, .output:
+            [.toggleHelp, .quit, .enterPrompt, state.isAttached ? .detach : .attach, .search, .filter, .toggleHealth]
+                + ((state.activeInstance.map { !$0.view.follow } ?? false) ? [.followTail] : [])
+        }
+    }
+
+    static func draw(into buffer: inout CellBuffer, rect: Rect, state: AppState) {
+        let theme = state.theme
+        let style = theme.style(.statusFg, on: .statusBg)
+        buffer.fill(row: rect.row, col: rect.col, rows: 1, cols: rect.cols, style: style)
+        let end = rect.col + rect.cols
+        switch state.focus {
+        case .search, .filter:
+            let label = state.focus == .search ? "/" : "filter: "
+            let col = buffer.write(label, row: rect.row, col: rect.col, limit: end, style: theme.style(.statusKey, on: .statusBg))
+            let text = state.entry.text
+            buffer.write(text, row: rect.row, col: col, limit: end, style: style)
+            let cursorCol = col + CharWidth.of(String(state.entry.characters[..<state.entry.cursor]))
+            buffer.cursor = CursorPosition(row: rect.row, col: min(end - 1, cursorCol))
+            return
+        default:
+            break
+        }
+        if let status = state.status {
+            let role: ThemeRole = status.kind == .error ? .statusError : .statusFg
+            buffer.fill(row: rect.row, col: rect.col, rows: 1, cols: rect.cols, style: theme.style(role, on: .statusBg))
+            buffer.write(" " + status.text, row: rect.row, col: rect.col, limit: end, style: theme.style(role, on: .statusBg))
+            return
+        }
+        var col = rect.col + 1
+        for command in hints(for: state) {
+            guard let key = state.keymap.label(for: command) else { continue }
+            let name = hintName(command)
+            if col + CharWidth.of(key) + 1 + name.count > end { break }
+            col = buffer.write(key, row: rect.row, col: col, limit: end, style: theme.style(.statusKey, on: .statusBg))
+            col = buffer.write(" " + name + "  ", row: rect.row, col: col, limit: end, style: style)
+        }
+    }
+}
+
+enum HelpView {
+    /// The help text, generated from the keymap: (text, isTitle, keyColumnWidth).
+    static func lines(_ keymap: Keymap) -> [(keys: String, text: String, isTitle: Bool)] {
+        var result: [(String, String, Bool)] = []
+        for group in Keymap.groups {
+            let bindings = keymap.bindings.filter { $0.group == group && !$0.keys.isEmpty }
+            guard !bindings.isEmpty else { continue }
+            if !result.isEmpty { result.append(("", "", false)) }
+            result.append(("", group, true))
+            for binding in bindings {
+                result.append((binding.keys.map(\.label).joined(separator: " "), binding.description, false))
+            }
+        }
+        return result
+    }
+
+    static func draw(into buffer: inout CellBuffer, size: Size, state: AppState) {
+        let theme = state.theme
+        let width = min(size.cols - 4, 78)
+        let height = size.rows - 2
+        let top = 1, left = (size.cols - width) / 2
+        let style = theme.style(.helpFg, on: .helpBg)
+        buffer.fill(row: top, col: left, rows: height, cols: width, style: style)
+        let border = theme.style(.border, on: .helpBg)
+        let right = left + width - 1, bottom = top + height - 1
+        for c in left...right {
+            buffer.write("─", row: top, col: c, style: border)
+            buffer.write("─", row: bottom, col: c, style: border)
+        }
+        for r in top...bottom {
+            buffer.write("│", row: r, col: left, style: border)
+            buffer.write("│", row: r, col: right, style: border)
+        }
+        buffer.write("┌", row: top, col: left, style: border)
+        buffer.write("┐", row: top, col: right, style: border)
+        buffer.write("└", row: bottom, col: left, style: border)
+        buffer.write("┘", row: bottom, col: right, style: border)
+        let close = state.keymap.label(for: .closeOverlay) ?? "Esc"
+        buffer.write(" Keys (\(close) closes, j/k scroll) ", row: top, col: left + 2, limit: right, style: theme.style(.helpTitle, on: .helpBg))
+        let all = lines(state.keymap)
+        let inner = height - 2
+        let scroll = min(state.helpScroll, max(0, all.count - inner))
+        let keyWidth = min(22, width / 3)
+        for (i, line) in all.dropFirst(scroll).prefix(inner).enumerated() {
+            let row = top + 1 + i
+            if line.isTitle {
+                buffer.write(line.text, row: row, col: left + 2, limit: right, style: theme.style(.helpTitle, on: .helpBg))
+            } else {
+                buffer.write(Truncate.tail(line.keys, width: keyWidth), row: row, col: left + 2, limit: right, style: theme.style(.helpKey, on: .helpBg))
+                buffer.write(Truncate.tail(line.text, width: right - (left + 3 + keyWidth) - 1), row: row, col: left + 3 + keyWidth, limit: right, style: style)
+            }
+        }
+        if all.count > inner + scroll {
+            buffer.write(" more ↓ ", row: bottom, col: right - 9, limit: right, style: border)
+        }
+    }
+}

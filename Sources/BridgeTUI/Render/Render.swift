@@ -1,0 +1,204 @@
+// Render: the pure function from AppState to a CellBuffer. Each part of the screen has its
+// own function below; all of them only draw what is visible.
+
+import BridgeCore
+
+/// Draws the whole screen for `state` at `size`.
+public func render(state: AppState, size: Size) -> CellBuffer {
+    var buffer = CellBuffer(rows: size.rows, cols: size.cols)
+    let layout = Layout.compute(state: state, size: size)
+    let theme = state.theme
+    if layout.tooSmall {
+        TooSmallView.draw(into: &buffer, size: size, state: state)
+        return buffer
+    }
+    ListView.draw(into: &buffer, layout: layout, state: state)
+    TitleView.draw(into: &buffer, layout: layout, state: state)
+    OutputPaneView.draw(into: &buffer, rect: layout.output, state: state)
+    if let health = layout.health { HealthView.draw(into: &buffer, rect: health, state: state) }
+    PromptView.draw(into: &buffer, layout: layout, state: state)
+    StatusBarView.draw(into: &buffer, rect: layout.status, state: state)
+    if state.focus == .help { HelpView.draw(into: &buffer, size: size, state: state) }
+    _ = theme
+    return buffer
+}
+
+/// The glyph and word for an instance's state; distinct glyphs keep states apart without colour.
+enum StateGlyph {
+    static func of(_ level: HealthLevel) -> (glyph: String, role: ThemeRole) {
+        switch level {
+        case .healthy: ("●", .stateOk)
+        case .degraded: ("◐", .stateWarn)
+        case .unhealthy: ("✖", .stateError)
+        case .unknown: ("○", .stateUnknown)
+        }
+    }
+
+    static func of(_ instance: InstanceState) -> (glyph: String, word: String, role: ThemeRole) {
+        if !instance.isPresent { return ("○", "gone", .stateUnknown) }
+        if instance.info.brokenReason != nil { return ("✖", "broken", .stateError) }
+        let (glyph, role) = of(instance.health.level)
+        return (glyph, instance.health.level.rawValue, role)
+    }
+
+    static func healthRole(_ level: HealthLevel) -> ThemeRole {
+        switch level {
+        case .healthy: .healthOk
+        case .degraded: .healthWarn
+        case .unhealthy: .healthError
+        case .unknown: .healthUnknown
+        }
+    }
+}
+
+enum TooSmallView {
+    static func draw(into buffer: inout CellBuffer, size: Size, state: AppState) {
+        let style = state.theme.style(.statusError)
+        let plain = state.theme.style(.outputFg)
+        let quit = state.keymap.label(for: .quit) ?? "q"
+        let lines = [
+            ("terminal too small", style),
+            ("need \(Layout.minimum.cols)x\(Layout.minimum.rows), have \(size.cols)x\(size.rows)", plain),
+            ("\(quit) quits", plain),
+        ]
+        let top = max(0, (size.rows - lines.count) / 2)
+        for (i, (text, style)) in lines.enumerated() {
+            let width = CharWidth.of(text)
+            buffer.write(text, row: top + i, col: max(0, (size.cols - width) / 2), style: style)
+        }
+    }
+}
+
+enum ListView {
+    /// First instance shown so the selection stays in view (pure: used by render and mouse).
+    static func scrollOffset(selected: Int, count: Int, height: Int) -> Int {
+        guard height > 0, count > height else { return 0 }
+        return min(max(0, selected - height + 1), count - height)
+    }
+
+    static func draw(into buffer: inout CellBuffer, layout: Layout, state: AppState) {
+        guard let rect = layout.list, let borderCol = layout.borderCol else { return }
+        let theme = state.theme
+        let border = theme.style(.border)
+        for r in 0..<rect.rows { buffer.write("│", row: rect.row + r, col: borderCol, style: border) }
+        let base = theme.style(.listFg)
+        if state.instances.isEmpty {
+            buffer.write(" no instances", row: rect.row, col: rect.col, limit: rect.col + rect.cols, style: theme.style(.stateUnknown))
+            return
+        }
+        let selectedIndex = state.selectedIndex ?? -1
+        let offset = scrollOffset(selected: max(0, selectedIndex), count: state.instances.count, height: rect.rows)
+        for r in 0..<min(rect.rows, state.instances.count - offset) {
+            let index = offset + r
+            let instance = state.instances[index]
+            let isSelected = index == selectedIndex
+            let focused = state.focus == .list
+            var rowStyle = isSelected ? theme.style(.listSelected) : base
+            if isSelected && !focused { rowStyle.attrs.remove(.bold) }
+            let row = rect.row + r
+            let end = rect.col + rect.cols
+            buffer.fill(row: row, col: rect.col, rows: 1, cols: rect.cols, style: rowStyle)
+            let (glyph, _, role) = StateGlyph.of(instance)
+            var glyphStyle = theme.style(role)
+            if isSelected {
+                glyphStyle.bg = rowStyle.bg
+                glyphStyle.attrs.formUnion(rowStyle.attrs)
+            }
+            var col = buffer.write(isSelected ? (focused ? "▌" : " ") : " ", row: row, col: rect.col, limit: end, style: rowStyle)
+            col = buffer.write(glyph, row: row, col: col, limit: end, style: glyphStyle)
+            col = buffer.write(" ", row: row, col: col, limit: end, style: rowStyle)
+            var counts = ""
+            if instance.unread > 0 { counts += "+\(instance.unread > 9999 ? "9999" : String(instance.unread))" }
+            if instance.queued > 0 { counts += (counts.isEmpty ? "" : " ") + "q\(instance.queued)" }
+            let countsWidth = counts.isEmpty ? 0 : counts.count + 1
+            let nameLimit = end - countsWidth
+            let name = Truncate.tail(instance.name, width: nameLimit - col)
+            buffer.write(name, row: row, col: col, limit: nameLimit, style: rowStyle)
+            if !counts.isEmpty {
+                var countStyle = isSelected ? rowStyle : theme.style(.listUnread)
+                if isSelected { countStyle.attrs.insert(.bold) }
+                buffer.write(counts, row: row, col: end - counts.count, limit: end, style: countStyle)
+            }
+        }
+    }
+}
+
+enum Truncate {
+    /// Cuts text to `width` cells, ending in "…" when cut.
+    static func tail(_ text: String, width: Int) -> String {
+        guard width > 0 else { return "" }
+        if CharWidth.of(text) <= width { return text }
+        var out = ""
+        var used = 0
+        for ch in text {
+            let w = CharWidth.of(ch)
+            if used + w > width - 1 { break }
+            out.append(ch)
+            used += w
+        }
+        return out + "…"
+    }
+
+    /// Cuts text from the left ("…/pipes/api.out.fifo").
+    static func head(_ text: String, width: Int) -> String {
+        guard width > 0 else { return "" }
+        if CharWidth.of(text) <= width { return text }
+        var out: [Character] = []
+        var used = 0
+        for ch in text.reversed() {
+            let w = CharWidth.of(ch)
+            if used + w > width - 1 { break }
+            out.append(ch)
+            used += w
+        }
+        return "…" + String(out.reversed())
+    }
+}
+
+enum TitleView {
+    static func draw(into buffer: inout CellBuffer, layout: Layout, state: AppState) {
+        let rect = layout.title
+        let theme = state.theme
+        let style = theme.style(.titleFg, on: .titleBg)
+        buffer.fill(row: rect.row, col: rect.col, rows: 1, cols: rect.cols, style: style)
+        guard let instance = state.activeInstance else {
+            buffer.write(" cc-bridge", row: rect.row, col: rect.col, limit: rect.col + rect.cols, style: style)
+            return
+        }
+        let end = rect.col + rect.cols
+        // Right: follow state, then the view's flags.
+        var right: [String] = []
+        if instance.filter.isActive { right.append("filter: \(instance.filter.query)") }
+        if !instance.view.wrap { right.append("nowrap" + (instance.view.horizontalOffset > 0 ? " +\(instance.view.horizontalOffset)" : "")) }
+        let paused = !instance.view.follow
+        let indicator = paused
+            ? "paused, \(instance.view.newWhilePaused) new line\(instance.view.newWhilePaused == 1 ? "" : "s")"
+            : "following"
+        var rightText = (right + [indicator]).joined(separator: " · ") + " "
+        if CharWidth.of(rightText) > rect.cols / 2 { rightText = indicator + " " }
+        let rightStart = end - CharWidth.of(rightText)
+        var plainPart = rightText
+        if paused {
+            plainPart = String(rightText.dropLast(indicator.count + 1))
+            buffer.write(indicator, row: rect.row, col: end - indicator.count - 1, limit: end, style: theme.style(.titlePaused, on: .titleBg))
+        }
+        buffer.write(plainPart, row: rect.row, col: rightStart, limit: end, style: style)
+        // Left: name, state word, stream state, pipe path (cut from the left to fit).
+        let (glyph, word, role) = StateGlyph.of(instance)
+        var col = buffer.write(" \(instance.name) ", row: rect.row, col: rect.col, limit: rightStart - 1, style: style)
+        var glyphStyle = theme.style(role)
+        glyphStyle.bg = style.bg
+        col = buffer.write(glyph, row: rect.row, col: col, limit: rightStart - 1, style: glyphStyle)
+        var details = " " + word
+        if let reason = instance.info.brokenReason { details += ": " + reason }
+        else if !instance.health.reason.isEmpty && instance.health.level != .healthy { details += ": " + instance.health.reason }
+        if !instance.streamState.isEmpty { details += " · " + instance.streamState }
+        var plain = style
+        plain.attrs.remove(.bold)
+        col = buffer.write(details, row: rect.row, col: col, limit: rightStart - 1, style: plain)
+        let room = rightStart - 1 - col - 2
+        if room >= 8 && !instance.info.outPath.isEmpty {
+            buffer.write("  " + Truncate.head(instance.info.outPath, width: room), row: rect.row, col: col, limit: rightStart - 1, style: plain)
+        }
+    }
+}
