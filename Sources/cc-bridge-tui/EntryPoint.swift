@@ -33,6 +33,8 @@ struct CCBridgeTUI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cc-bridge-tui",
         abstract: "Terminal client for cc-bridge's FIFO mode.",
-        subcommands: [ListCommand.self, SendCommand.self, TailCommand.self, PipesCommand.self]
+        subcommands: [UICommand.self, AttachCommand.self, ListCommand.self, SendCommand.self, TailCommand.self,
+                      PipesCommand.self],
+        defaultSubcommand: UICommand.self
     )
 }

@@ -39,6 +39,15 @@ public enum ThemeLoader {
         if let exe = executablePath {
             let bin = (exe as NSString).deletingLastPathComponent
             paths.append(bin + "/../share/cc-bridge-tui/themes")
+            // Run from a source checkout (.build/<triple>/debug/...): the package's own themes/.
+            var dir = bin
+            for _ in 0..<5 {
+                dir = (dir as NSString).deletingLastPathComponent
+                if FileManager.default.fileExists(atPath: dir + "/Package.swift") {
+                    paths.append(dir + "/themes")
+                    break
+                }
+            }
         }
         paths.append("themes")
         return paths

@@ -1,0 +1,83 @@
+// The TUI itself: `cc-bridge-tui` (every instance) and `cc-bridge-tui attach <instance>`.
+
+import ArgumentParser
+import BridgeCore
+import BridgeTUI
+import Foundation
+
+struct UIOptions: ParsableArguments {
+    @Option(help: "Theme name (default, dark, light, high-contrast, monochrome) or a .theme file.")
+    var theme: String?
+
+    @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal (its own selection works).")
+    var noMouse = false
+}
+
+enum TUILauncher {
+    /// Loads config and theme, runs the TUI, maps failures to exit codes.
+    static func run(common: CommonOptions, ui: UIOptions, attach: String?, onFirstFrame: (() -> Void)? = nil,
+                    configure: ((inout BridgeConfig) -> Void)? = nil) throws {
+        var config = try common.loadConfig(quiet: true)
+        configure?(&config)
+        let environment = ProcessInfo.processInfo.environment
+        let theme: Theme
+        do {
+            let paths = ThemeLoader.defaultSearchPaths(environment: environment, executablePath: executablePath())
+            theme = try ThemeLoader.resolve(configured: ui.theme ?? config.tui.theme, environment: environment, searchPaths: paths)
+        } catch {
+            FileHandle.standardErrorWrite("cc-bridge-tui: theme: \(error)")
+            throw ExitCode(2)
+        }
+        FileLogging.bootstrap()
+        var options = TUIOptions(config: config, theme: theme, mouse: ui.noMouse ? false : config.tui.mouse)
+        options.policy = common.policy
+        options.attach = attach
+        options.onFirstFrame = onFirstFrame
+        do {
+            try TUIRuntime(options: options).run()
+        } catch let error as TUIRuntimeError {
+            FileHandle.standardErrorWrite("cc-bridge-tui: \(error)")
+            throw ExitCode(error.isUsage ? 2 : 1)
+        }
+        for warning in config.warnings { FileHandle.standardErrorWrite("warning: \(warning)") }
+    }
+
+    static func executablePath() -> String? {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments.first
+    }
+}
+
+extension TUIRuntimeError {
+    var isUsage: Bool {
+        switch self {
+        case .notATerminal: true
+        default: false
+        }
+    }
+}
+
+struct UICommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ui", abstract: "The TUI on every instance (the default command).")
+
+    @OptionGroup var options: CommonOptions
+    @OptionGroup var ui: UIOptions
+
+    func run() throws {
+        try TUILauncher.run(common: options, ui: ui, attach: nil)
+    }
+}
+
+struct AttachCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attach", abstract: "Full screen on one instance, like `cc-bridge claude-attach`.")
+
+    @OptionGroup var options: CommonOptions
+    @OptionGroup var ui: UIOptions
+    @Argument(help: "Instance name.") var instance: String
+
+    func run() throws {
+        let name = try options.instanceName(instance)
+        try TUILauncher.run(common: options, ui: ui, attach: name.rawValue)
+    }
+}
