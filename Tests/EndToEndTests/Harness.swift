@@ -149,8 +149,10 @@ final class Tmux {
                     "-x", String(size.cols), "-y", String(size.rows)]
         for (key, value) in environment.sorted(by: { $0.key < $1.key }) { args += ["-e", "\(key)=\(value)"] }
         args.append(command.map(Tmux.quote).joined(separator: " "))
-        let result = try run("/usr/bin/env", ["tmux"] + args, timeout: 20)
-        guard result.status == 0 else { throw HarnessError("tmux new-session failed: \(result.stderr)") }
+        // The server daemonizes from this call: give it /dev/null, not our pipes, or it would
+        // hold them open for its whole life.
+        let status = try spawnDetached(["/usr/bin/env", "tmux"] + args, timeout: 20)
+        guard status == 0 else { throw HarnessError("tmux new-session failed with status \(status)") }
         _ = try? tmux(["set-option", "-t", session, "remain-on-exit", "on"])
     }
 
@@ -166,6 +168,9 @@ final class Tmux {
     }
 
     func screen() throws -> String { try capture().joined(separator: "\n") }
+
+    /// The screen for failure messages (never throws).
+    var dump: String { (try? screen()) ?? "(no screen)" }
 
     /// Sends tmux key names (e.g. "Enter", "C-c", "Escape") or literal text with `literal: true`.
     func send(_ keys: String..., literal: Bool = false) throws {
@@ -194,5 +199,30 @@ final class Tmux {
         "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
-    deinit { _ = try? run("/usr/bin/env", ["tmux", "-S", socket, "kill-server"], timeout: 10) }
+    deinit { _ = try? spawnDetached(["/usr/bin/env", "tmux", "-S", socket, "kill-server"], timeout: 10) }
+}
+
+/// Runs a command with stdin, stdout and stderr on /dev/null and waits for it (posix_spawn).
+func spawnDetached(_ argv: [String], timeout: Double) throws -> Int32 {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    for fd in Int32(0)...2 {
+        posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+    }
+    var pid: pid_t = 0
+    let cArgs = argv.map { strdup($0) } + [nil]
+    defer { for arg in cArgs { free(arg) } }
+    let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ)
+    guard rc == 0 else { throw HarnessError("posix_spawn \(argv[0]) failed: \(rc)") }
+    let deadline = Date().addingTimeInterval(timeout)
+    var status: Int32 = 0
+    while waitpid(pid, &status, WNOHANG) == 0 {
+        if Date() > deadline {
+            kill(pid, SIGKILL)
+            throw HarnessError("\(argv.joined(separator: " ")) did not finish within \(timeout) s")
+        }
+        usleep(5_000)
+    }
+    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
 }
