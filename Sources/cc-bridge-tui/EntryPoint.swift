@@ -33,6 +33,6 @@ struct CCBridgeTUI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cc-bridge-tui",
         abstract: "Terminal client for cc-bridge's FIFO mode.",
-        subcommands: [ListCommand.self, SendCommand.self, PipesCommand.self]
+        subcommands: [ListCommand.self, SendCommand.self, PipesCommand.self, HealthCommand.self, StatusCommand.self, HistoryCommand.self]
     )
 }

@@ -110,23 +110,28 @@ public enum HealthProbe {
         var names = Set(inputs.managed)
         let scan = InstanceScanner.scan(inputs.pipeDirectory, policy: inputs.policy)
         for info in scan.instances { names.insert(info.name) }
-        var instances: [InstanceObservation] = []
-        for name in names.sorted() {
-            let inPath = inputs.pipeDirectory + "/" + name + InstanceScanner.inSuffix
-            let outPath = inputs.pipeDirectory + "/" + name + InstanceScanner.outSuffix
-            var observation = InstanceObservation(
-                name: name, invalidName: InstanceName.problem(in: name)?.description,
-                inPipe: condition(inPath), outPipe: condition(outPath), listening: nil, container: nil)
-            if observation.invalidName == nil, case .fifo(let mode, let owner) = observation.inPipe,
-               owner == geteuid(), inputs.policy.allowUnsafe || mode & 0o002 == 0 {
-                observation.listening = probes.isListening(inPath, inputs.policy)
-            }
-            if case .reachable = docker, let engine = probes.docker, observation.invalidName == nil {
-                observation.container = ContainerLookup.find(instance: name, engine: engine)
-            }
-            instances.append(observation)
+        let instances = names.sorted().map {
+            observeInstance($0, pipeDirectory: inputs.pipeDirectory, policy: inputs.policy, docker: docker, probes: probes)
         }
         return HealthObservation(inputs: inputs, uid: UInt32(geteuid()), docker: docker, directory: directory, instances: instances)
+    }
+
+    /// One instance's pipes, listener and (when Docker is reachable) container.
+    public static func observeInstance(_ name: String, pipeDirectory: String, policy: PipePolicy,
+                                       docker: DockerObservation, probes: HealthProbes) -> InstanceObservation {
+        let inPath = pipeDirectory + "/" + name + InstanceScanner.inSuffix
+        let outPath = pipeDirectory + "/" + name + InstanceScanner.outSuffix
+        var observation = InstanceObservation(
+            name: name, invalidName: InstanceName.problem(in: name)?.description,
+            inPipe: condition(inPath), outPipe: condition(outPath), listening: nil, container: nil)
+        if observation.invalidName == nil, case .fifo(let mode, let owner) = observation.inPipe,
+           owner == geteuid(), policy.allowUnsafe || mode & 0o002 == 0 {
+            observation.listening = probes.isListening(inPath, policy)
+        }
+        if case .reachable = docker, let engine = probes.docker, observation.invalidName == nil {
+            observation.container = ContainerLookup.find(instance: name, engine: engine)
+        }
+        return observation
     }
 
     static func condition(_ path: String) -> PipeCondition {
@@ -138,7 +143,7 @@ public enum HealthProbe {
         }
     }
 
-    static func observeDocker(_ engine: (any DockerEngine)?) -> DockerObservation {
+    public static func observeDocker(_ engine: (any DockerEngine)?) -> DockerObservation {
         guard let engine else { return .notConfigured }
         do {
             try engine.ping()

@@ -83,7 +83,7 @@ public enum HealthRules {
         ]
     }
 
-    static func pipes(_ o: InstanceObservation, policy: PipePolicy, uid: UInt32) -> CheckResult {
+    public static func pipes(_ o: InstanceObservation, policy: PipePolicy, uid: UInt32) -> CheckResult {
         var worst: [HealthState] = []
         var reasons: [String] = []
         var details: [String: String] = [:]
@@ -119,7 +119,7 @@ public enum HealthRules {
         return CheckResult("pipes", state, reasons.joined(separator: "; "), details: details)
     }
 
-    static func agent(_ o: InstanceObservation) -> CheckResult {
+    public static func agent(_ o: InstanceObservation) -> CheckResult {
         switch o.listening {
         case .none: CheckResult("agent", .unknown, "not checked: the in-FIFO is not usable")
         case .some(true): CheckResult("agent", .healthy, "an agent has the in-FIFO open for reading")
@@ -127,7 +127,7 @@ public enum HealthRules {
         }
     }
 
-    static func activity(_ a: InstanceActivity?, now: Double, heartbeatTimeout: Double) -> CheckResult {
+    public static func activity(_ a: InstanceActivity?, now: Double, heartbeatTimeout: Double) -> CheckResult {
         var details: [String: String] = [:]
         let lastOutput = a?.lastOutput
         if let lastOutput { details["last_output_age"] = age(now - lastOutput) }
@@ -149,17 +149,17 @@ public enum HealthRules {
         return CheckResult("activity", .healthy, "last output \(age(now - lastOutput)) ago", details: details)
     }
 
-    static func container(_ lookup: ContainerLookup?, instance: String, docker: DockerObservation) -> CheckResult {
+    public static func container(_ lookup: ContainerLookup?, instance: String, docker: DockerObservation) -> CheckResult {
         guard let lookup else {
             switch docker {
-            case .absent(let why), .failing(let why): return CheckResult("container", .unknown, "unknown: Docker unavailable (\(why))")
-            case .notConfigured: return CheckResult("container", .unknown, "unknown: Docker not checked")
-            case .reachable: return CheckResult("container", .unknown, "unknown: not looked up")
+            case .absent(let why), .failing(let why): return CheckResult("container", .unknown, "Docker unavailable (\(why))")
+            case .notConfigured: return CheckResult("container", .unknown, "Docker not checked")
+            case .reachable: return CheckResult("container", .unknown, "not looked up")
             }
         }
         switch lookup {
         case .unavailable(let why):
-            return CheckResult("container", .unknown, "unknown: Docker unavailable (\(why))")
+            return CheckResult("container", .unknown, "Docker unavailable (\(why))")
         case .failed(let why):
             return CheckResult("container", .degraded, "lookup failed: \(why)")
         case .notFound:
@@ -176,7 +176,7 @@ public enum HealthRules {
         }
     }
 
-    static func session(_ s: SessionSummary?) -> CheckResult {
+    public static func session(_ s: SessionSummary?) -> CheckResult {
         guard let s else { return CheckResult("session", .unknown, "no session data yet") }
         var details = ["state": s.state.rawValue, "requests": String(s.requests), "completed": String(s.completed),
                        "failed": String(s.failed + s.timedOut)]
@@ -200,7 +200,7 @@ public enum HealthRules {
         return CheckResult("session", .healthy, text, details: details)
     }
 
-    static func age(_ seconds: Double) -> String {
+    public static func age(_ seconds: Double) -> String {
         let s = max(seconds, 0)
         if s < 10 { return String(format: "%.1f s", s) }
         if s < 120 { return "\(Int(s)) s" }
