@@ -206,7 +206,7 @@ public final class HealthMonitor {
         m.trend.append(state)
         if m.trend.count > Self.trendLength { m.trend.removeFirst(m.trend.count - Self.trendLength) }
         memory[name] = m
-        return ComponentReport(name: name, kind: kind, state: state, reason: text, checks: kind == .instance ? checks : [],
+        return ComponentReport(name: name, kind: kind, state: state, reason: text, checks: checks,
                                consecutiveFailures: m.consecutiveFailures, recoveryAttempts: m.recoveryAttempts,
                                lastRecovery: m.lastRecovery, managed: false, firstSeen: m.firstSeen,
                                uptime: now - m.firstSeen, trend: m.trend)

@@ -47,6 +47,7 @@ public struct ComponentReport: Codable, Equatable, Sendable {
     /// `max_consecutive_failures` checks in a row, then `unhealthy`. Global checks as seen.
     public var state: HealthState
     public var reason: String
+    /// An instance's five checks; for a global component its one check, which carries the details.
     public var checks: [CheckResult]
     public var consecutiveFailures: Int
     public var recoveryAttempts: Int

@@ -76,7 +76,7 @@ enum HealthText {
         var line = "  " + pad(InstanceScanner.displayName(c.name), 14) + " " + pad(c.state.rawValue, 10) + " " + c.reason
         if c.recoveryAttempts > 0 { line += " [recoveries: \(c.recoveryAttempts)]" }
         print(line)
-        for check in c.checks {
+        for check in c.checks where c.kind == .instance {
             print("      " + pad(check.name, 10) + " " + pad(check.state.rawValue, 10) + " " + check.reason)
         }
     }
