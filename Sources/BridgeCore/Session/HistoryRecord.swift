@@ -1,0 +1,152 @@
+// HistoryRecord: one line of an instance's history file (JSON Lines, one object per line).
+//   {"v":1,"kind":"turn","turn":{...Turn...}}          upsert by turn.id: the later line wins
+//   {"v":1,"kind":"input","input":{"text":"…","at":…}} the prompt line's own history (↑/↓)
+//   {"v":1,"kind":"outbox","outbox":{...OutboxEntry...}} upsert by id: queued, cancelled, delivered
+// Unknown kinds and newer versions are skipped with a warning, so an older binary can read a
+// newer file.
+
+import Foundation
+
+public struct InputEntry: Codable, Equatable, Sendable {
+    public var text: String
+    public var at: Double
+    public init(text: String, at: Double) {
+        self.text = text
+        self.at = at
+    }
+}
+
+public enum OutboxState: String, Codable, Sendable {
+    case queued, cancelled, delivered
+}
+
+public struct OutboxEntry: Codable, Equatable, Sendable, Identifiable {
+    public var id: String
+    public var text: String
+    public var state: OutboxState
+    public var queuedAt: Double
+    /// When the state last changed (queued: same as queuedAt).
+    public var changedAt: Double
+
+    public init(id: String, text: String, state: OutboxState = .queued, queuedAt: Double, changedAt: Double? = nil) {
+        self.id = id
+        self.text = text
+        self.state = state
+        self.queuedAt = queuedAt
+        self.changedAt = changedAt ?? queuedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, text, state
+        case queuedAt = "queued_at", changedAt = "changed_at"
+    }
+}
+
+public enum HistoryRecord: Equatable, Sendable {
+    case turn(Turn)
+    case input(InputEntry)
+    case outbox(OutboxEntry)
+
+    public static let version = 1
+
+    /// One line, without the newline. Keys sorted so files diff well.
+    public func encodedLine() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding these value types cannot fail (no non-finite doubles reach them in practice;
+        // if one does, the record is replaced by a marker rather than lost silently).
+        if let data = try? encoder.encode(self) { return Array(data) }
+        return Array(#"{"kind":"unencodable","v":1}"#.utf8)
+    }
+
+    public enum DecodeProblem: Error, Equatable, CustomStringConvertible {
+        case corrupt(String)
+        case unknownKind(String)
+        case newerVersion(Int)
+
+        public var description: String {
+            switch self {
+            case .corrupt(let why): "corrupt record (\(why))"
+            case .unknownKind(let kind): "unknown record kind \"\(kind)\""
+            case .newerVersion(let v): "record version \(v) is newer than this program's (\(HistoryRecord.version))"
+            }
+        }
+    }
+
+    public static func decode(line: some Collection<UInt8>) -> Result<HistoryRecord, DecodeProblem> {
+        let data = Data(line)
+        do {
+            let head = try JSONDecoder().decode(Head.self, from: data)
+            if head.v > version { return .failure(.newerVersion(head.v)) }
+            let decoder = JSONDecoder()
+            switch head.kind {
+            case "turn": return .success(.turn(try decoder.decode(Body<Turn>.self, from: data).turn!))
+            case "input": return .success(.input(try decoder.decode(Body<InputEntry>.self, from: data).input!))
+            case "outbox": return .success(.outbox(try decoder.decode(Body<OutboxEntry>.self, from: data).outbox!))
+            default: return .failure(.unknownKind(head.kind))
+            }
+        } catch let error as DecodingError {
+            return .failure(.corrupt(Self.describe(error)))
+        } catch {
+            return .failure(.corrupt("\(error)"))
+        }
+    }
+
+    private struct Head: Decodable {
+        var v: Int
+        var kind: String
+    }
+
+    /// Decodes the payload under the key named after its kind.
+    private struct Body<T: Decodable>: Decodable {
+        var turn: T?
+        var input: T?
+        var outbox: T?
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let kind = try c.decode(String.self, forKey: .kind)
+            guard let key = CodingKeys(rawValue: kind) else {
+                throw DecodingError.dataCorruptedError(forKey: .kind, in: c, debugDescription: "unknown kind")
+            }
+            let value = try c.decode(T.self, forKey: key)
+            switch key {
+            case .turn: turn = value
+            case .input: input = value
+            case .outbox: outbox = value
+            case .kind: break
+            }
+        }
+        enum CodingKeys: String, CodingKey { case kind, turn, input, outbox }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .dataCorrupted(let c): c.codingPath.isEmpty ? "not valid JSON" : "bad value at \(path(c.codingPath))"
+        case .keyNotFound(let key, let c): "missing \(path(c.codingPath + [key]))"
+        case .typeMismatch(_, let c), .valueNotFound(_, let c): "wrong type at \(path(c.codingPath))"
+        @unknown default: "\(error)"
+        }
+    }
+
+    static func path(_ keys: [CodingKey]) -> String { keys.map(\.stringValue).joined(separator: ".") }
+}
+
+extension HistoryRecord: Encodable {
+    enum Keys: String, CodingKey { case v, kind, turn, input, outbox }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(Self.version, forKey: .v)
+        switch self {
+        case .turn(let turn):
+            try c.encode("turn", forKey: .kind)
+            try c.encode(turn, forKey: .turn)
+        case .input(let input):
+            try c.encode("input", forKey: .kind)
+            try c.encode(input, forKey: .input)
+        case .outbox(let entry):
+            try c.encode("outbox", forKey: .kind)
+            try c.encode(entry, forKey: .outbox)
+        }
+    }
+}

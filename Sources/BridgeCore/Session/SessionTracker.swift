@@ -1,0 +1,314 @@
+// SessionTracker: the turns of one instance, fed by the stream decoder's events, and the totals
+// the status line, `status` and the health monitor show. Pure and deterministic: it never reads
+// a clock; every input carries its time, and `tick(now:)` applies the timeouts.
+//
+// Attribution: output belongs to the oldest open turn (the agent answers in order). A plain-mode
+// turn ends at the `❯` marker or after `quiet_period` of silence; a framed turn ends at its
+// `done` frame. A pending turn with no output for `request_timeout`, or an active turn whose
+// output stopped for that long, fails with `timeout` (a long reply that keeps streaming never
+// times out).
+//
+// Every input returns the turns it changed, so the caller can hand them to the HistoryStore.
+
+public enum SessionState: String, Codable, Sendable {
+    /// A turn is open, or there was activity within `idle_timeout`.
+    case active
+    /// No turn open and no activity for `idle_timeout` (or none ever).
+    case idle
+}
+
+public enum StreamFraming: String, Codable, Sendable {
+    /// Upstream cc-bridge: no frames; a reply ends at `❯` or after the quiet period.
+    case plain
+    /// Our agent's framed protocol: `done(id, ...)` ends a turn, heartbeats show liveness.
+    case framed
+}
+
+/// Totals and timings for display. Medians are over the turns still kept (max_history).
+public struct SessionSummary: Codable, Equatable, Sendable {
+    public var state: SessionState
+    public var requests: Int
+    public var completed: Int
+    public var failed: Int
+    public var timedOut: Int
+    public var interrupted: Int
+    public var open: Int
+    /// completed / (completed + failed + timed out); nil before any turn finished that way.
+    public var successRate: Double?
+    public var lastTTFB: Double?
+    public var medianTTFB: Double?
+    public var lastDuration: Double?
+    public var medianDuration: Double?
+    public var lastStatus: TurnStatus?
+    public var lastActivity: Double?
+    public var lastHeartbeat: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case state, requests, completed, failed, open, interrupted
+        case timedOut = "timed_out", successRate = "success_rate"
+        case lastTTFB = "last_ttfb", medianTTFB = "median_ttfb"
+        case lastDuration = "last_duration", medianDuration = "median_duration"
+        case lastStatus = "last_status", lastActivity = "last_activity", lastHeartbeat = "last_heartbeat"
+    }
+}
+
+public struct SessionTracker: Sendable {
+    public static let maxResponseBytes = 256 << 10
+    public static let truncationMarker = "\n[truncated]"
+
+    public var settings: SessionSettings
+    public var framing: StreamFraming
+    /// Oldest first; at most `settings.maxHistory`.
+    public private(set) var turns: [Turn] = []
+    public private(set) var state: SessionState = .idle
+    public private(set) var lastActivity: Double?
+    public private(set) var lastOutputAt: Double?
+    public private(set) var lastHeartbeat: Double?
+    /// Output that arrived while no turn was open (a banner, another client's reply).
+    public private(set) var unattributedBytes = 0
+
+    // Lifetime totals: they survive max_history trimming.
+    public private(set) var requests = 0
+    public private(set) var completed = 0
+    public private(set) var failed = 0
+    public private(set) var timedOut = 0
+    public private(set) var interrupted = 0
+
+    public init(settings: SessionSettings = SessionSettings(), framing: StreamFraming = .plain) {
+        self.settings = settings
+        self.framing = framing
+    }
+
+    /// Restores turns read from the history file. Turns still open there were cut off when the
+    /// previous process stopped; they become `failed` (returned, so the caller can persist that).
+    @discardableResult
+    public mutating func restore(_ history: [Turn], at now: Double) -> [Turn] {
+        var changed: [Turn] = []
+        turns = []
+        for var turn in history.suffix(settings.maxHistory) {
+            if turn.status.isOpen {
+                turn.status = .failed
+                turn.error = "cc-bridge-tui stopped before the turn finished"
+                turn.doneAt = turn.doneAt ?? turn.lastOutputAt ?? turn.sentAt
+                changed.append(turn)
+            }
+            turns.append(turn)
+        }
+        requests = turns.count
+        completed = turns.count { $0.status == .completed }
+        failed = turns.count { $0.status == .failed }
+        timedOut = turns.count { $0.status == .timeout }
+        interrupted = turns.count { $0.status == .interrupted }
+        lastActivity = turns.compactMap { $0.doneAt ?? $0.lastOutputAt ?? $0.sentAt }.max()
+        _ = tick(now: now)
+        return changed
+    }
+
+    // MARK: inputs
+
+    /// A prompt went out with this id. A second `promptSent` for a known id is ignored.
+    @discardableResult
+    public mutating func promptSent(id: String, text: String, at time: Double) -> [Turn] {
+        guard index(of: id) == nil else { return [] }
+        requests += 1
+        touch(time)
+        turns.append(Turn(id: id, prompt: text, sentAt: time))
+        trim()
+        return [turns[turns.count - 1]]
+    }
+
+    /// The prompt could not be delivered. Fails the known turn, or records a failed one.
+    @discardableResult
+    public mutating func promptFailed(id: String, text: String = "", reason: String, at time: Double) -> [Turn] {
+        touch(time)
+        if let i = index(of: id) {
+            guard turns[i].status.isOpen else { return [] }
+            return [finish(i, .failed, at: time, error: reason)]
+        }
+        requests += 1
+        var turn = Turn(id: id, prompt: text, sentAt: time)
+        turns.append(turn)
+        turn = finish(turns.count - 1, .failed, at: time, error: reason)
+        trim()
+        return [turn]
+    }
+
+    /// Output text: appended to the oldest open turn, which becomes active at its first byte.
+    @discardableResult
+    public mutating func output(text: String, at time: Double) -> [Turn] {
+        guard !text.isEmpty else { return [] }
+        touch(time)
+        lastOutputAt = time
+        guard let i = turns.firstIndex(where: { $0.status.isOpen }) else {
+            unattributedBytes += text.utf8.count
+            return []
+        }
+        if turns[i].status == .pending {
+            turns[i].status = .active
+            turns[i].firstByteAt = time
+        }
+        turns[i].lastOutputAt = time
+        Self.append(text, to: &turns[i])
+        return [turns[i]]
+    }
+
+    /// A framed `done(id, status, exit)`. Unknown or already finished ids are ignored.
+    @discardableResult
+    public mutating func framedDone(id: String, status: DoneStatus, exit: Int?, at time: Double) -> [Turn] {
+        touch(time)
+        guard let i = index(of: id), turns[i].status.isOpen else { return [] }
+        turns[i].exitCode = exit
+        switch status {
+        case .ok: return [finish(i, .completed, at: time, error: nil)]
+        case .interrupted: return [finish(i, .interrupted, at: time, error: "interrupted")]
+        case .error:
+            return [finish(i, .failed, at: time, error: exit.map { "the agent reported an error (exit \($0))" } ?? "the agent reported an error")]
+        }
+    }
+
+    /// A framed heartbeat: the agent is alive (no effect on turns).
+    public mutating func heartbeat(at time: Double) {
+        lastHeartbeat = time
+    }
+
+    /// The plain-mode reply marker `❯`: ends the oldest active turn. While the oldest open turn
+    /// has had no output yet the marker is the prompt being redrawn, not an answer, and is ignored.
+    /// Framed turns end only at their `done` frame, so there the marker is just output.
+    @discardableResult
+    public mutating func replyMarker(at time: Double) -> [Turn] {
+        touch(time)
+        guard framing == .plain, let i = turns.firstIndex(where: { $0.status.isOpen }), turns[i].status == .active else { return [] }
+        return [finish(i, .completed, at: time, error: nil)]
+    }
+
+    /// An interrupt was sent: the oldest open turn ends as interrupted (plain mode has no frame
+    /// that would say so).
+    @discardableResult
+    public mutating func interruptSent(at time: Double) -> [Turn] {
+        touch(time)
+        guard let i = turns.firstIndex(where: { $0.status.isOpen }) else { return [] }
+        return [finish(i, .interrupted, at: time, error: "interrupted")]
+    }
+
+    /// Applies the quiet period (plain), the request timeout and the idle timeout.
+    @discardableResult
+    public mutating func tick(now: Double) -> [Turn] {
+        var changed: [Turn] = []
+        for i in turns.indices where turns[i].status.isOpen {
+            let turn = turns[i]
+            if turn.status == .active, framing == .plain, let last = turn.lastOutputAt,
+               now - last >= settings.quietPeriod {
+                // The reply ended when its output stopped, not when we noticed.
+                changed.append(finish(i, .completed, at: last, error: nil))
+            } else if turn.status == .pending, now - turn.sentAt >= settings.requestTimeout {
+                changed.append(finish(i, .timeout, at: now,
+                                      error: "no output within \(Self.seconds(settings.requestTimeout)) of the prompt"))
+            } else if turn.status == .active, let last = turn.lastOutputAt, now - last >= settings.requestTimeout {
+                changed.append(finish(i, .timeout, at: now,
+                                      error: "output stopped for \(Self.seconds(settings.requestTimeout)) before the turn ended"))
+            }
+        }
+        let open = turns.contains { $0.status.isOpen }
+        if open {
+            state = .active
+        } else if let last = lastActivity, now - last < settings.idleTimeout {
+            state = .active
+        } else {
+            state = .idle
+        }
+        return changed
+    }
+
+    // MARK: queries
+
+    public func turn(id: String) -> Turn? { index(of: id).map { turns[$0] } }
+
+    /// The earliest time `tick` could change something, for the caller's timer (nil: nothing).
+    public func nextDeadline() -> Double? {
+        var due: [Double] = []
+        for turn in turns where turn.status.isOpen {
+            if turn.status == .pending { due.append(turn.sentAt + settings.requestTimeout) }
+            if turn.status == .active, let last = turn.lastOutputAt {
+                due.append(last + (framing == .plain ? min(settings.quietPeriod, settings.requestTimeout) : settings.requestTimeout))
+            }
+        }
+        if state == .active, due.isEmpty, let last = lastActivity { due.append(last + settings.idleTimeout) }
+        return due.min()
+    }
+
+    public func summary() -> SessionSummary {
+        let finishedFairly = completed + failed + timedOut
+        let ttfbs = turns.compactMap(\.ttfb)
+        let durations = turns.filter { $0.status == .completed }.compactMap(\.duration)
+        return SessionSummary(
+            state: state, requests: requests, completed: completed, failed: failed, timedOut: timedOut,
+            interrupted: interrupted, open: turns.count { $0.status.isOpen },
+            successRate: finishedFairly == 0 ? nil : Double(completed) / Double(finishedFairly),
+            lastTTFB: turns.last(where: { $0.ttfb != nil })?.ttfb, medianTTFB: Self.median(ttfbs),
+            lastDuration: turns.last(where: { $0.status == .completed })?.duration,
+            medianDuration: Self.median(durations),
+            lastStatus: turns.last?.status, lastActivity: lastActivity, lastHeartbeat: lastHeartbeat)
+    }
+
+    public static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
+
+    // MARK: internals
+
+    private func index(of id: String) -> Int? { turns.lastIndex { $0.id == id } }
+
+    private mutating func touch(_ time: Double) {
+        lastActivity = max(lastActivity ?? time, time)
+        state = .active
+    }
+
+    private mutating func finish(_ i: Int, _ status: TurnStatus, at time: Double, error: String?) -> Turn {
+        turns[i].status = status
+        turns[i].doneAt = time
+        turns[i].error = error
+        switch status {
+        case .completed: completed += 1
+        case .failed: failed += 1
+        case .timeout: timedOut += 1
+        case .interrupted: interrupted += 1
+        case .pending, .active: break
+        }
+        return turns[i]
+    }
+
+    /// Keeps at most maxHistory turns, dropping the oldest (finished ones first).
+    private mutating func trim() {
+        while turns.count > max(settings.maxHistory, 1) {
+            if let i = turns.firstIndex(where: { !$0.status.isOpen }) { turns.remove(at: i) } else { turns.removeFirst() }
+        }
+    }
+
+    /// Appends up to the byte limit, cutting on a scalar boundary, then marks the turn truncated.
+    static func append(_ text: String, to turn: inout Turn, limit: Int = maxResponseBytes) {
+        guard !turn.truncated else { return }
+        let used = turn.response.utf8.count
+        let incoming = text.utf8.count
+        if used + incoming <= limit {
+            turn.response += text
+            return
+        }
+        var room = limit - used
+        var kept = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            let size = String(scalar).utf8.count
+            if size > room { break }
+            room -= size
+            kept.append(scalar)
+        }
+        turn.response += String(kept) + truncationMarker
+        turn.truncated = true
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
+    }
+}
