@@ -3,7 +3,7 @@
 // (one ASCII-only line without the trailing newline) and a decoder that never traps on garbage.
 
 /// How an agent finished a prompt.
-public enum DoneStatus: String, Equatable, Sendable, CaseIterable {
+public enum DoneStatus: String, Equatable, Codable, Sendable, CaseIterable {
     case ok, error, interrupted
 }
 

@@ -18,11 +18,6 @@ public enum TurnStatus: String, Codable, Sendable, CaseIterable {
     public var isOpen: Bool { self == .pending || self == .active }
 }
 
-/// How the agent framed the end of a turn (`done(id, status, exit)` in the framed protocol).
-public enum DoneStatus: String, Codable, Sendable {
-    case ok, error, interrupted
-}
-
 public struct Turn: Codable, Equatable, Sendable, Identifiable {
     public var id: String
     public var prompt: String
