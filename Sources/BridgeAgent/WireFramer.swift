@@ -60,7 +60,10 @@ public struct WireFramer: Sendable {
         switch event {
         case .output(_, let bytes):
             guard let last = bytes.last else { return [] }
-            atLineStart = last == UInt8(ascii: "\n")
+            // A bare colour change (ESC [ … m) does not move the cursor off the line start.
+            if !(bytes.first == 0x1B && last == UInt8(ascii: "m") && !bytes.contains(UInt8(ascii: "\n"))) {
+                atLineStart = last == UInt8(ascii: "\n")
+            }
             return [OutputFrame(bytes: bytes, droppable: true)]
         case .done:
             guard plainMarkers else { return [] }
