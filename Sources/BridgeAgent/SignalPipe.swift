@@ -29,7 +29,14 @@ public final class SignalPipe {
         readEnd = r
         writeEnd = w
         signalPipeWriteEnd = w
-        for sig in signals { signal(sig, forwardSignal) }
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for sig in signals {
+            signal(sig, forwardSignal)
+            sigaddset(&unblock, sig)
+        }
+        // A parent may have started us with these blocked (the mask survives exec): unblock them.
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
     }
 
     /// The signals that arrived since the last call (each at most once, in arrival order).
