@@ -14,6 +14,8 @@ public struct Scrollback: Sendable {
     public private(set) var firstLineNumber = 0
     /// Lines dropped because of the bounds since the start.
     public private(set) var droppedLines = 0
+    /// The newest line is an unterminated line from `apply(_:)` that a later batch may replace.
+    public private(set) var lastIsOpen = false
 
     public init(maxLines: Int = 50_000, maxBytes: Int = 16 << 20) {
         self.maxLines = max(1, maxLines)
@@ -26,6 +28,7 @@ public struct Scrollback: Sendable {
     public var isEmpty: Bool { count == 0 }
 
     public mutating func append(_ line: OutputLine) {
+        lastIsOpen = false
         if count == maxLines { dropOldest() }
         let cost = line.byteCost
         while count > 0 && byteCount + cost > maxBytes { dropOldest() }
@@ -49,6 +52,21 @@ public struct Scrollback: Sendable {
         let index = (head + count - 1) % storage.count
         byteCount += line.byteCost - (storage[index]?.byteCost ?? 0)
         storage[index] = line
+        // A grown line may push the total over the byte bound: trim older lines, never this one.
+        while count > 1 && byteCount > maxBytes { dropOldest() }
+    }
+
+    /// Applies what an OutputProcessor produced: the first line replaces the open line the previous
+    /// batch left when `replacesOpenLine` (appended instead if that line is gone, e.g. after
+    /// `removeAll`); the rest is appended; the last one stays replaceable when `endsWithOpenLine`.
+    public mutating func apply(_ batch: OutputBatch) {
+        guard !batch.lines.isEmpty else { return }
+        var rest = batch.lines[...]
+        if batch.replacesOpenLine && lastIsOpen && count > 0 {
+            replaceLast(rest.removeFirst())
+        }
+        for line in rest { append(line) }
+        lastIsOpen = batch.endsWithOpenLine
     }
 
     /// The line at absolute number `lineNumber`, or nil when it was trimmed or does not exist yet.
@@ -68,6 +86,7 @@ public struct Scrollback: Sendable {
 
     public mutating func removeAll() {
         firstLineNumber += count
+        lastIsOpen = false
         storage = []
         head = 0
         count = 0

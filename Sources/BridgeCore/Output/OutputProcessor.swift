@@ -1,0 +1,271 @@
+// OutputProcessor: turns an instance's raw output bytes, delivered in arbitrary chunks, into
+// sanitized styled lines (OutputLine). Terminal semantics for what fits a line model:
+// `\n` (and `\r\n`) end a line; a lone `\r` returns to column 0 and later text overwrites;
+// `\b` goes back a column; tabs go to the next multiple of 8; ESC[K / ESC[0K erase to the end,
+// ESC[2K clears the line; ESC[nG, ESC[nC, ESC[nD move the cursor column. SGR becomes style runs and
+// carries over to the next lines. Every other control, escape or string sequence is removed
+// (see EscapeParser for the caps on unterminated sequences); invalid UTF-8 becomes U+FFFD.
+//
+// Speed: bytes are scanned through an unsafe pointer; runs of printable ASCII and valid UTF-8 are
+// copied into a reused line buffer in one go. A finished line costs one String and, only when
+// styled, one runs array. A line longer than `maxLineBytes` continues on a new line.
+
+import Foundation
+
+public struct OutputProcessor {
+    public let maxLineBytes: Int
+    private let now: @Sendable () -> Double
+
+    private var line: LineBuffer
+    private var style = TextStyle.plain
+    private var styleIsPlain = true
+    private var escape = EscapeParser()
+    private var sgrParams: [SGRParam] = []
+    /// First bytes of a UTF-8 sequence split across feeds (at most 3).
+    private var pending: [UInt8] = []
+
+    /// When the current line's first byte arrived; nil until then.
+    private var lineTimestamp: Double?
+    private var feedTime = 0.0
+    /// The line changed since it was last emitted.
+    private var dirty = false
+    /// The last emitted line was the open line (a later emission must replace it).
+    private var openLineShown = false
+
+    public init(maxLineBytes: Int = 64 << 10, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.maxLineBytes = max(16, maxLineBytes)
+        self.now = now
+        line = LineBuffer(capacity: self.maxLineBytes)
+        pending.reserveCapacity(8)
+        sgrParams.reserveCapacity(16)
+    }
+
+    /// The style that text written now gets (SGR state).
+    public var currentStyle: TextStyle { style }
+
+    /// Whether the unterminated line holds text.
+    public var hasOpenText: Bool { !line.isEmpty }
+
+    public mutating func feed(_ bytes: [UInt8], into batch: inout OutputBatch) {
+        bytes.withUnsafeBytes { feed($0, into: &batch) }
+    }
+
+    /// Processes `bytes`, appending to `batch` the lines finished and, at the end, the open line
+    /// when it changed. `batch` should be empty or the one the previous feed filled.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, into batch: inout OutputBatch) {
+        guard bytes.count > 0 else { return }
+        feedTime = now()
+        if lineTimestamp == nil { lineTimestamp = feedTime }
+        bytes.withMemoryRebound(to: UInt8.self) { buffer in
+            let p = buffer.baseAddress!
+            let n = buffer.count
+            var i = pending.isEmpty ? 0 : resumePending(p, n, &batch)
+            while i < n {
+                if escape.isGround {
+                    i = scanText(p, i, n, &batch)
+                } else {
+                    i = scanSequence(p, i, n, &batch)
+                }
+            }
+        }
+        if dirty {
+            if !line.isEmpty || openLineShown {
+                let (text, runs) = line.snapshot()
+                emit(OutputLine(text: text, runs: runs, timestamp: lineTimestamp ?? feedTime), open: true, &batch)
+            }
+            dirty = false
+        }
+        if line.isEmpty && line.pad == 0 && !dirty { lineTimestamp = nil }
+    }
+
+    /// At the end of the input (the writer went away for good): bytes of an incomplete UTF-8
+    /// sequence held for the next feed become one U+FFFD, shown in the open line.
+    public mutating func flushIncompleteInput(into batch: inout OutputBatch) {
+        guard !pending.isEmpty else { return }
+        pending.removeAll(keepingCapacity: true)
+        if escape.isGround {
+            if lineTimestamp == nil { feedTime = now(); lineTimestamp = feedTime }
+            UTF8Scan.replacement.withUnsafeBufferPointer { write($0.baseAddress!, 3, &batch) }
+            let (text, runs) = line.snapshot()
+            emit(OutputLine(text: text, runs: runs, timestamp: lineTimestamp ?? feedTime), open: true, &batch)
+            dirty = false
+        }
+    }
+
+    // MARK: Text
+
+    /// Scans from `i` in ground state; returns where it stopped (end, or the start of a sequence).
+    @inline(__always)
+    private mutating func scanText(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int, _ batch: inout OutputBatch) -> Int {
+        var i = start
+        while i < n {
+            let runStart = i
+            // Fast path: printable ASCII and valid, non-C1 UTF-8.
+            scan: while i < n {
+                // Eight bytes at a time while they are all printable ASCII (0x20...0x7E).
+                while i &+ 8 <= n {
+                    let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+                    let high: UInt64 = 0x8080_8080_8080_8080
+                    let below20 = (w &- 0x2020_2020_2020_2020) & ~w
+                    let del = w ^ 0x7F7F_7F7F_7F7F_7F7F
+                    let isDel = (del &- 0x0101_0101_0101_0101) & ~del
+                    if (w | below20 | isDel) & high != 0 { break }
+                    i &+= 8
+                }
+                guard i < n else { break scan }
+                let b = p[i]
+                if b &- 0x20 < 0x5F { i &+= 1; continue }
+                if b < 0x80 { break scan }
+                switch UTF8Scan.classify(p, i, n) {
+                case .valid(let length): i &+= length
+                default: break scan
+                }
+            }
+            if i > runStart { write(p + runStart, i - runStart, &batch) }
+            guard i < n else { return n }
+            let b = p[i]
+            if b >= 0x80 {
+                switch UTF8Scan.classify(p, i, n) {
+                case .valid(let length):
+                    i += length   // not reached: valid scalars are taken by the fast path
+                case .invalid(let length):
+                    UTF8Scan.replacement.withUnsafeBufferPointer { write($0.baseAddress!, 3, &batch) }
+                    i += length
+                case .c1(let c1):
+                    escape.startC1(c1)
+                    i += 2
+                    if !escape.isGround { return i }
+                case .incomplete:
+                    pending.append(contentsOf: UnsafeBufferPointer(start: p + i, count: n - i))
+                    return n
+                }
+            } else if b == 0x1B {
+                escape.startEscape()
+                return i + 1
+            } else {
+                control(b, &batch)
+                i += 1
+            }
+        }
+        return n
+    }
+
+    /// Completes a UTF-8 sequence whose first bytes came in the previous feed. Returns how many
+    /// bytes of this feed it used.
+    private mutating func resumePending(_ p: UnsafePointer<UInt8>, _ n: Int, _ batch: inout OutputBatch) -> Int {
+        let had = pending.count
+        let take = min(n, 4 - had)
+        pending.append(contentsOf: UnsafeBufferPointer(start: p, count: take))
+        let result = pending.withUnsafeBufferPointer { UTF8Scan.classify($0.baseAddress!, 0, $0.count) }
+        defer { if result != .incomplete { pending.removeAll(keepingCapacity: true) } }
+        switch result {
+        case .valid(let length):
+            pending.withUnsafeBufferPointer { write($0.baseAddress!, length, &batch) }
+            return length - had
+        case .invalid(let length):
+            UTF8Scan.replacement.withUnsafeBufferPointer { write($0.baseAddress!, 3, &batch) }
+            return max(0, length - had)
+        case .c1(let c1):
+            escape.startC1(c1)
+            return 2 - had
+        case .incomplete:
+            return n   // still not complete (the feed was tiny); `pending` holds all of it
+        }
+    }
+
+    /// Writes sanitized text at the cursor, starting new lines when the line is full.
+    @inline(__always)
+    private mutating func write(_ p: UnsafePointer<UInt8>, _ count: Int, _ batch: inout OutputBatch) {
+        var p = p, count = count
+        dirty = true
+        while true {
+            let written = line.write(p, count: count, style: style, plain: styleIsPlain)
+            if written == count { return }
+            finishLine(&batch)
+            dirty = true
+            p += written
+            count -= written
+        }
+    }
+
+    private mutating func control(_ b: UInt8, _ batch: inout OutputBatch) {
+        switch b {
+        case 0x0A: finishLine(&batch)
+        case 0x0D: line.carriageReturn()
+        case 0x08: line.backspace()
+        case 0x09: line.tab()
+        default: break   // NUL, BEL, CAN, SUB, DEL and the rest: removed
+        }
+    }
+
+    // MARK: Sequences
+
+    private mutating func scanSequence(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int, _ batch: inout OutputBatch) -> Int {
+        var i = start
+        while i < n && !escape.isGround {
+            switch escape.step(p[i]) {
+            case .consumed: i += 1
+            case .reprocess: return i
+            case .execute(let c0): control(c0, &batch); i += 1
+            case .csi(let final): csi(final); i += 1
+            }
+        }
+        return i
+    }
+
+    private mutating func csi(_ final: UInt8) {
+        switch final {
+        case UInt8(ascii: "m"):
+            escape.params.withUnsafeBufferPointer { SGRParser.parse($0, into: &sgrParams) }
+            SGRParser.apply(sgrParams, to: &style)
+            styleIsPlain = style.isPlain
+        case UInt8(ascii: "K"):
+            switch firstParam(default: 0) {
+            case 0: line.eraseToEnd(); dirty = true
+            case 2: line.eraseLine(); dirty = true
+            default: break   // ESC[1K (erase to start) is not modelled
+            }
+        case UInt8(ascii: "G"), UInt8(ascii: "`"):
+            line.moveCursor(toColumn: firstParam(default: 1) - 1)
+        case UInt8(ascii: "C"):
+            line.moveCursor(toColumn: line.cursorColumn + max(1, firstParam(default: 1)))
+        case UInt8(ascii: "D"):
+            line.moveCursor(toColumn: line.cursorColumn - max(1, firstParam(default: 1)))
+        default:
+            break   // cursor rows, erase display, scroll regions, ...: removed
+        }
+    }
+
+    /// The first numeric CSI parameter (empty means `defaultValue`), capped to avoid overflow.
+    private func firstParam(default defaultValue: Int) -> Int {
+        var value = -1
+        for b in escape.params {
+            guard b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") else { break }
+            value = min(max(value, 0) * 10 + Int(b - 0x30), 1 << 30)
+        }
+        return value < 0 ? defaultValue : value
+    }
+
+    // MARK: Lines
+
+    private mutating func finishLine(_ batch: inout OutputBatch) {
+        let (text, runs) = line.take()
+        emit(OutputLine(text: text, runs: runs, timestamp: lineTimestamp ?? feedTime), open: false, &batch)
+        lineTimestamp = feedTime
+        dirty = false
+    }
+
+    private mutating func emit(_ outputLine: OutputLine, open: Bool, _ batch: inout OutputBatch) {
+        if openLineShown {
+            if batch.endsWithOpenLine && !batch.lines.isEmpty {
+                batch.lines.removeLast()             // same batch: update the element in place
+            } else if batch.lines.isEmpty {
+                batch.replacesOpenLine = true
+            }
+            openLineShown = false
+        }
+        batch.lines.append(outputLine)
+        batch.endsWithOpenLine = open
+        openLineShown = open
+    }
+}

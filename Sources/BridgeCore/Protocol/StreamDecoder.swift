@@ -1,0 +1,253 @@
+// StreamDecoder: one instance's out-stream. Detects whether the agent speaks plain bytes (the
+// reference cc-bridge agent) or the framed protocol `ccb-jsonl/1`, and turns either into output
+// lines (through an OutputProcessor) plus events.
+//
+// Plain mode (the start): bytes go to the OutputProcessor; each `❯` (U+276F, E2 9D AF) in the
+// stream is reported as `.replyMarker`, also when split across feeds. A line that starts with
+// `{"type":"hello"` is held back until its newline; when it decodes as a `ccb-jsonl/1` hello the
+// stream switches to framed mode and the line is not shown, otherwise it is shown as text.
+// Framed mode: lines are decoded; chunk data goes to the OutputProcessor (so output lines are
+// assembled across chunks), other messages become events, and a line that is not a known
+// message is shown as text followed by a newline, never dropped. A line longer than
+// `maxFrameBytes` is treated as such text too, streamed through without being buffered.
+// A later hello (agent restarted) keeps framed mode.
+
+import Foundation
+
+public enum StreamMode: Equatable, Sendable {
+    case plain, framed
+}
+
+public enum StreamEvent: Equatable, Sendable {
+    case modeChanged(StreamMode)
+    case hello(pid: Int, version: String)
+    /// The first chunk of a reply id.
+    case chunkStarted(id: String)
+    case done(id: String, status: DoneStatus, exit: Int?)
+    case heartbeat(ts: Double)
+    case notice(String)
+    /// Plain mode: `❯` seen in the output (Claude Code is waiting for the next prompt).
+    case replyMarker
+}
+
+public struct StreamDecoder {
+    public private(set) var mode: StreamMode = .plain
+    public let maxFrameBytes: Int
+    private var processor: OutputProcessor
+
+    // Plain mode.
+    private static let helloPrefix: [UInt8] = Array(#"{"type":"hello""#.utf8)
+    private static let maxHelloLineBytes = 64 << 10
+    private var atLineStart = true
+    /// Bytes of a line that may be a hello, held back (prefix matched so far, or the whole line).
+    private var candidate: [UInt8] = []
+    private var inCandidate = false
+    /// How many bytes of E2 9D AF the stream ended with (0...2).
+    private var markerProgress = 0
+
+    // Framed mode.
+    private var frame: [UInt8] = []
+    /// The current line outgrew `maxFrameBytes`: pass the rest of it through as text.
+    private var passingThrough = false
+    /// Ids whose first chunk was seen and whose done was not (bounded, oldest forgotten first).
+    private var openIds: [String] = []
+
+    public init(maxLineBytes: Int = 64 << 10, maxFrameBytes: Int = 4 << 20,
+                now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        processor = OutputProcessor(maxLineBytes: maxLineBytes, now: now)
+        self.maxFrameBytes = max(1024, maxFrameBytes)
+    }
+
+    public mutating func feed(_ bytes: [UInt8], into batch: inout OutputBatch, events: inout [StreamEvent]) {
+        bytes.withUnsafeBytes { feed($0, into: &batch, events: &events) }
+    }
+
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, into batch: inout OutputBatch, events: inout [StreamEvent]) {
+        bytes.withMemoryRebound(to: UInt8.self) { buffer in
+            var rest = buffer[...]
+            while !rest.isEmpty {
+                switch mode {
+                case .plain: rest = feedPlain(rest, &batch, &events)
+                case .framed: rest = feedFramed(rest, &batch, &events)
+                }
+            }
+        }
+    }
+
+    // MARK: Plain
+
+    /// Consumes plain bytes; returns what is left when the mode switched to framed.
+    private mutating func feedPlain(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ batch: inout OutputBatch,
+                                    _ events: inout [StreamEvent]) -> Slice<UnsafeBufferPointer<UInt8>> {
+        var i = bytes.startIndex
+        let end = bytes.endIndex
+        let base = bytes.base
+        while i < end {
+            if inCandidate {
+                // Match the prefix, then collect up to the newline.
+                let b = base[i]
+                if candidate.count < Self.helloPrefix.count {
+                    guard b == Self.helloPrefix[candidate.count] else {
+                        releaseCandidate(&batch, &events)
+                        continue   // this byte is ordinary text; look at it again
+                    }
+                    candidate.append(b)
+                    i += 1
+                    continue
+                }
+                guard let nl = find(0x0A, in: base, from: i, to: end) else {
+                    candidate.append(contentsOf: UnsafeBufferPointer(rebasing: base[i..<end]))
+                    if candidate.count > Self.maxHelloLineBytes { releaseCandidate(&batch, &events) }
+                    return base[end...]
+                }
+                candidate.append(contentsOf: UnsafeBufferPointer(rebasing: base[i..<nl]))
+                i = nl + 1
+                if case .success(.hello(let proto, _, let version, let pid)) = AgentMessage.decode(line: candidate),
+                   proto == framedProtocolName {
+                    candidate.removeAll(keepingCapacity: false)
+                    inCandidate = false
+                    atLineStart = true
+                    mode = .framed
+                    events.append(.modeChanged(.framed))
+                    events.append(.hello(pid: pid, version: version))
+                    return base[i...]
+                }
+                candidate.append(0x0A)
+                releaseCandidate(&batch, &events)
+                atLineStart = true
+                continue
+            }
+            // Find the next `{` that starts a line; everything before it is ordinary text.
+            var j = i
+            var found = false
+            while let brace = find(UInt8(ascii: "{"), in: base, from: j, to: end) {
+                let startsLine = brace == i ? atLineStart : base[brace - 1] == 0x0A
+                if startsLine { j = brace; found = true; break }
+                j = brace + 1
+            }
+            if !found { j = end }
+            if j > i {
+                emitPlain(UnsafeBufferPointer(rebasing: base[i..<j]), &batch, &events)
+                atLineStart = base[j - 1] == 0x0A
+            }
+            i = j
+            if found {
+                inCandidate = true
+                candidate.removeAll(keepingCapacity: true)
+            }
+        }
+        return base[end...]
+    }
+
+    /// Shows the held-back bytes as ordinary text.
+    private mutating func releaseCandidate(_ batch: inout OutputBatch, _ events: inout [StreamEvent]) {
+        inCandidate = false
+        let held = candidate
+        candidate.removeAll(keepingCapacity: true)
+        held.withUnsafeBufferPointer { emitPlain($0, &batch, &events) }
+        atLineStart = held.last == 0x0A
+    }
+
+    /// Plain text to the processor, counting reply markers on the way.
+    private mutating func emitPlain(_ bytes: UnsafeBufferPointer<UInt8>, _ batch: inout OutputBatch,
+                                    _ events: inout [StreamEvent]) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        var k = 0
+        let n = bytes.count
+        // Finish a marker split across feeds.
+        while markerProgress > 0 && k < n {
+            let expected: UInt8 = markerProgress == 1 ? 0x9D : 0xAF
+            if base[k] == expected {
+                k += 1
+                markerProgress += 1
+                if markerProgress == 3 { events.append(.replyMarker); markerProgress = 0 }
+            } else {
+                markerProgress = 0
+            }
+        }
+        while k < n, let e2 = find(0xE2, in: bytes, from: k, to: n) {
+            if e2 + 2 < n {
+                if base[e2 + 1] == 0x9D && base[e2 + 2] == 0xAF { events.append(.replyMarker); k = e2 + 3 } else { k = e2 + 1 }
+            } else {
+                // The feed ends inside a possible marker.
+                if e2 + 1 == n || base[e2 + 1] == 0x9D { markerProgress = n - e2 }
+                k = n
+            }
+        }
+        processor.feed(UnsafeRawBufferPointer(bytes), into: &batch)
+    }
+
+    // MARK: Framed
+
+    private mutating func feedFramed(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ batch: inout OutputBatch,
+                                     _ events: inout [StreamEvent]) -> Slice<UnsafeBufferPointer<UInt8>> {
+        var i = bytes.startIndex
+        let end = bytes.endIndex
+        let base = bytes.base
+        while i < end {
+            let nl = find(0x0A, in: base, from: i, to: end)
+            let lineEnd = nl ?? end
+            if passingThrough {
+                // Rest of an overlong line: shown as text as it comes.
+                processor.feed(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: base[i..<(nl.map { $0 + 1 } ?? end)])), into: &batch)
+                if nl != nil { passingThrough = false }
+            } else if frame.count + (lineEnd - i) > maxFrameBytes {
+                frame.withUnsafeBytes { processor.feed($0, into: &batch) }
+                frame.removeAll(keepingCapacity: false)
+                processor.feed(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: base[i..<(nl.map { $0 + 1 } ?? end)])), into: &batch)
+                passingThrough = nl == nil
+            } else if let nl {
+                if frame.isEmpty {
+                    handleFrame(UnsafeBufferPointer(rebasing: base[i..<nl]), &batch, &events)
+                } else {
+                    frame.append(contentsOf: UnsafeBufferPointer(rebasing: base[i..<nl]))
+                    let line = frame
+                    frame.removeAll(keepingCapacity: true)
+                    line.withUnsafeBufferPointer { handleFrame($0, &batch, &events) }
+                }
+            } else {
+                frame.append(contentsOf: UnsafeBufferPointer(rebasing: base[i..<end]))
+            }
+            i = nl.map { $0 + 1 } ?? end
+        }
+        return base[end...]
+    }
+
+    private mutating func handleFrame(_ line: UnsafeBufferPointer<UInt8>, _ batch: inout OutputBatch,
+                                      _ events: inout [StreamEvent]) {
+        // Blank lines (also a lone \r) carry nothing.
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }
+        switch AgentMessage.decode(line: line) {
+        case .success(.chunk(let id, let data)):
+            if !openIds.contains(id) {
+                openIds.append(id)
+                if openIds.count > 64 { openIds.removeFirst() }
+                events.append(.chunkStarted(id: id))
+            }
+            var data = data
+            data.withUTF8 { processor.feed(UnsafeRawBufferPointer($0), into: &batch) }
+        case .success(.done(let id, let status, let exit)):
+            openIds.removeAll { $0 == id }
+            events.append(.done(id: id, status: status, exit: exit))
+        case .success(.heartbeat(let ts)):
+            events.append(.heartbeat(ts: ts))
+        case .success(.notice(let text)):
+            events.append(.notice(text))
+        case .success(.hello(_, _, let version, let pid)):
+            openIds.removeAll()
+            events.append(.hello(pid: pid, version: version))
+        case .failure:
+            processor.feed(UnsafeRawBufferPointer(line), into: &batch)
+            processor.feed([0x0A], into: &batch)
+        }
+    }
+
+    // MARK: Helpers
+
+    /// The index of the first `byte` in base[from..<to], via memchr.
+    private func find(_ byte: UInt8, in base: UnsafeBufferPointer<UInt8>, from: Int, to: Int) -> Int? {
+        guard from < to, let start = base.baseAddress else { return nil }
+        guard let hit = memchr(start + from, Int32(byte), to - from) else { return nil }
+        return start.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+    }
+}
