@@ -177,6 +177,7 @@ public final class AgentLoop: EngineContext {
                 case .prompt(let id, let text): enqueue(Prompt(id: id ?? nextLineID(), text: text))
                 case .interrupt(let id): interrupt(id: id)
                 case .unknown(let type): emit(.notice("ignored a message of unknown type '\(type)'"))
+                case .malformed(let reason): emit(.notice("ignored a malformed message (\(reason))"))
                 }
             }
         }

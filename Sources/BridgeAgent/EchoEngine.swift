@@ -1,6 +1,8 @@
 // EchoEngine: `--echo` replies with the prompt itself, at once. Plain bytes of a reply to
 // `hello`: "hello\n❯ " (the marker comes from WireFramer); jsonl: one chunk "hello" and done ok.
 
+import BridgeCore
+
 public final class EchoEngine: ReplyEngine {
     public init() {}
     public var canStart: Bool { true }

@@ -7,6 +7,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import BridgeCore
 
 public struct Prompt: Sendable, Equatable {
     public var id: String

@@ -1,6 +1,8 @@
 // ScriptEngine: `--script` plays one reply of a Script per prompt, cycling through the replies,
 // with the pauses the script asks for. An interrupt aborts the reply (resetting colours).
 
+import BridgeCore
+
 public final class ScriptEngine: ReplyEngine {
     let script: Script
     private var promptNumber = 0

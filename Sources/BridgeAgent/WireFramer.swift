@@ -1,7 +1,9 @@
 // WireFramer: turns what the reply engines report (output bytes, turn ends, notices) into the
 // bytes of one wire protocol. Plain speaks like the upstream agent: raw bytes and a `❯ ` marker
 // after each reply, our own notices as `[cc-bridge-agent] …` lines. jsonl writes one
-// `ccb-jsonl/1` message per line.
+// `ccb-jsonl/1` message per line, encoded by BridgeCore's AgentMessage.
+
+import BridgeCore
 
 public enum AgentEvent: Sendable, Equatable {
     /// Reply output; `turn` is nil when it belongs to no prompt (a persistent child's banner).
@@ -37,8 +39,8 @@ public struct WireFramer: Sendable {
     }
 
     public func hello(pid: Int32) -> OutputFrame {
-        control(.hello(protocol: AgentFrame.protocolName, agent: WireFramer.agentName,
-                       version: WireFramer.version, pid: pid))
+        control(.hello(protocol: framedProtocolName, agent: WireFramer.agentName,
+                       version: WireFramer.version, pid: Int(pid)))
     }
 
     public func heartbeat(ts: Double) -> OutputFrame { control(.heartbeat(ts: ts)) }
@@ -89,7 +91,7 @@ public struct WireFramer: Sendable {
             return frames
         case .done(let turn, let status, let exit):
             var frames = flushChunks()
-            frames.append(control(.done(id: turn, status: status, exit: exit)))
+            frames.append(control(.done(id: turn, status: status, exit: Int(exit))))
             return frames
         case .notice(let text):
             return flushChunks() + [control(.notice(text: text))]
@@ -103,11 +105,11 @@ public struct WireFramer: Sendable {
     }
 
     private func chunkFrame(turn: String?, data: String) -> OutputFrame {
-        OutputFrame(bytes: Array((AgentFrame.chunk(id: turn ?? "", data: data).encode() + "\n").utf8),
+        OutputFrame(bytes: Array((AgentMessage.chunk(id: turn ?? "", data: data).encode() + "\n").utf8),
                     droppable: true)
     }
 
-    private func control(_ frame: AgentFrame) -> OutputFrame {
+    private func control(_ frame: AgentMessage) -> OutputFrame {
         OutputFrame(bytes: Array((frame.encode() + "\n").utf8), droppable: false)
     }
 }

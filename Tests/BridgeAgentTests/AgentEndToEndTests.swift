@@ -42,7 +42,7 @@ extension AgentEndToEnd {
             let reader = try f.pipes.reader()
             try f.pipes.sendLine("no json here")
             try reader.read(untilContains: #""type":"done""#)
-            #expect(reader.text.contains(#"{"type":"chunk","id":"line-1","data":"no json here"}"#))
+            #expect(reader.text.contains(#"{"id":"line-1","type":"chunk","data":"no json here"}"#))
         }
 
         @Test func jsonlHelloOnEachAttachAndHeartbeatsWhileAttached() throws {
@@ -178,7 +178,7 @@ extension AgentEndToEnd {
             try f.pipes.sendLine(#"{"id":"long","type":"prompt","text":"x"}"#)
             try reader.read(untilContains: "started")
             try f.pipes.sendLine(#"{"id":"long","type":"interrupt"}"#)
-            try reader.read(timeout: 10, untilContains: #"{"type":"done","id":"long","status":"interrupted","exit":130}"#)
+            try reader.read(timeout: 10, untilContains: #"{"id":"long","type":"done","status":"interrupted","exit":130}"#)
         }
 
         @Test func promptsArrivingDuringAReplyRunInOrder() throws {
@@ -223,7 +223,7 @@ extension AgentEndToEnd {
             let f = try AgentFixture(["--protocol", "jsonl", "--persistent", "cat", "--turn-quiet", "0.5"])
             let reader = try f.pipes.reader()
             try f.pipes.sendLine(#"{"id":"m","type":"prompt","text":"line one\nline two"}"#)
-            try reader.read(untilContains: #"{"type":"done","id":"m","status":"ok","exit":0}"#)
+            try reader.read(untilContains: #"{"id":"m","type":"done","status":"ok","exit":0}"#)
             let data = reader.jsonLines().filter { $0["type"] as? String == "chunk" }.compactMap { $0["data"] as? String }.joined()
             #expect(data == "line one\nline two\n")
         }
@@ -233,7 +233,7 @@ extension AgentEndToEnd {
             let reader = try f.pipes.reader()
             try f.pipes.sendLine(#"{"id":"d","type":"prompt","text":"bye"}"#)
             try reader.read(untilContains: "attempt 1/5")
-            #expect(reader.text.contains(#"{"type":"done","id":"d","status":"error","exit":4}"#))
+            #expect(reader.text.contains(#"{"id":"d","type":"done","status":"error","exit":4}"#))
             #expect(reader.text.contains(#"{"type":"notice","text":"child exited with status 4; restarting in 1 s (attempt 1/5)"}"#))
         }
     }

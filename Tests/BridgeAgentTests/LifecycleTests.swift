@@ -116,7 +116,7 @@ extension AgentEndToEnd {
             try f.pipes.sendLine(#"{"id":"s","type":"prompt","text":"slowly"}"#)
             try reader.read(untilContains: #""data":"T""#)  // jsonl: one chunk per typed character
             try f.pipes.send("\u{03}")
-            try reader.read(timeout: 10, untilContains: #"{"type":"done","id":"s","status":"interrupted","exit":130}"#)
+            try reader.read(timeout: 10, untilContains: #"{"id":"s","type":"done","status":"interrupted","exit":130}"#)
         }
     }
 }

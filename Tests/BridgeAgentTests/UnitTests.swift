@@ -229,13 +229,13 @@ import Testing
             + framer.frames(for: .done(turn: "a", status: .interrupted, exit: 130))
             + framer.frames(for: .notice("n"))
         #expect(text(out) == #"""
-        {"type":"chunk","id":"a","data":"h\"\n\#u{FFFD}"}
-        {"type":"done","id":"a","status":"interrupted","exit":130}
+        {"id":"a","type":"chunk","data":"h\"\n\ufffd"}
+        {"id":"a","type":"done","status":"interrupted","exit":130}
         {"type":"notice","text":"n"}
 
         """#)
         #expect(text([framer.hello(pid: 42)]) == #"{"type":"hello","protocol":"ccb-jsonl/1","agent":"cc-bridge-agent","version":"0.1.0","pid":42}"# + "\n")
-        #expect(text([framer.heartbeat(ts: 1.5)]) == #"{"type":"heartbeat","ts":1.500}"# + "\n")
+        #expect(text([framer.heartbeat(ts: 1.5)]) == #"{"type":"heartbeat","ts":1.5}"# + "\n")
     }
 
     @Test func hostRequests() {
@@ -244,5 +244,6 @@ import Testing
         #expect(HostRequest.decode(line: "just words") == .prompt(id: nil, text: "just words"))
         #expect(HostRequest.decode(line: "{not json") == .prompt(id: nil, text: "{not json"))
         #expect(HostRequest.decode(line: #"{"type":"dance"}"#) == .unknown(type: "dance"))
+        #expect(HostRequest.decode(line: #"{"type":"prompt","text":"no id"}"#) == .malformed("missingField(\"id\")"))
     }
 }
