@@ -93,7 +93,13 @@ public final class AgentLoop: EngineContext {
 
     public func emit(_ event: AgentEvent) {
         for frame in framer.frames(for: event) { output.append(frame) }
-        if !outFifo.isAttached { output.enforceLimit() }
+        if !outFifo.isAttached {
+            output.enforceLimit()
+        } else if output.byteCount > 2 * options.bufferLimit {
+            // A reader that stays attached but does not read: engines already stop reading
+            // children (backpressure), but echo replies and notices still come; bound them too.
+            output.enforceLimit(keepingPartialHead: true)
+        }
     }
 
     public var outputBacklogged: Bool { outFifo.isAttached && output.isFull }
@@ -277,6 +283,9 @@ public final class AgentLoop: EngineContext {
 
     private func flush() {
         guard outFifo.isAttached, !output.isEmpty else { return }
+        if output.droppedBytes > 0, output.headOffset == 0 {
+            output.prepend([framer.dropNotice(bytes: output.takeDroppedCount())])
+        }
         if outFifo.write(from: &output) == .readerGone { detach() }
     }
 

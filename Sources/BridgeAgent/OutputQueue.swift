@@ -92,16 +92,23 @@ public struct OutputQueue: Sendable {
     }
 
     /// Drops the oldest output until at most `limit` bytes remain (then down to 90 %).
-    public mutating func enforceLimit() {
+    /// With `keepingPartialHead` (a reader is attached) a frame already partly written is kept
+    /// whole, so the reader never sees a frame cut in the middle.
+    public mutating func enforceLimit(keepingPartialHead: Bool = false) {
         guard byteCount > limit else { return }
         let target = limit - limit / 10
         var kept: [OutputFrame] = []
         var pending = Array(frames[head...])
+        var partial: OutputFrame?
         if headOffset > 0, !pending.isEmpty {
-            pending[0].bytes.removeFirst(headOffset)
-            headOffset = 0
+            if keepingPartialHead {
+                partial = pending.removeFirst()
+            } else {
+                pending[0].bytes.removeFirst(headOffset)
+                headOffset = 0
+            }
         }
-        var excess = pending.reduce(0) { $0 + $1.bytes.count } - target
+        var excess = pending.reduce(0) { $0 + $1.bytes.count } + (partial.map { $0.bytes.count - headOffset } ?? 0) - target
         // Pass 1: droppable frames, oldest first.
         for index in pending.indices where excess > 0 && pending[index].droppable {
             let size = pending[index].bytes.count
@@ -122,10 +129,11 @@ public struct OutputQueue: Sendable {
             excess -= size
             droppedBytes += size
         }
+        if let partial { kept.append(partial) }
         for frame in pending where !frame.bytes.isEmpty { kept.append(frame) }
         frames = kept
         head = 0
-        byteCount = kept.reduce(0) { $0 + $1.bytes.count }
+        byteCount = kept.reduce(0) { $0 + $1.bytes.count } - headOffset
     }
 
     private mutating func compactIfNeeded() {

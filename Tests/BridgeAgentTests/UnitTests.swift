@@ -182,6 +182,17 @@ import Testing
         #expect(drainAll(&queue) == "HELLO\n{\"a\":1}\n")
     }
 
+    @Test func anAttachedReaderNeverGetsAFrameCutInTheMiddle() {
+        var queue = OutputQueue(limit: 10, byteStream: false)
+        queue.append(frame("{head-frame}"))
+        queue.consume(4)
+        queue.append(frame("{old-chunk}"))
+        queue.append(frame("{new}"))
+        queue.enforceLimit(keepingPartialHead: true)
+        #expect(drainAll(&queue) == "d-frame}")
+        #expect(queue.takeDroppedCount() == 16)
+    }
+
     @Test func plainContinuesWhereTheLastReaderStopped() {
         var queue = OutputQueue(limit: 100, byteStream: true)
         queue.append(frame("abcdef"))
