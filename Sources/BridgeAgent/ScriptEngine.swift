@@ -46,6 +46,9 @@ public final class ScriptEngine: ReplyEngine {
             case .wait(let ms):
                 resumeAt = context.now() + Double(ms) / 1000
             case .crash(let code):
+                // The agent exits; this reply never ends, as with a real crash.
+                self.turn = nil
+                actions = []
                 context.crash(code: code)
                 return
             }

@@ -101,6 +101,22 @@ extension AgentEndToEnd {
             #expect(!Harness.exists(pipes.inPath) && !Harness.exists(pipes.outPath))
         }
 
+        @Test func scriptCrashStopsMidReplyWithItsExitCode() throws {
+            let scripts = try Harness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: scripts) }
+            let path = scripts + "/crash.script"
+            try "say fine\n---\nprint partial\ncrash 7\nsay never\n".write(toFile: path, atomically: true, encoding: .utf8)
+            let f = try AgentFixture(["--script", path])
+            let reader = try f.pipes.reader()
+            try f.pipes.sendLine("one")
+            try reader.read(untilSuffix: marker)
+            try f.pipes.sendLine("two")
+            #expect(f.agent.waitForExit(timeout: 10) == 7)
+            _ = reader.drain(for: 0.3)
+            #expect(reader.text == "fine\n" + marker + "partial")
+            #expect(!Harness.exists(f.pipes.inPath) && !Harness.exists(f.pipes.outPath))
+        }
+
         @Test func chattyScriptUsesColoursAndSpinnerFrames() throws {
             let f = try AgentFixture(["--script", "chatty"])
             let reader = try f.pipes.reader()
