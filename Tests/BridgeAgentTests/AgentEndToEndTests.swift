@@ -88,6 +88,24 @@ extension AgentEndToEnd {
             #expect(reader.received == want)
         }
 
+        @Test func hostNonBlockingOpenOfTheInFifoAlwaysSucceedsWhileTheAgentLives() throws {
+            let f = try AgentFixture(["--exec", AgentEndToEnd.Children.sleeper])
+            let reader = try f.pipes.reader()
+            try f.pipes.sendLine("busy")  // even while a reply runs and nobody else has it open
+            try reader.read(untilContains: "started")
+            for _ in 0..<200 {
+                let fd = open(f.pipes.inPath, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+                #expect(fd >= 0, "open: \(String(cString: strerror(errno)))")
+                if fd >= 0 { close(fd) }
+            }
+            // Once the agent is gone the same open reports ENXIO (or ENOENT: its FIFO was removed).
+            f.agent.stop()
+            let fd = open(f.pipes.inPath, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+            let code = errno
+            #expect(fd < 0 && (code == ENXIO || code == ENOENT))
+            if fd >= 0 { close(fd) }
+        }
+
         @Test func survivesTheHostClosingAndReopeningBothFifos100Times() throws {
             let f = try AgentFixture(["--echo"])
             for i in 0..<100 {
