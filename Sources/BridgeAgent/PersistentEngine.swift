@@ -102,8 +102,11 @@ public final class PersistentEngine: ReplyEngine {
     public func tick(context: EngineContext) {
         let now = context.now()
         if let child, child.reap() {
-            if child.outputFD >= 0, !context.outputBacklogged {
-                while let bytes = readChunk(child.outputFD), !bytes.isEmpty { received(bytes, context: context) }
+            // Take the dead child's last words first; while the reader is behind, wait for it.
+            if child.outputFD >= 0 && context.outputBacklogged { return }
+            while child.outputFD >= 0, let bytes = readChunk(child.outputFD), !bytes.isEmpty {
+                received(bytes, context: context)
+                if context.outputBacklogged { return }
             }
             childDied(child, context: context)
         }
