@@ -1,0 +1,51 @@
+// AgentOptions: everything `cc-bridge-agent serve` was told on its command line, as plain values.
+// The executable parses arguments into this; the library never looks at argv.
+
+import BridgeCore
+
+/// Which wire protocol the agent speaks on its FIFOs.
+public enum WireProtocol: String, Sendable, CaseIterable {
+    /// Upstream-compatible: lines in, raw bytes out, `❯ ` after each reply.
+    case plain
+    /// `ccb-jsonl/1`: one JSON object per line in both directions.
+    case jsonl
+}
+
+/// How replies are produced.
+public enum ReplyMode: Sendable, Equatable {
+    /// Run the command once per prompt, the prompt as its last argument.
+    case exec(command: [String])
+    /// Keep one child; write each prompt line to its stdin.
+    case persistent(command: [String])
+    /// Reply with the prompt itself.
+    case echo
+    /// Replay a script (see `Script`).
+    case script(Script)
+}
+
+public struct AgentOptions: Sendable {
+    public var name: InstanceName
+    public var pipeDirectory: String
+    public var wire: WireProtocol
+    public var mode: ReplyMode
+    /// Seconds between heartbeats while a reader is attached (jsonl only). 0 disables them.
+    public var heartbeatInterval: Double = 5
+    /// Bytes kept for the out-FIFO while no reader is attached; the oldest are dropped beyond it.
+    public var bufferLimit: Int = 8 << 20
+    /// Persistent mode with jsonl: seconds of child silence that end the current turn when no
+    /// `❯` marker was seen.
+    public var turnQuietPeriod: Double = 3
+    /// How often to try opening the out-FIFO while no reader is attached, in milliseconds.
+    public var attachIntervalMs: Int32 = 25
+    public var allowUnsafePipes = false
+
+    public init(name: InstanceName, pipeDirectory: String, wire: WireProtocol, mode: ReplyMode) {
+        self.name = name
+        self.pipeDirectory = pipeDirectory
+        self.wire = wire
+        self.mode = mode
+    }
+
+    public var inFifoPath: String { name.inFifoPath(in: pipeDirectory) }
+    public var outFifoPath: String { name.outFifoPath(in: pipeDirectory) }
+}

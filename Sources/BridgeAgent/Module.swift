@@ -1,1 +1,0 @@
-// BridgeAgent module (placeholder, replaced by its first real file).
