@@ -55,11 +55,11 @@ public final class TUIRuntime {
     private var expiryTimer: EventLoop.TimerID?
     private var interruptCounter = 0
     private var firstFrameDone = false
-    /// Frames drawn, for benchmarks.
-    public private(set) var frames = 0
+    private let stats: RuntimeStats
 
     public init(options: TUIOptions) throws {
         self.options = options
+        stats = RuntimeStats(environment: options.environment)
         loop = try EventLoop()
         let now = Date().timeIntervalSince1970
         state = AppState(
@@ -96,6 +96,7 @@ public final class TUIRuntime {
         defer {
             hub.stop()
             backend.stop()
+            stats.finish()
         }
         // After the backend installed TerminalGuard: TERM, HUP and INT end the TUI cleanly
         // through the loop (so the demo can stop its agents); a second one restores and exits.
@@ -115,7 +116,10 @@ public final class TUIRuntime {
             return
         }
         let inputs = backend.readInput(into: &decoder)
-        if !inputs.isEmpty { dispatch(.tick(now: Date().timeIntervalSince1970)) }
+        if !inputs.isEmpty {
+            if stats.enabled { stats.keyRead(at: MonotonicClock.now()) }
+            dispatch(.tick(now: Date().timeIntervalSince1970))
+        }
         for input in inputs { dispatch(action(for: input)) }
         if let escapeTimer { loop.cancel(escapeTimer) }
         escapeTimer = nil
@@ -240,8 +244,9 @@ public final class TUIRuntime {
         backend.present(frame, fullRepaint: state.needsFullRepaint)
         state.needsFullRepaint = false
         dirty = false
-        frames += 1
-        pacer.didDraw(at: MonotonicClock.now())
+        let presented = MonotonicClock.now()
+        stats.framePresented(at: presented)
+        pacer.didDraw(at: presented)
         if !firstFrameDone {
             firstFrameDone = true
             options.onFirstFrame?()
