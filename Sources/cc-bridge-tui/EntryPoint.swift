@@ -34,7 +34,7 @@ struct CCBridgeTUI: ParsableCommand {
         commandName: "cc-bridge-tui",
         abstract: "Terminal client for cc-bridge's FIFO mode.",
         subcommands: [UICommand.self, AttachCommand.self, ListCommand.self, SendCommand.self, TailCommand.self,
-                      PipesCommand.self, HealthCommand.self, StatusCommand.self, HistoryCommand.self],
+                      PipesCommand.self, HealthCommand.self, StatusCommand.self, HistoryCommand.self, DemoCommand.self],
         defaultSubcommand: UICommand.self
     )
 }

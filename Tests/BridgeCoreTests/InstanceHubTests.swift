@@ -124,7 +124,7 @@ final class HubRecorder {
         #expect(recorder.delivered.dropFirst().allSatisfy { $0.2 == nil })
         #expect(recorder.delivered.dropFirst().map(\.1) == (1...200).map { "p\($0)" })
         #expect(reader.waitForExit(timeout: 20))
-        let got = String(decoding: reader.stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let got = reader.output()
         #expect(got.trimmingCharacters(in: .newlines) == (1...200).map { "prompt \($0) line two" }.joined(separator: "|"))
     }
 

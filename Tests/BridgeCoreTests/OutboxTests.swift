@@ -106,7 +106,7 @@ import Glibc
         #expect(sender.lastFailure == nil)
         #expect(delivered.map(\.id) == (0..<100).map { "id\($0)" })
         #expect(reader.waitForExit(timeout: 20))
-        let received = String(decoding: reader.stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let received = reader.output()
         #expect(received == (0..<100).map { "prompt \($0) ✓\n" }.joined())
         #expect(store.outbox.allSatisfy { $0.state == .delivered })
     }

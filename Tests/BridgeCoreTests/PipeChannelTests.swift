@@ -145,7 +145,7 @@ final class Drain {
             #expect(result.failure == nil, "prompt \(i): \(String(describing: result.failure))")
         }
         #expect(agent.waitForExit(timeout: 20))
-        let output = String(decoding: agent.stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let output = agent.output()
         #expect(output == (0..<50).map { "prompt \($0)" }.joined(separator: "|"))
     }
 

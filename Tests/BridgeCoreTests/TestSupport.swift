@@ -44,6 +44,12 @@ final class Child {
         return !process.isRunning
     }
 
+    /// Everything the child wrote; kills it first if it is still running, so this never hangs.
+    func output() -> String {
+        kill()
+        return String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+
     func kill(_ signal: Int32 = SIGKILL) {
         if process.isRunning { Glibc.kill(process.processIdentifier, signal) }
         process.waitUntilExit()

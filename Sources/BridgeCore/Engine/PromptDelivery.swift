@@ -102,7 +102,29 @@ final class PromptDelivery {
             finish(code == EPIPE ? .brokenPipe : .system(SystemError("write", code, path: path)))
             return
         }
-        finish(nil)
+        awaitRead(pause: 0.0005)
+    }
+
+    /// Keeps our write end until the agent has taken the bytes (see PromptWriter.waitUntilRead:
+    /// closing earlier could lose them when an upstream agent reopens its end), checking on
+    /// short timers so the loop never blocks.
+    private func awaitRead(pause: Double) {
+        guard let state = current else { return }
+        if PromptWriter.unreadBytes(fd) == 0 {
+            finish(nil)
+            return
+        }
+        if MonotonicClock.now() >= state.started + max(state.item.timeout, 1) + 1 {
+            finish(.notRead)
+            return
+        }
+        if let watch { loop.unwatch(watch) }
+        if let timer { loop.cancel(timer) }
+        watch = nil
+        timer = loop.schedule(after: pause) { [weak self] in
+            self?.timer = nil
+            self?.awaitRead(pause: min(pause * 2, 0.02))
+        }
     }
 
     private func finish(_ error: SendError?) {

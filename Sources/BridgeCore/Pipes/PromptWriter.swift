@@ -15,6 +15,8 @@ public enum SendError: Error, Equatable, CustomStringConvertible, Sendable {
     case timedOut(written: Int, total: Int)
     /// The reader went away mid-write (EPIPE).
     case brokenPipe
+    /// Written, but the reader went away without taking it (it is lost with the pipe).
+    case notRead
     case unsafe(PipeSafetyError)
     case system(SystemError)
 
@@ -24,6 +26,7 @@ public enum SendError: Error, Equatable, CustomStringConvertible, Sendable {
             "agent not listening (no reader on the in-FIFO for \(String(format: "%.1f", waited)) s)"
         case .timedOut(let written, let total): "agent stopped reading: wrote \(written) of \(total) bytes before the timeout"
         case .brokenPipe: "the agent closed the pipe while the prompt was being written (EPIPE)"
+        case .notRead: "the prompt was written but the agent did not read it (it stopped reading)"
         case .unsafe(let error): error.description
         case .system(let error): error.description
         }
@@ -85,6 +88,29 @@ public struct PromptWriter: Sendable {
         return .success(())
     }
 
+    /// Bytes written to the FIFO that no reader has taken yet (FIONREAD works on the write end).
+    public static func unreadBytes(_ fd: Int32) -> Int {
+        var count: Int32 = 0
+        return ioctl(fd, UInt(FIONREAD), &count) == 0 ? Int(count) : 0
+    }
+
+    /// Why we keep the write end open until the agent has read the prompt: a FIFO's buffer lives
+    /// as long as any end is open. The upstream agent closes and reopens its read end at every
+    /// EOF; bytes written in the instant between its EOF and its close would be discarded with
+    /// its close if we had closed ours too. Held open, they wait for its reopen.
+    public func waitUntilRead(_ fd: Int32, deadline: Double) -> Bool {
+        var pause = 0.0005
+        while PromptWriter.unreadBytes(fd) > 0 {
+            let now = MonotonicClock.now()
+            if now >= deadline { return false }
+            let step = min(pause, deadline - now)
+            var ts = timespec(tv_sec: 0, tv_nsec: Int(step * 1e9))
+            nanosleep(&ts, nil)
+            pause = min(pause * 2, 0.02)
+        }
+        return true
+    }
+
     /// Synchronous send for command-line use: retries ENXIO with a short back-off until `timeout`,
     /// then writes everything. Sleeps between attempts; never sits in a blocking open().
     public func send(_ bytes: [UInt8], to path: String, timeout: Double) -> Result<Void, SendError> {
@@ -95,7 +121,12 @@ public struct PromptWriter: Sendable {
             switch tryOpen(path) {
             case .opened(let fd):
                 defer { _ = syscalls.close(fd) }
-                return writeAll(fd, bytes, deadline: max(deadline, MonotonicClock.now() + 0.5))
+                let writeDeadline = max(deadline, MonotonicClock.now() + 0.5)
+                let written = writeAll(fd, bytes, deadline: writeDeadline)
+                if case .success = written, !waitUntilRead(fd, deadline: writeDeadline + 1) {
+                    return .failure(.notRead)
+                }
+                return written
             case .failed(let error):
                 return .failure(error)
             case .notListening:

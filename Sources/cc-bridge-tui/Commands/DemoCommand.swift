@@ -1,0 +1,183 @@
+// `cc-bridge-tui demo`: the whole thing working on a machine with no Docker and no Claude.
+// Starts N scripted reference agents in a private pipe directory, opens the TUI on them, and on
+// every way out (q, Ctrl-C, SIGTERM, SIGHUP) stops every agent and removes the directory.
+
+import ArgumentParser
+import BridgeCore
+import BridgeTUI
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo", abstract: "Open the TUI on scripted demo agents (no Docker, no Claude needed).")
+
+    @Option(help: "Number of demo instances (chatty, slow, crashy, demo-4, ...).") var instances = 3
+    @Flag(name: .customLong("no-tui"), help: "Only start the agents, print how to reach them, and wait for Ctrl-C.")
+    var noTUI = false
+    @OptionGroup var ui: UIOptions
+
+    func validate() throws {
+        guard (1...50).contains(instances) else { throw ValidationError("--instances must be between 1 and 50") }
+    }
+
+    func run() throws {
+        let demo: DemoAgents
+        do {
+            demo = try DemoAgents.start(count: instances)
+        } catch {
+            FileHandle.standardErrorWrite("cc-bridge-tui demo: \(error)")
+            throw ExitCode(1)
+        }
+        defer { demo.stop() }
+        if noTUI {
+            print("demo agents are running in \(demo.directory):")
+            for agent in demo.agents { print("  \(agent.name) (\(agent.kind), pid \(agent.pid))") }
+            print("try:  cc-bridge-tui --pipe-dir \(demo.directory)")
+            print("      cc-bridge-tui send chatty hello --pipe-dir \(demo.directory)")
+            print("Ctrl-C stops them and removes the directory.")
+            demo.waitForTerminationSignal()
+            return
+        }
+        var common = CommonOptions()
+        common.pipeDir = demo.directory
+        try TUILauncher.run(common: common, ui: ui, attach: nil)
+    }
+}
+
+/// The demo's agents and their private directory.
+final class DemoAgents {
+    struct Agent {
+        var name: String
+        var kind: String
+        var pid: pid_t
+    }
+
+    let directory: String
+    private(set) var agents: [Agent] = []
+    private var stopped = false
+
+    private init(directory: String) { self.directory = directory }
+
+    /// Personalities: (name, script, protocol, supervised).
+    static func plan(count: Int) -> [(name: String, script: String, proto: String, supervised: Bool)] {
+        var plan: [(String, String, String, Bool)] = [
+            ("chatty", "chatty", "jsonl", false), ("slow", "slow", "plain", false), ("crashy", "crashy", "jsonl", true),
+        ]
+        if count > 3 {
+            for n in 4...count { plan.append(("demo-\(n)", n % 2 == 0 ? "chatty" : "slow", n % 2 == 0 ? "jsonl" : "plain", false)) }
+        }
+        return Array(plan.prefix(count))
+    }
+
+    static func start(count: Int) throws -> DemoAgents {
+        guard let agentPath = siblingExecutable("cc-bridge-agent") else {
+            throw DemoError("cc-bridge-agent was not found next to cc-bridge-tui; build it with `swift build`")
+        }
+        var template = Array((NSTemporaryDirectory() + "ccb-demo-XXXXXX").utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw DemoError("cannot create a temporary directory: \(String(cString: strerror(errno)))")
+        }
+        let demo = DemoAgents(directory: String(cString: made))
+        do {
+            for entry in plan(count: count) {
+                var arguments = ["serve", "--name", entry.name, "--pipe-dir", demo.directory,
+                                 "--protocol", entry.proto, "--script", entry.script]
+                if entry.supervised { arguments = ["supervise", "--"] + arguments }
+                let pid = try spawn(agentPath, arguments, log: demo.directory + "/.\(entry.name).log")
+                demo.agents.append(Agent(name: entry.name, kind: entry.script + (entry.supervised ? ", supervised" : ""), pid: pid))
+            }
+            try demo.waitForPipes(timeout: 10)
+            demo.greet()
+        } catch {
+            demo.stop()
+            throw error
+        }
+        return demo
+    }
+
+    /// A first prompt for each agent, so there is something on screen at once.
+    private func greet() {
+        let writer = PromptWriter()
+        for agent in agents {
+            guard let name = try? InstanceName(validating: agent.name) else { continue }
+            _ = writer.send(PlainPrompt.line(for: "hello \(agent.name)").bytes, to: name.inFifoPath(in: directory), timeout: 2)
+        }
+    }
+
+    private func waitForPipes(timeout: Double) throws {
+        let deadline = MonotonicClock.now() + timeout
+        while true {
+            let ready = Set(InstanceScanner.scan(directory).instances.filter(\.isReady).map(\.name))
+            if agents.allSatisfy({ ready.contains($0.name) }) { return }
+            for agent in agents where kill(agent.pid, 0) != 0 {
+                throw DemoError("the \(agent.name) agent exited at start; see \(directory)/.\(agent.name).log")
+            }
+            if MonotonicClock.now() > deadline { throw DemoError("the demo agents did not create their pipes in time") }
+            usleep(10_000)
+        }
+    }
+
+    /// Blocks until SIGINT, SIGTERM or SIGHUP (the --no-tui mode).
+    func waitForTerminationSignal() {
+        SignalPipe.route([SIGINT, SIGTERM, SIGHUP])
+        var pfd = pollfd(fd: SignalPipe.open(), events: Int16(POLLIN), revents: 0)
+        while poll(&pfd, 1, -1) < 0 && errno == EINTR {}
+        _ = SignalPipe.drain()
+    }
+
+    /// SIGTERM to every agent, SIGKILL to what is left after 1.5 s, then the directory goes.
+    func stop() {
+        guard !stopped else { return }
+        stopped = true
+        for agent in agents { kill(agent.pid, SIGTERM) }
+        let deadline = MonotonicClock.now() + 1.5
+        var running = Set(agents.map(\.pid))
+        while !running.isEmpty && MonotonicClock.now() < deadline {
+            for pid in running {
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) != 0 { running.remove(pid) }
+            }
+            if !running.isEmpty { usleep(10_000) }
+        }
+        for pid in running {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    static func siblingExecutable(_ name: String) -> String? {
+        guard let exe = TUILauncher.executablePath() else { return nil }
+        let path = (exe as NSString).deletingLastPathComponent + "/" + name
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
+
+    /// posix_spawn with stdin from /dev/null and output to a log file in the demo directory.
+    static func spawn(_ path: String, _ arguments: [String], log: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let env = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer {
+            for pointer in env { free(pointer) }
+            for pointer in argv { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, env)
+        guard rc == 0 else { throw DemoError("cannot start \(path): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+}
+
+struct DemoError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

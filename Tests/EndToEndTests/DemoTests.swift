@@ -1,0 +1,66 @@
+// DemoTests: `cc-bridge-tui demo` brings up three live scripted instances in the real TUI and
+// leaves no process or directory behind, after `q` and after SIGTERM alike.
+
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite(.serialized) struct DemoTests {
+    /// Agents whose command line mentions `directory`.
+    static func agentsUsing(_ directory: String) throws -> [String] {
+        try run("/usr/bin/env", ["pgrep", "-f", "cc-bridge-agent.*" + directory]).stdout
+            .split(separator: "\n").map(String.init)
+    }
+
+    static func demoDirectories(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("ccb-demo-") }
+    }
+
+    func startDemo(_ scratch: Scratch) throws -> Tmux {
+        let tmp = scratch.file("tmp")
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        return try Tmux(size: (110, 32),
+                        command: ["sh", "-c", "\"$@\"; echo \"EXITED $?\"; sleep 60", "sh", try Binaries.tui, "demo"],
+                        environment: ["TMPDIR": tmp + "/", "HOME": scratch.path, "XDG_STATE_HOME": scratch.file("state"),
+                                      "XDG_CONFIG_HOME": scratch.file("config")],
+                        scratch: scratch)
+    }
+
+    @Test func demoShowsThreeLiveInstancesAndCleansUpOnQuit() throws {
+        let scratch = Scratch()
+        let tmux = try startDemo(scratch)
+        #expect(try tmux.waitFor("chatty", timeout: 30), "screen:\n\(tmux.dump)")
+        #expect(try tmux.waitFor("slow"))
+        #expect(try tmux.waitFor("crashy"))
+        let tmp = scratch.file("tmp")
+        #expect(Self.demoDirectories(in: tmp).count == 1)
+        let dir = tmp + "/" + (Self.demoDirectories(in: tmp).first ?? "?")
+        #expect(try Self.agentsUsing(dir).count >= 3)
+        // Live output: the greeting prompt got a scripted reply on the selected instance.
+        #expect(try eventually(timeout: 30) { try tmux.screen().split(separator: "\n").count > 5 && !tmux.screen().contains("(no output yet)") },
+                "screen:\n\(tmux.dump)")
+        try tmux.send("q")
+        #expect(try tmux.waitFor("EXITED 0", timeout: 20), "screen:\n\(tmux.dump)")
+        #expect(try eventually(timeout: 10) { try Self.agentsUsing(dir).isEmpty })
+        #expect(Self.demoDirectories(in: tmp).isEmpty)
+    }
+
+    @Test func demoCleansUpAfterSIGTERM() throws {
+        let scratch = Scratch()
+        let tmux = try startDemo(scratch)
+        #expect(try tmux.waitFor("crashy", timeout: 30), "screen:\n\(tmux.dump)")
+        let tmp = scratch.file("tmp")
+        let dir = tmp + "/" + (Self.demoDirectories(in: tmp).first ?? "?")
+        let pid = try tmux.paneInfo("#{pane_pid}")
+        let tui = try run("/usr/bin/env", ["pgrep", "-P", pid, "-f", "cc-bridge-tui"]).stdout
+            .split(separator: "\n").first.map(String.init) ?? ""
+        #expect(!tui.isEmpty)
+        kill(pid_t(tui) ?? 0, SIGTERM)
+        #expect(try tmux.waitFor("EXITED", timeout: 20), "screen:\n\(tmux.dump)")
+        #expect(try eventually(timeout: 10) { try Self.agentsUsing(dir).isEmpty })
+        #expect(Self.demoDirectories(in: tmp).isEmpty)
+        #expect(try tmux.paneInfo("#{alternate_on} #{mouse_any_flag} #{cursor_flag}") == "0 0 1")
+    }
+}
