@@ -19,9 +19,13 @@ struct CommonOptions: ParsableArguments {
 
     /// The loaded config, with --pipe-dir applied. Warnings go to standard error.
     func loadConfig(quiet: Bool = false) throws -> BridgeConfig {
+        try CommonOptions.loadConfig(path: config, pipeDir: pipeDir, quiet: quiet)
+    }
+
+    static func loadConfig(path: String?, pipeDir: String?, quiet: Bool = false) throws -> BridgeConfig {
         var loaded: BridgeConfig
         do {
-            loaded = try ConfigLoader.load(override: config)
+            loaded = try ConfigLoader.load(override: path)
         } catch {
             FileHandle.standardErrorWrite("cc-bridge-tui: \(error)")
             throw ExitCode(2)

@@ -163,6 +163,7 @@ final class InWriter {
     let fd: Int32
 
     init(path: String, timeout: Double = 10) throws {
+        SignalSetup.ignoreSIGPIPE()   // an agent that exits must fail a test, not kill the runner
         var fd: Int32 = -1
         _ = Harness.waitUntil(timeout: timeout) {
             fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)

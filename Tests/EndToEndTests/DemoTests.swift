@@ -57,7 +57,8 @@ import Glibc
         let tui = try run("/usr/bin/env", ["pgrep", "-P", pid, "-f", "cc-bridge-tui"]).stdout
             .split(separator: "\n").first.map(String.init) ?? ""
         #expect(!tui.isEmpty)
-        kill(pid_t(tui) ?? 0, SIGTERM)
+        guard let target = pid_t(tui), target > 1 else { return }   // never kill(0): our own group
+        kill(target, SIGTERM)
         #expect(try tmux.waitFor("EXITED", timeout: 20), "screen:\n\(tmux.dump)")
         #expect(try eventually(timeout: 10) { try Self.agentsUsing(dir).isEmpty })
         #expect(Self.demoDirectories(in: tmp).isEmpty)

@@ -34,6 +34,7 @@ final class TUISession {
 
     /// Writes raw bytes to an instance's out-FIFO, as an agent would.
     func emit(_ name: String, _ text: String) throws {
+        signal(SIGPIPE, SIG_IGN)   // a TUI that exits must fail a test, not kill the runner
         let fd = open(pipes + "/" + name + ".out.fifo", O_WRONLY | O_NONBLOCK)
         guard fd >= 0 else { throw HarnessError("cannot open out-FIFO of \(name): errno \(errno)") }
         defer { close(fd) }
@@ -194,7 +195,8 @@ final class TUISession {
         let child = try run("/usr/bin/env", ["pgrep", "-P", pid, "-f", "cc-bridge-tui"]).stdout
             .split(separator: "\n").first.map(String.init) ?? ""
         #expect(!child.isEmpty)
-        kill(pid_t(child) ?? 0, signal)
+        guard let target = pid_t(child), target > 1 else { return }   // never kill(0): our own group
+        kill(target, signal)
         #expect(try s.tmux.waitFor("EXITED"), "screen:\n\(s.tmux.dump)")
         #expect(try s.tmux.paneInfo("#{alternate_on} #{mouse_any_flag} #{cursor_flag}") == "0 0 1")
     }

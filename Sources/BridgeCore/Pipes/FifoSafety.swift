@@ -148,6 +148,9 @@ public enum FifoSafety {
     public static func open(
         _ path: String, flags: Int32, policy: PipePolicy = .strict, syscalls: Syscalls = .live
     ) throws(PipeSafetyError) -> Int32 {
+        // Every FIFO we write to is opened here: a reader that vanishes must give EPIPE, never
+        // a SIGPIPE that kills the whole process (the TUI, the agent, a test runner).
+        if flags & O_ACCMODE != O_RDONLY { SignalSetup.ignoreSIGPIPE() }
         let fd = syscalls.open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0)
         if fd < 0 {
             let code = errno

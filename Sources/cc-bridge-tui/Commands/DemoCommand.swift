@@ -41,9 +41,8 @@ struct DemoCommand: ParsableCommand {
             demo.waitForTerminationSignal()
             return
         }
-        var common = CommonOptions()
-        common.pipeDir = demo.directory
-        try TUILauncher.run(common: common, ui: ui, attach: nil)
+        let config = try CommonOptions.loadConfig(path: nil, pipeDir: demo.directory, quiet: true)
+        try TUILauncher.run(config: config, policy: .strict, ui: ui, attach: nil)
     }
 }
 
@@ -58,8 +57,14 @@ final class DemoAgents {
     let directory: String
     private(set) var agents: [Agent] = []
     private var stopped = false
+    /// The running demo, stopped by an atexit hook too, should anything call exit() past our defer.
+    nonisolated(unsafe) private static var active: DemoAgents?
 
-    private init(directory: String) { self.directory = directory }
+    private init(directory: String) {
+        self.directory = directory
+        DemoAgents.active = self
+        atexit { DemoAgents.active?.stop() }
+    }
 
     /// Personalities: (name, script, protocol, supervised).
     static func plan(count: Int) -> [(name: String, script: String, proto: String, supervised: Bool)] {

@@ -15,10 +15,12 @@ struct UIOptions: ParsableArguments {
 
 enum TUILauncher {
     /// Loads config and theme, runs the TUI, maps failures to exit codes.
-    static func run(common: CommonOptions, ui: UIOptions, attach: String?, onFirstFrame: (() -> Void)? = nil,
-                    configure: ((inout BridgeConfig) -> Void)? = nil) throws {
-        var config = try common.loadConfig(quiet: true)
-        configure?(&config)
+    static func run(common: CommonOptions, ui: UIOptions, attach: String?) throws {
+        let config = try common.loadConfig(quiet: true)
+        try run(config: config, policy: common.policy, ui: ui, attach: attach)
+    }
+
+    static func run(config: BridgeConfig, policy: PipePolicy, ui: UIOptions, attach: String?) throws {
         let environment = ProcessInfo.processInfo.environment
         let theme: Theme
         do {
@@ -30,9 +32,8 @@ enum TUILauncher {
         }
         FileLogging.bootstrap()
         var options = TUIOptions(config: config, theme: theme, mouse: ui.noMouse ? false : config.tui.mouse)
-        options.policy = common.policy
+        options.policy = policy
         options.attach = attach
-        options.onFirstFrame = onFirstFrame
         do {
             try TUIRuntime(options: options).run()
         } catch let error as TUIRuntimeError {
