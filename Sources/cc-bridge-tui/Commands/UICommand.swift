@@ -33,6 +33,7 @@ enum TUILauncher {
         options.policy = common.policy
         options.attach = attach
         options.onFirstFrame = onFirstFrame
+        options.configPath = ConfigLoader.locate(override: common.config, environment: environment).path
         do {
             try TUIRuntime(options: options).run()
         } catch let error as TUIRuntimeError {
