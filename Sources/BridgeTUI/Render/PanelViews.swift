@@ -53,16 +53,18 @@ enum HealthView {
             c = rect.col + 3 + nameWidth + 1
             buffer.write(item.level.rawValue, row: row, col: c, limit: end, style: theme.style(role))
             c = rect.col + 3 + nameWidth + 11
-            // Trend: the last states as glyphs, oldest left, padded on the left.
-            let trend = item.trend.suffix(trendShown)
-            c += trendShown - trend.count
-            for level in trend {
-                c = buffer.write(StateGlyph.of(level).glyph, row: row, col: c, limit: end, style: theme.style(StateGlyph.healthRole(level)))
+            if !item.trend.isEmpty || item.uptime != nil {
+                // Trend: the last states as glyphs, oldest left, padded on the left.
+                let trend = item.trend.suffix(trendShown)
+                c += trendShown - trend.count
+                for level in trend {
+                    c = buffer.write(StateGlyph.of(level).glyph, row: row, col: c, limit: end, style: theme.style(StateGlyph.healthRole(level)))
+                }
+                c += 1
+                var facts = "up " + duration(item.uptime)
+                if item.recoveries > 0 { facts += " rec \(item.recoveries)" }
+                c = buffer.write(pad(facts, 12), row: row, col: c, limit: end, style: border)
             }
-            c += 1
-            var facts = "up " + duration(item.uptime)
-            if item.recoveries > 0 { facts += " rec \(item.recoveries)" }
-            c = buffer.write(pad(facts, 12), row: row, col: c, limit: end, style: border)
             var text = item.reason
             if !item.detail.isEmpty { text += (text.isEmpty ? "" : " · ") + item.detail }
             buffer.write(text, row: row, col: c, limit: end, style: base)
