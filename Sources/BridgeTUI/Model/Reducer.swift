@@ -158,7 +158,7 @@ extension AppState {
                 else { $0.scrollDown(rows: 3, height: pane.rows, width: pane.cols) }
             }
         case .press(button: 0):
-            if focus == .help { focus = previousFocus; return [] }
+            if focus.isOverlay { focus = previousFocus; return [] }
             if let list = layout.list, list.contains(row: event.row, col: event.col) {
                 let offset = ListView.scrollOffset(selected: selectedIndex ?? 0, count: instances.count, height: list.rows)
                 let index = offset + event.row - list.row
