@@ -103,4 +103,23 @@ import Glibc
         #expect(try eventually { try !s.tmux.screen().contains("q1") && !s.tmux.screen().contains("queued ─") },
                 "screen:\n\(s.tmux.dump)")
     }
+
+    /// A history file that cannot be written is reported once; sending and output keep working.
+    /// (A symlink is refused with O_NOFOLLOW; ENOSPC takes the same path, see HistoryStoreTests.)
+    @Test func unwritableHistoryIsReportedAndTheTUIKeepsWorking() throws {
+        let s = try TUISession(instances: ["bot"], agentOn: ["bot"])
+        // TUISession already started the TUI; restart it once the history file is a symlink.
+        let history = s.scratch.file("state/cc-bridge-tui/history")
+        try FileManager.default.createDirectory(atPath: history, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: history + "/bot.jsonl", withDestinationPath: "/dev/full")
+        let command = ["sh", "-c", "cd \"$0\" && \"$@\"; echo \"EXITED $?\"; sleep 60", s.scratch.path, try Binaries.tui,
+                       "--pipe-dir", s.pipes]
+        try s.tmux.tmux(["respawn-pane", "-k", "-t", s.tmux.session, command.map(Tmux.quote).joined(separator: " ")])
+        #expect(try s.tmux.waitFor("─ prompt → bot"))
+        #expect(try s.tmux.waitFor("bot: history not"), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("Tab")
+        try s.tmux.send("still works", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("echo: still works"), "screen:\n\(s.tmux.dump)")
+    }
 }
