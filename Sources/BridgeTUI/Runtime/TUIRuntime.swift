@@ -145,8 +145,10 @@ public final class TUIRuntime {
     // MARK: input
 
     private func readInput(_ events: PollEvents) {
-        if events.contains(.hangup) && !events.contains(.readable) {
-            loop.stop()   // the terminal went away
+        // The terminal went away. A hung-up tty also polls readable (read then returns 0 or
+        // EIO), so POLLHUP alone must end the loop, or it would spin on stdin.
+        if events.contains(.hangup) || events.contains(.error) || events.contains(.invalid) {
+            loop.stop()
             return
         }
         let inputs = backend.readInput(into: &decoder)
