@@ -65,8 +65,11 @@ import Glibc
         try s.tmux.send("Tab")
         try s.tmux.send("Up")
         #expect(try s.tmux.waitFor("> slow two"), "screen:\n\(s.tmux.dump)")
-        // The turn history lists both, the cut-off one as failed.
+        // The turn history lists both, the cut-off one as failed. (Wait until Esc has left the
+        // prompt: Esc and T read together would be Alt-T.)
+        try s.tmux.send("C-u")
         try s.tmux.send("Escape")
+        #expect(try s.tmux.waitFor("> i to type a prompt"), "screen:\n\(s.tmux.dump)")
         try s.tmux.send("T")
         #expect(try s.tmux.waitFor("Turns of bot"), "screen:\n\(s.tmux.dump)")
         #expect(try s.tmux.screen().contains("failedʰ"))
@@ -85,8 +88,9 @@ import Glibc
             try s.tmux.send("Enter")
         }
         #expect(try s.tmux.waitFor("q3"), "screen:\n\(s.tmux.dump)")
-        // The outbox overlay lists them in order.
+        // The outbox overlay lists them in order (once Esc has left the prompt, see above).
         try s.tmux.send("Escape")
+        #expect(try s.tmux.waitFor("> i to type a prompt"), "screen:\n\(s.tmux.dump)")
         try s.tmux.send("o")
         #expect(try s.tmux.waitFor("Queued for bot: 3"), "screen:\n\(s.tmux.dump)")
         let listed = try s.tmux.capture()
