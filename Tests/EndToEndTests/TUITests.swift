@@ -65,15 +65,38 @@ final class TUISession {
         #expect(try s.tmux.waitFor("echo: hello from tmux"), "screen:\n\(s.tmux.dump)")
     }
 
-    @Test func failedSendKeepsTheTextAndSaysWhy() throws {
+    /// A prompt that finds no agent is queued, counted in the list, and delivered once one reads.
+    @Test func notListeningQueuesThePromptAndDeliversItWhenAnAgentAppears() throws {
         let s = try TUISession()
         #expect(try s.tmux.waitFor("other"))
         try s.tmux.send("j")
         try s.tmux.send("Tab")
         try s.tmux.send("nobody listens", literal: true)
         try s.tmux.send("Enter")
-        #expect(try s.tmux.waitFor("agent not listening", timeout: 20), "screen:\n\(s.tmux.dump)")
-        #expect(try s.tmux.screen().contains("> nobody listens"))
+        #expect(try s.tmux.waitFor("queued for other: agent not listening", timeout: 20), "screen:\n\(s.tmux.dump)")
+        #expect(try s.tmux.waitFor("q1"), "screen:\n\(s.tmux.dump)")
+        #expect(try !s.tmux.screen().contains("> nobody listens"), "the prompt box clears once the prompt is queued")
+        s.agents.append(try Running("/usr/bin/env", ["python3", "-c", CLITests.upstreamStyleAgent, s.pipes, "other"]))
+        #expect(try s.tmux.waitFor("echo: nobody listens"), "screen:\n\(s.tmux.dump)")
+        #expect(try eventually { try !s.tmux.screen().contains("q1") }, "screen:\n\(s.tmux.dump)")
+    }
+
+    /// Other failures are not queued: the text stays in the prompt and the status says why.
+    @Test func failedSendKeepsTheTextAndSaysWhy() throws {
+        let s = try TUISession()
+        #expect(try s.tmux.waitFor("other"))
+        // The in-FIFO becomes a regular file: unsafe, never written to, never queued.
+        let inPath = s.pipes + "/other.in.fifo"
+        try FileManager.default.removeItem(atPath: inPath)
+        FileManager.default.createFile(atPath: inPath, contents: Data())
+        try s.tmux.send("j")
+        try s.tmux.send("Tab")
+        try s.tmux.send("still here", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try eventually { let screen = try s.tmux.screen(); return screen.contains("not a FIFO") || screen.contains("broken") },
+                "screen:\n\(s.tmux.dump)")
+        #expect(try s.tmux.screen().contains("> still here"))
+        #expect(try !s.tmux.screen().contains("queued for other"))
     }
 
     @Test func scrollingUpPausesAndGResumes() throws {

@@ -180,7 +180,9 @@ public final class InstanceHub {
                 break reading
             }
         }
-        for event in events { onEvent(.stream(instance: name, event: event)) }
+        // Output first: a `❯` marker or a `done` frame read in the same turn ends the reply that
+        // this output belongs to, so session tracking must see the output before the event.
         if !batch.isEmpty { onEvent(.output(instance: name, batch: batch)) }
+        for event in events { onEvent(.stream(instance: name, event: event)) }
     }
 }

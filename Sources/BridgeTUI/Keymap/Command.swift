@@ -19,6 +19,8 @@ public enum Command: String, CaseIterable, Hashable, Sendable {
     case historyPrevious, historyNext
     // Help overlay and search/filter entry
     case closeOverlay, confirmInput
+    // Outbox and turn history
+    case toggleOutbox, cancelQueued, toggleTurns, jumpToTurn, resendTurn
 
     /// Looks a command up by its action name; `scroll-up`, `scroll_up` and `scrollUp` all match.
     public init?(actionName: String) {
@@ -48,6 +50,10 @@ public enum KeyContext: String, CaseIterable, Hashable, Sendable {
     /// The search and filter fields.
     case entry
     case help
+    /// The outbox overlay (queued prompts).
+    case outbox
+    /// The turn-history overlay.
+    case turns
 
     public var title: String {
         switch self {
@@ -59,6 +65,8 @@ public enum KeyContext: String, CaseIterable, Hashable, Sendable {
         case .lineEdit: "prompt, search, filter"
         case .entry: "search, filter"
         case .help: "help"
+        case .outbox: "queued prompts"
+        case .turns: "turn history"
         }
     }
 }

@@ -38,6 +38,8 @@ public struct Keymap: Sendable, Equatable {
         case .prompt: [.prompt, .lineEdit, .global]
         case .search, .filter: [.entry, .lineEdit, .global]
         case .help: [.help, .global]
+        case .outbox: [.outbox, .global]
+        case .turns: [.turns, .global]
         }
     }
 
@@ -92,7 +94,7 @@ public struct Keymap: Sendable, Equatable {
         return (result, errors)
     }
 
-    public static let groups = ["General", "Instances", "Output", "Search and filter", "Prompt", "Help"]
+    public static let groups = ["General", "Instances", "Output", "Search and filter", "Prompt", "History and outbox", "Help"]
 
     public static let defaults = Keymap(bindings: [
         // General
@@ -152,6 +154,15 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["ctrl-w", "alt-backspace"], .killWordBackward, "Delete the word before the cursor", group: "Prompt", [.lineEdit]),
         KeyBinding(["up", "ctrl-p"], .historyPrevious, "Previous line, or older history entry (draft kept)", group: "Prompt", [.prompt]),
         KeyBinding(["down", "ctrl-n"], .historyNext, "Next line, or newer history entry / the draft", group: "Prompt", [.prompt]),
+        // History and outbox
+        KeyBinding(["T"], .toggleTurns, "Turn history of the instance: status, first byte, duration, prompt", group: "History and outbox", [.navigation, .turns]),
+        KeyBinding(["enter"], .jumpToTurn, "Jump the scrollback to the selected turn", group: "History and outbox", [.turns]),
+        KeyBinding(["R"], .resendTurn, "Send the selected turn's prompt again", group: "History and outbox", [.turns]),
+        KeyBinding(["o"], .toggleOutbox, "Prompts queued for the instance (sent when its agent reads again)", group: "History and outbox", [.navigation, .outbox]),
+        KeyBinding(["x", "delete"], .cancelQueued, "Cancel the selected queued prompt", group: "History and outbox", [.outbox]),
+        KeyBinding(["j", "down"], .scrollDown, "Next entry", group: "History and outbox", [.outbox, .turns]),
+        KeyBinding(["k", "up"], .scrollUp, "Previous entry", group: "History and outbox", [.outbox, .turns]),
+        KeyBinding(["esc", "q"], .closeOverlay, "Close the list", group: "History and outbox", [.outbox, .turns]),
         // Help
         KeyBinding(["esc"], .closeOverlay, "Close the help", group: "Help", [.help]),
         KeyBinding(["j", "down"], .scrollDown, "Scroll the help down", group: "Help", [.help]),

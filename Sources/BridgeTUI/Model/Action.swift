@@ -16,6 +16,15 @@ public enum Action: Sendable, Equatable {
     case output(instance: String, lines: [OutputLine], replacesLast: Bool)
     case sendResult(instance: String, promptID: String, error: String?)
     case queueChanged(instance: String, count: Int)
+    /// The instance's history file was loaded: earlier turns (open ones already marked failed),
+    /// the prompt line's history, and the prompts still queued.
+    case historyRestored(instance: String, turns: [Turn], inputs: [String], queue: [OutboxEntry])
+    /// Turns the session tracker changed (new, streaming, finished).
+    case turnsChanged(instance: String, turns: [Turn])
+    /// The prompts waiting in the instance's outbox, oldest first.
+    case outboxChanged(instance: String, entries: [OutboxEntry])
+    /// A prompt found no agent listening and went to the outbox instead of being lost.
+    case sendQueued(instance: String, promptID: String, reason: String)
     case healthUpdated([HealthRow], perInstance: [String: InstanceHealth])
     case streamState(instance: String, text: String)
     case tick(now: Double)
@@ -35,6 +44,8 @@ public enum Effect: Hashable, Sendable {
     /// Put text on the clipboard through OSC 52 (only ever on an explicit request).
     case copyToClipboard(String)
     case refreshHealth
+    /// Cancel a prompt waiting in the instance's outbox; answer with `outboxChanged`.
+    case cancelQueued(instance: String, id: String)
     case quit
     /// Turn SGR mouse reporting on or off.
     case setMouse(Bool)

@@ -15,6 +15,10 @@ public struct Size: Hashable, Sendable {
 /// Which part of the screen receives keys (explicit, lazygit-style).
 public enum Focus: String, Hashable, Sendable {
     case list, output, prompt, help, search, filter
+    /// The outbox overlay (queued prompts) and the turn-history overlay.
+    case outbox, turns
+    /// Overlays that list entries and take j/k.
+    public var isOverlay: Bool { self == .help || self == .outbox || self == .turns }
     /// Fields where printable keys are text.
     public var isTextEntry: Bool { self == .prompt || self == .search || self == .filter }
 }
@@ -44,12 +48,48 @@ public struct HealthRow: Hashable, Sendable {
     public var component: String
     public var level: HealthLevel
     public var reason: String
+    /// Last error or recovery note.
     public var detail: String
-    public init(component: String, level: HealthLevel, reason: String = "", detail: String = "") {
+    /// Recent states, oldest first (the panel shows the last few).
+    public var trend: [HealthLevel]
+    public var uptime: Double?
+    public var recoveries: Int
+    public init(component: String, level: HealthLevel, reason: String = "", detail: String = "",
+                trend: [HealthLevel] = [], uptime: Double? = nil, recoveries: Int = 0) {
         self.component = component
         self.level = level
         self.reason = reason
         self.detail = detail
+        self.trend = trend
+        self.uptime = uptime
+        self.recoveries = recoveries
+    }
+}
+
+/// One turn of an instance as the turn-history overlay lists it.
+public struct TurnRow: Hashable, Sendable {
+    public var id: String
+    public var prompt: String
+    public var status: TurnStatus
+    public var sentAt: Double
+    public var ttfb: Double?
+    public var duration: Double?
+    public var error: String?
+    /// Absolute scrollback line where the turn starts (its prompt was sent or echoed); nil if unknown.
+    public var line: Int?
+    /// Loaded from the history file (an earlier run).
+    public var restored: Bool
+
+    public init(_ turn: Turn, line: Int?, restored: Bool) {
+        id = turn.id
+        prompt = turn.prompt
+        status = turn.status
+        sentAt = turn.sentAt
+        ttfb = turn.ttfb
+        duration = turn.duration
+        error = turn.error
+        self.line = line
+        self.restored = restored
     }
 }
 
@@ -124,6 +164,12 @@ public struct InstanceState: Sendable {
     public var inFlight: [String: String] = [:]
     /// Absolute line numbers where a turn started (output after a sent prompt); bounded.
     public var turnStarts: [Int] = []
+    /// The session's turns, oldest first (restored ones included); bounded.
+    public var turns: [TurnRow] = []
+    /// Scrollback line of each prompt sent and not yet seen as a turn: prompt id -> line.
+    public var turnLines: [String: Int] = [:]
+    /// Prompts waiting in the outbox, oldest first (`queued` is their count).
+    public var queue: [OutboxEntry] = []
 
     public init(info: InstanceInfo, scrollback: Scrollback, view: OutputView) {
         self.info = info
@@ -144,6 +190,13 @@ public struct AppState: Sendable {
     public var mode: Mode = .all
     public var healthVisible = false
     public var healthRows: [HealthRow] = []
+    /// False when `docker.health.enabled: false` (the panel says so).
+    public var healthEnabled = true
+    /// The selected entry of the outbox or turn-history overlay.
+    public var overlaySelection = 0
+    /// Prefix of prompt ids; the runtime makes it unique per run, so ids never collide with
+    /// turns restored from the history file.
+    public var promptIDPrefix = "p"
     public var status: StatusMessage?
     public var size: Size
     public var theme: Theme

@@ -204,4 +204,20 @@ extension InstanceState {
         setAnchor(anchor, skip: 0)
         clampToTop(height: height, width: width)
     }
+
+    /// Shows line `n` at the top of the pane (as far as there is newer output to fill it).
+    mutating func showAtTop(_ n: Int, height: Int, width: Int) {
+        pause()
+        var anchor = n
+        var used = rows(of: n, width: width)
+        while let next = visibleLine(after: anchor) {
+            let r = rows(of: next, width: width)
+            if used + r > height { break }
+            used += r
+            anchor = next
+        }
+        setAnchor(anchor, skip: 0)
+        clampToTop(height: height, width: width)
+        if anchor == lastVisibleLine { resumeFollow() }
+    }
 }

@@ -23,6 +23,28 @@ public func reduce(state: inout AppState, action: Action) -> [Effect] {
     case .queueChanged(let name, let count):
         state.withInstance(name) { $0.queued = max(0, count) }
         return []
+    case .historyRestored(let name, let turns, let inputs, let queue):
+        state.restoreHistory(name, turns: turns, inputs: inputs, queue: queue)
+        return []
+    case .turnsChanged(let name, let turns):
+        state.withInstance(name) { $0.upsertTurns(turns) }
+        return []
+    case .outboxChanged(let name, let entries):
+        state.withInstance(name) { instance in
+            instance.queue = entries.filter { $0.state == .queued }
+            instance.queued = instance.queue.count
+        }
+        if state.focus == .outbox { state.clampOverlaySelection() }
+        return []
+    case .sendQueued(let name, let id, let reason):
+        state.withInstance(name) { instance in
+            let text = instance.inFlight.removeValue(forKey: id)
+            instance.turnLines[id] = nil
+            if let text, instance.prompt.text == text { instance.prompt = LineEditor() }
+        }
+        state.status = StatusMessage("queued for \(name): \(reason); will be delivered when it reads again",
+                                     kind: .info, expires: state.now + 2 * AppState.statusSeconds)
+        return []
     case .healthUpdated(let rows, let perInstance):
         state.healthRows = rows
         for index in state.instances.indices {
@@ -96,7 +118,7 @@ extension AppState {
         switch effectiveFocus {
         case .prompt: insertText(text)
         case .search, .filter: insertText(text.replacingOccurrences(of: "\n", with: " "))
-        case .help: break
+        case .help, .outbox, .turns: break
         case .list, .output:
             // A paste is meant for the prompt: open it and insert (never submit).
             guard activeIndex != nil else { return }
@@ -136,7 +158,7 @@ extension AppState {
                 else { $0.scrollDown(rows: 3, height: pane.rows, width: pane.cols) }
             }
         case .press(button: 0):
-            if focus == .help { focus = previousFocus; return [] }
+            if focus.isOverlay { focus = previousFocus; return [] }
             if let list = layout.list, list.contains(row: event.row, col: event.col) {
                 let offset = ListView.scrollOffset(selected: selectedIndex ?? 0, count: instances.count, height: list.rows)
                 let index = offset + event.row - list.row
@@ -224,6 +246,7 @@ extension AppState {
     mutating func handleSendResult(_ name: String, _ id: String, _ failure: String?) {
         withInstance(name) { instance in
             let text = instance.inFlight.removeValue(forKey: id)
+            if failure != nil { instance.turnLines[id] = nil }
             if failure == nil {
                 if let text, instance.prompt.text == text { instance.prompt = LineEditor() }
             } else if let text, instance.prompt.isEmpty {
@@ -250,7 +273,7 @@ extension AppState {
         case .quit:
             return [.quit]
         case .toggleHelp, .closeOverlay:
-            if focus == .help {
+            if focus.isOverlay {
                 focus = previousFocus
             } else if command == .toggleHelp {
                 previousFocus = focus
@@ -291,9 +314,15 @@ extension AppState {
             focus = .list
         case .scrollUp:
             if focus == .help { helpScroll = max(0, helpScroll - 1); break }
+            if focus == .outbox || focus == .turns { overlaySelection = max(0, overlaySelection - 1); break }
             withActive { $0.scrollUp(rows: 1, height: pane.rows, width: pane.cols) }
         case .scrollDown:
             if focus == .help { helpScroll += 1; break }
+            if focus == .outbox || focus == .turns {
+                overlaySelection += 1
+                clampOverlaySelection()
+                break
+            }
             withActive { $0.scrollDown(rows: 1, height: pane.rows, width: pane.cols) }
         case .pageUp:
             withActive { $0.scrollUp(rows: max(1, pane.rows - 1), height: pane.rows, width: pane.cols) }
@@ -402,8 +431,78 @@ extension AppState {
                 if instance.prompt.moveLineDown() { return }
                 if let entry = instance.history.next() { instance.prompt.setText(entry) }
             }
+        case .toggleOutbox, .toggleTurns:
+            let target: Focus = command == .toggleOutbox ? .outbox : .turns
+            if focus == target { focus = previousFocus; break }
+            guard let active = activeInstance else { info("no instance selected"); break }
+            if !focus.isOverlay { previousFocus = effectiveFocus }
+            focus = target
+            overlaySelection = target == .outbox ? 0 : max(0, active.turns.count - 1)
+        case .cancelQueued:
+            guard focus == .outbox, let active = activeInstance, active.queue.indices.contains(overlaySelection) else {
+                info("nothing queued")
+                break
+            }
+            let entry = active.queue[overlaySelection]
+            info("cancelled: \(Excerpt.of(entry.text, 40))")
+            return [.cancelQueued(instance: active.name, id: entry.id)]
+        case .jumpToTurn:
+            guard focus == .turns, let active = activeInstance, active.turns.indices.contains(overlaySelection) else { break }
+            let row = active.turns[overlaySelection]
+            guard let line = row.line, line >= active.firstLine, line < active.endLine else {
+                error(row.line == nil ? "that turn has no place in the scrollback"
+                                      : "that turn's start was trimmed from the scrollback (or cleared)")
+                break
+            }
+            focus = isAttached ? .output : (previousFocus == .prompt || previousFocus.isOverlay ? .output : previousFocus)
+            withActive { $0.showAtTop(line, height: pane.rows, width: pane.cols) }
+            info("turn of \(TimeFormat.clock(row.sentAt + Double(timeZoneOffset))): \(Excerpt.of(row.prompt, 40))")
+        case .resendTurn:
+            guard focus == .turns, let index = activeIndex, instances[index].turns.indices.contains(overlaySelection) else { break }
+            let text = instances[index].turns[overlaySelection].prompt
+            focus = previousFocus.isOverlay ? .list : previousFocus
+            return send(text, at: index)
         }
         return []
+    }
+
+    mutating func clampOverlaySelection() {
+        let count = focus == .outbox ? (activeInstance?.queue.count ?? 0) : (activeInstance?.turns.count ?? 0)
+        overlaySelection = max(0, min(overlaySelection, count - 1))
+    }
+
+    // MARK: - History
+
+    static let maxTurnRows = 200
+
+    /// Puts the earlier conversation into the (normally still empty) scrollback: a dimmed header,
+    /// each turn as a `❯ prompt` line and its dimmed response, then a footer before live output.
+    mutating func restoreHistory(_ name: String, turns: [Turn], inputs: [String], queue: [OutboxEntry]) {
+        let time = now
+        withInstance(name) { instance in
+            if !inputs.isEmpty {
+                var history = PromptHistory()
+                for text in inputs { history.add(text) }
+                for entry in instance.history.entries { history.add(entry) }
+                instance.history = history
+            }
+            instance.queue = queue.filter { $0.state == .queued }
+            instance.queued = instance.queue.count
+            guard !turns.isEmpty else { return }
+            let dim = TextStyle(dim: true)
+            instance.record(HistoryLines.line("── earlier conversation: \(turns.count) turn\(turns.count == 1 ? "" : "s") from history ──",
+                                              style: dim, at: turns.first?.sentAt ?? time), appended: true)
+            var rows: [TurnRow] = []
+            for turn in turns {
+                let start = instance.endLine
+                for line in HistoryLines.lines(for: turn) { instance.record(line, appended: true) }
+                rows.append(TurnRow(turn, line: start, restored: true))
+            }
+            instance.record(HistoryLines.line("── end of history; live output below ──", style: dim, at: time), appended: true)
+            instance.turns = rows + instance.turns.filter { row in !rows.contains { $0.id == row.id } }
+            if instance.turns.count > AppState.maxTurnRows { instance.turns.removeFirst(instance.turns.count - AppState.maxTurnRows) }
+            instance.resumeFollow()
+        }
     }
 
     // MARK: - Prompt
@@ -421,12 +520,23 @@ extension AppState {
             error("cannot send: \(instance.name) is broken: \(reason)")
             return []
         }
-        let id = "p\(nextPromptNumber)"
+        return send(text, at: index)
+    }
+
+    /// Sends `text` to the instance at `index`: a new prompt id, history, the turn's start line.
+    mutating func send(_ text: String, at index: Int) -> [Effect] {
+        let instance = instances[index]
+        let id = "\(promptIDPrefix)\(nextPromptNumber)"
         nextPromptNumber += 1
         instances[index].inFlight[id] = text
         instances[index].history.add(text)
-        instances[index].turnStarts.append(instances[index].scrollback.endLineNumber)
+        let start = instances[index].scrollback.endLineNumber
+        instances[index].turnStarts.append(start)
         if instances[index].turnStarts.count > AppState.maxTurnStarts { instances[index].turnStarts.removeFirst() }
+        instances[index].turnLines[id] = start
+        if instances[index].turnLines.count > AppState.maxTurnStarts, let oldest = instances[index].turnLines.min(by: { $0.value < $1.value }) {
+            instances[index].turnLines[oldest.key] = nil
+        }
         instances[index].resumeFollow()
         info("sending to \(instance.name)…")
         return [.send(instance: instance.name, promptID: id, text: text)]
@@ -532,6 +642,22 @@ extension AppState {
 }
 
 extension InstanceState {
+    /// Updates the turn rows from the tracker's changed turns; a new turn starts where its prompt
+    /// was sent (or, for a delivered queued prompt, at the current end of the scrollback).
+    mutating func upsertTurns(_ changed: [Turn]) {
+        for turn in changed {
+            if let i = turns.lastIndex(where: { $0.id == turn.id }) {
+                let line = turns[i].line
+                let restored = turns[i].restored
+                turns[i] = TurnRow(turn, line: line, restored: restored)
+            } else {
+                let line = turnLines.removeValue(forKey: turn.id) ?? endLine
+                turns.append(TurnRow(turn, line: line, restored: false))
+                if turns.count > AppState.maxTurnRows { turns.removeFirst(turns.count - AppState.maxTurnRows) }
+            }
+        }
+    }
+
     /// Adds a line and updates the search and filter indexes.
     mutating func record(_ line: OutputLine, appended: Bool) {
         scrollback.append(line)
@@ -563,6 +689,44 @@ extension InstanceState {
             }
         }
         return result
+    }
+}
+
+/// Short one-line excerpts of prompts for lists and messages.
+public enum Excerpt {
+    public static func of(_ text: String, _ limit: Int) -> String {
+        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ⏎ ")
+        return flat.count <= limit ? flat : String(flat.prefix(max(0, limit - 1))) + "…"
+    }
+}
+
+/// The scrollback lines that show a restored turn: `❯ prompt` (bold), the response (dim), and
+/// for a turn that did not complete, why.
+public enum HistoryLines {
+    public static func line(_ text: String, style: TextStyle, at time: Double) -> OutputLine {
+        OutputLine(text: text, runs: text.isEmpty ? [] : [StyleRun(start: 0, count: text.utf8.count, style: style)], timestamp: time)
+    }
+
+    public static func lines(for turn: Turn) -> [OutputLine] {
+        var out: [OutputLine] = []
+        let promptStyle = TextStyle(foreground: .ansi(6), bold: true)
+        for (i, part) in turn.prompt.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            out.append(line((i == 0 ? "❯ " : "  ") + part, style: promptStyle, at: turn.sentAt))
+        }
+        var response = Substring(turn.response)
+        while response.last == "\n" { response = response.dropLast() }
+        let dim = TextStyle(dim: true)
+        let at = turn.firstByteAt ?? turn.sentAt
+        if !response.isEmpty {
+            for part in response.split(separator: "\n", omittingEmptySubsequences: false) {
+                out.append(line(String(part), style: dim, at: at))
+            }
+        }
+        if turn.status != .completed {
+            let why = turn.error.map { ": \($0)" } ?? ""
+            out.append(line("[\(turn.status.rawValue)\(why)]", style: TextStyle(foreground: .ansi(1), dim: true), at: turn.doneAt ?? at))
+        }
+        return out
     }
 }
 

@@ -84,7 +84,7 @@ public struct Layout: Hashable, Sendable {
             PromptLayout.rowCount(of: $0.prompt, width: size.cols - PromptLayout.prefixWidth)
         } ?? 1
         return compute(size: size, attached: state.isAttached, healthVisible: state.healthVisible,
-                       healthRows: state.healthRows.count, promptRows: promptRows)
+                       healthRows: state.healthEnabled ? state.healthRows.count : 1, promptRows: promptRows)
     }
 }
 

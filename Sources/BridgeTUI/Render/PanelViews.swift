@@ -1,6 +1,24 @@
 // PanelViews: the health panel, the prompt box, the status bar and the help overlay.
 
 enum HealthView {
+    /// How many past states the trend column shows.
+    static let trendShown = 10
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        let w = CharWidth.of(text)
+        return w >= width ? text : text + String(repeating: " ", count: width - w)
+    }
+
+    /// "12s", "5m", "3h", "2d".
+    static func duration(_ seconds: Double?) -> String {
+        guard let seconds, seconds.isFinite else { return "-" }
+        let s = Int(max(0, seconds))
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m" }
+        if s < 86_400 { return "\(s / 3600)h" }
+        return "\(s / 86_400)d"
+    }
+
     static func draw(into buffer: inout CellBuffer, rect: Rect, state: AppState) {
         let theme = state.theme
         let base = theme.style(.outputFg, on: .outputBg)
@@ -16,6 +34,11 @@ enum HealthView {
             col = buffer.write(glyph, row: rect.row, col: col, limit: end, style: theme.style(StateGlyph.healthRole(level)))
             col = buffer.write(" \(level.rawValue) ", row: rect.row, col: col, limit: end, style: border)
         }
+        if !state.healthEnabled {
+            buffer.write(" health checks are disabled (docker.health.enabled: false)", row: rect.row + 1, col: rect.col, limit: end,
+                         style: theme.style(.stateUnknown))
+            return
+        }
         if state.healthRows.isEmpty {
             buffer.write(" no health data yet", row: rect.row + 1, col: rect.col, limit: end, style: theme.style(.stateUnknown))
             return
@@ -28,8 +51,20 @@ enum HealthView {
             var c = buffer.write(" " + glyph + " ", row: row, col: rect.col, limit: end, style: theme.style(role))
             c = buffer.write(Truncate.tail(item.component, width: nameWidth), row: row, col: c, limit: end, style: base)
             c = rect.col + 3 + nameWidth + 1
-            c = buffer.write(item.level.rawValue, row: row, col: c, limit: end, style: theme.style(role))
+            buffer.write(item.level.rawValue, row: row, col: c, limit: end, style: theme.style(role))
             c = rect.col + 3 + nameWidth + 11
+            if !item.trend.isEmpty || item.uptime != nil {
+                // Trend: the last states as glyphs, oldest left, padded on the left.
+                let trend = item.trend.suffix(trendShown)
+                c += trendShown - trend.count
+                for level in trend {
+                    c = buffer.write(StateGlyph.of(level).glyph, row: row, col: c, limit: end, style: theme.style(StateGlyph.healthRole(level)))
+                }
+                c += 1
+                var facts = "up " + duration(item.uptime)
+                if item.recoveries > 0 { facts += " rec \(item.recoveries)" }
+                c = buffer.write(pad(facts, 12), row: row, col: c, limit: end, style: border)
+            }
             var text = item.reason
             if !item.detail.isEmpty { text += (text.isEmpty ? "" : " · ") + item.detail }
             buffer.write(text, row: row, col: c, limit: end, style: base)
@@ -106,6 +141,11 @@ enum StatusBarView {
         case .confirmInput: "apply"
         case .cancelInput: "cancel"
         case .closeOverlay: "close"
+        case .cancelQueued: "cancel"
+        case .jumpToTurn: "jump"
+        case .resendTurn: "re-send"
+        case .scrollDown: "next"
+        case .scrollUp: "previous"
         default: command.rawValue
         }
     }
@@ -115,6 +155,8 @@ enum StatusBarView {
         case .prompt: [.submitPrompt, .insertNewline, .leavePrompt, .cancelPrompt, state.isAttached ? .detach : .toggleHelp]
         case .search, .filter: [.confirmInput, .cancelInput]
         case .help: [.closeOverlay, .quit]
+        case .outbox: [.scrollDown, .scrollUp, .cancelQueued, .closeOverlay]
+        case .turns: [.scrollDown, .scrollUp, .jumpToTurn, .resendTurn, .closeOverlay]
         case .list, .output:
             [.toggleHelp, .quit, .enterPrompt, state.isAttached ? .detach : .attach, .search, .filter, .toggleHealth]
                 + ((state.activeInstance.map { !$0.view.follow } ?? false) ? [.followTail] : [])
@@ -177,23 +219,10 @@ enum HelpView {
         let height = size.rows - 2
         let top = 1, left = (size.cols - width) / 2
         let style = theme.style(.helpFg, on: .helpBg)
-        buffer.fill(row: top, col: left, rows: height, cols: width, style: style)
         let border = theme.style(.border, on: .helpBg)
         let right = left + width - 1, bottom = top + height - 1
-        for c in left...right {
-            buffer.write("─", row: top, col: c, style: border)
-            buffer.write("─", row: bottom, col: c, style: border)
-        }
-        for r in top...bottom {
-            buffer.write("│", row: r, col: left, style: border)
-            buffer.write("│", row: r, col: right, style: border)
-        }
-        buffer.write("┌", row: top, col: left, style: border)
-        buffer.write("┐", row: top, col: right, style: border)
-        buffer.write("└", row: bottom, col: left, style: border)
-        buffer.write("┘", row: bottom, col: right, style: border)
         let close = state.keymap.label(for: .closeOverlay) ?? "Esc"
-        buffer.write(" Keys (\(close) closes, j/k scroll) ", row: top, col: left + 2, limit: right, style: theme.style(.helpTitle, on: .helpBg))
+        OverlayBox.draw(into: &buffer, size: size, state: state, title: " Keys (\(close) closes, j/k scroll) ")
         let all = lines(state.keymap)
         let inner = height - 2
         let scroll = min(state.helpScroll, max(0, all.count - inner))

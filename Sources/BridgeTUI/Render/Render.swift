@@ -18,7 +18,12 @@ public func render(state: AppState, size: Size) -> CellBuffer {
     if let health = layout.health { HealthView.draw(into: &buffer, rect: health, state: state) }
     PromptView.draw(into: &buffer, layout: layout, state: state)
     StatusBarView.draw(into: &buffer, rect: layout.status, state: state)
-    if state.focus == .help { HelpView.draw(into: &buffer, size: size, state: state) }
+    switch state.focus {
+    case .help: HelpView.draw(into: &buffer, size: size, state: state)
+    case .outbox: OutboxView.draw(into: &buffer, size: size, state: state)
+    case .turns: TurnsView.draw(into: &buffer, size: size, state: state)
+    default: break
+    }
     _ = theme
     return buffer
 }

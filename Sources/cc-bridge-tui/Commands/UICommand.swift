@@ -34,6 +34,7 @@ enum TUILauncher {
         var options = TUIOptions(config: config, theme: theme, mouse: ui.noMouse ? false : config.tui.mouse)
         options.policy = policy
         options.attach = attach
+        options.configPath = config.sourcePath ?? ConfigLoader.locate(override: nil, environment: environment).path
         do {
             try TUIRuntime(options: options).run()
         } catch let error as TUIRuntimeError {
