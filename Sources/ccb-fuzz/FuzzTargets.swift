@@ -4,7 +4,8 @@
 //
 //   output    bytes an agent writes: OutputProcessor and StreamDecoder (plain and framed), fed
 //             whole and split at a point chosen by the first byte; every line must be free of
-//             controls, within the line cap, with sane style runs, and the open-line protocol kept.
+//             controls, within the line cap, with sane style runs, the open-line protocol kept,
+//             and the finished lines the same for both feeds.
 //   protocol  one line: AgentMessage.decode and HostMessage.decode; whatever decodes must
 //             re-encode to something that decodes to the same value.
 //   config    config.yaml text: ConfigLoader.parse must return a config or a ConfigError.
@@ -36,9 +37,14 @@ enum FuzzOutput {
         var batch = OutputBatch()
         p1.feed(bytes, into: &batch); whole.apply(batch); batch.removeAll()
         p1.flushIncompleteInput(into: &batch); whole.apply(batch); batch.removeAll()
+        // A final newline finishes the open line, so the two runs are compared on finished lines
+        // (an open line erased to nothing is shown as an empty open line only if it was shown
+        // before, which depends on where reads end: fuzzing found that this is not a difference).
+        p1.feed([0x0A], into: &batch); whole.apply(batch); batch.removeAll()
         p2.feed(Array(bytes[..<cut]), into: &batch); parts.apply(batch); batch.removeAll()
         p2.feed(Array(bytes[cut...]), into: &batch); parts.apply(batch); batch.removeAll()
         p2.flushIncompleteInput(into: &batch); parts.apply(batch); batch.removeAll()
+        p2.feed([0x0A], into: &batch); parts.apply(batch); batch.removeAll()
         check(whole.lines, "processor whole")
         check(parts.lines, "processor split")
         guard whole.lines.map(\.text) == parts.lines.map(\.text) else {
