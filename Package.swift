@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "cc-bridge-tui", targets: ["cc-bridge-tui"]),
         .executable(name: "cc-bridge-agent", targets: ["cc-bridge-agent"]),
         .executable(name: "ccb-bench", targets: ["ccb-bench"]),
+        .executable(name: "ccb-fuzz", targets: ["ccb-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -53,6 +54,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fuzz targets for the parsers of untrusted bytes. Normal builds: a corpus replayer;
+        // scripts/fuzz builds it with -sanitize=fuzzer and -DFUZZING for libFuzzer.
+        .executableTarget(name: "ccb-fuzz", dependencies: ["BridgeCore"]),
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
         .testTarget(name: "BridgeTUITests", dependencies: ["BridgeTUI", "BridgeCore"]),
         .testTarget(name: "BridgeAgentTests", dependencies: ["BridgeAgent", "BridgeCore"]),

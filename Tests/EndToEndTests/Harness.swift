@@ -210,10 +210,25 @@ func spawnDetached(_ argv: [String], timeout: Double) throws -> Int32 {
     for fd in Int32(0)...2 {
         posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
     }
+    // The test runner blocks signals on its threads (the event loop's signal pipe does); a child
+    // would inherit that mask, and a tmux server that blocks SIGTERM/SIGHUP/SIGCHLD never exits
+    // on kill-server. Start children with an empty mask and default handlers.
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var none = sigset_t()
+    sigemptyset(&none)
+    posix_spawnattr_setsigmask(&attr, &none)
+    var all = sigset_t()
+    sigfillset(&all)
+    sigdelset(&all, SIGKILL)
+    sigdelset(&all, SIGSTOP)
+    posix_spawnattr_setsigdefault(&attr, &all)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
     let cArgs = argv.map { strdup($0) } + [nil]
     defer { for arg in cArgs { free(arg) } }
-    let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ)
+    let rc = posix_spawn(&pid, argv[0], &actions, &attr, cArgs, environ)
     guard rc == 0 else { throw HarnessError("posix_spawn \(argv[0]) failed: \(rc)") }
     let deadline = Date().addingTimeInterval(timeout)
     var status: Int32 = 0

@@ -217,9 +217,10 @@ final class TUISession {
         // The pane runs `sh -c`; the TUI is its child.
         let child = try run("/usr/bin/env", ["pgrep", "-P", pid, "-f", "cc-bridge-tui"]).stdout
             .split(separator: "\n").first.map(String.init) ?? ""
-        #expect(!child.isEmpty)
-        guard let target = pid_t(child), target > 1 else { return }   // never kill(0): our own group
-        kill(target, signal)
+        // Never kill(0, …): that would signal the test runner's own process group.
+        let tuiPID = try #require(pid_t(child), "no cc-bridge-tui under pane pid \(pid)")
+        try #require(tuiPID > 1)
+        kill(tuiPID, signal)
         #expect(try s.tmux.waitFor("EXITED"), "screen:\n\(s.tmux.dump)")
         #expect(try s.tmux.paneInfo("#{alternate_on} #{mouse_any_flag} #{cursor_flag}") == "0 0 1")
     }

@@ -61,18 +61,23 @@ final class PromptDelivery {
         case .failed(let error):
             finish(error)
         case .notListening:
-            let now = MonotonicClock.now()
-            let deadline = state.started + state.item.timeout
-            if now >= deadline {
-                finish(.agentNotListening(waited: now - state.started))
-                return
-            }
-            let pause = min(state.backoff, deadline - now)
-            current?.backoff = min(state.backoff * 2, 0.05)
-            timer = loop.schedule(after: pause) { [weak self] in
-                self?.timer = nil
-                self?.attempt()
-            }
+            retryLater(state)
+        }
+    }
+
+    /// No reader right now: try to open again after a growing pause, until the deadline.
+    private func retryLater(_ state: (item: Item, started: Double, backoff: Double)) {
+        let now = MonotonicClock.now()
+        let deadline = state.started + state.item.timeout
+        if now >= deadline {
+            finish(.agentNotListening(waited: now - state.started))
+            return
+        }
+        let pause = min(state.backoff, deadline - now)
+        current?.backoff = min(state.backoff * 2, 0.05)
+        timer = loop.schedule(after: pause) { [weak self] in
+            self?.timer = nil
+            self?.attempt()
         }
     }
 
@@ -97,6 +102,19 @@ final class PromptDelivery {
                         self?.pump()
                     }
                 }
+                return
+            }
+            if code == EPIPE && written == 0 {
+                // The reader we opened left before taking a byte (an agent that reopens per
+                // prompt, caught between its EOF and its close). Nothing was delivered: close and
+                // open again, as for ENXIO.
+                if let watch { loop.unwatch(watch) }
+                if let timer { loop.cancel(timer) }
+                watch = nil
+                timer = nil
+                _ = writer.syscalls.close(fd)
+                fd = -1
+                retryLater(state)
                 return
             }
             finish(code == EPIPE ? .brokenPipe : .system(SystemError("write", code, path: path)))

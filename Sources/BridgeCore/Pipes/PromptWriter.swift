@@ -47,6 +47,9 @@ public struct PromptWriter: Sendable {
     public init(policy: PipePolicy = .strict, syscalls: Syscalls = .live) {
         self.policy = policy
         self.syscalls = syscalls
+        // A reader that goes away mid-write must be EPIPE, not a silent death of the whole
+        // process; do not rely on every host program having ignored SIGPIPE first.
+        SignalSetup.ignoreSIGPIPE()
     }
 
     /// Interrupt = the single byte 0x03, as cc-bridge does.

@@ -109,7 +109,7 @@ public struct StreamDecoder {
                     atLineStart = true
                     mode = .framed
                     events.append(.modeChanged(.framed))
-                    events.append(.hello(pid: pid, version: version))
+                    events.append(.hello(pid: pid, version: InstanceScanner.displayName(version)))
                     return base[i...]
                 }
                 candidate.append(0x0A)
@@ -232,10 +232,11 @@ public struct StreamDecoder {
         case .success(.heartbeat(let ts)):
             events.append(.heartbeat(ts: ts))
         case .success(.notice(let text)):
-            events.append(.notice(text))
+            // Agent-supplied text shown in the UI: controls become `?`, like chunk data is sanitized.
+            events.append(.notice(InstanceScanner.displayName(text)))
         case .success(.hello(_, _, let version, let pid)):
             openIds.removeAll()
-            events.append(.hello(pid: pid, version: version))
+            events.append(.hello(pid: pid, version: InstanceScanner.displayName(version)))
         case .failure:
             processor.feed(UnsafeRawBufferPointer(line), into: &batch)
             processor.feed([0x0A], into: &batch)

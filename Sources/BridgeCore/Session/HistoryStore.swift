@@ -126,6 +126,10 @@ public final class HistoryStore {
         public var error: HistoryError?
     }
 
+    /// At most this many warnings name a damaged line; the rest are counted in one more warning,
+    /// so a file of garbage cannot fill memory with warnings.
+    public static let maxWarnings = 100
+
     /// Reads and parses a history file; a missing file is empty.
     public static func read(path: String, maxHistory: Int = .max, maxInputs: Int = .max,
                             syscalls: Syscalls = .live) -> Contents {
@@ -141,6 +145,7 @@ public final class HistoryStore {
         var outboxIndex: [String: Int] = [:]
         var lineNumber = 0
         var start = 0
+        var unreported = 0
         while start < bytes.count {
             lineNumber += 1
             let end = bytes[start...].firstIndex(of: 0x0A)
@@ -164,9 +169,14 @@ public final class HistoryStore {
             case .failure(let problem):
                 let torn = end == nil ? "torn last line (no newline; a writer stopped mid-write), skipped"
                                       : "\(problem), skipped"
-                contents.warnings.append("\(path):\(lineNumber): \(torn)")
+                if contents.warnings.count < maxWarnings {
+                    contents.warnings.append("\(path):\(lineNumber): \(torn)")
+                } else {
+                    unreported += 1
+                }
             }
         }
+        if unreported > 0 { contents.warnings.append("\(path): \(unreported) more damaged lines skipped") }
         contents.lines = lineNumber
         if contents.turns.count > maxHistory { contents.turns.removeFirst(contents.turns.count - maxHistory) }
         if contents.inputs.count > maxInputs { contents.inputs.removeFirst(contents.inputs.count - maxInputs) }

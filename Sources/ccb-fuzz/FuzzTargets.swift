@@ -1,0 +1,144 @@
+// FuzzTargets: the functions libFuzzer drives (and the replayer runs over files). Each takes one
+// input, runs it through a parser of untrusted bytes and traps (fatalError) when an invariant
+// breaks, so a violation is a crash libFuzzer reports, not just a wrong answer.
+//
+//   output    bytes an agent writes: OutputProcessor and StreamDecoder (plain and framed), fed
+//             whole and split at a point chosen by the first byte; every line must be free of
+//             controls, within the line cap, with sane style runs, the open-line protocol kept,
+//             and the finished lines the same for both feeds.
+//   protocol  one line: AgentMessage.decode and HostMessage.decode; whatever decodes must
+//             re-encode to something that decodes to the same value.
+//   config    config.yaml text: ConfigLoader.parse must return a config or a ConfigError.
+
+import BridgeCore
+
+enum FuzzTarget: String, CaseIterable {
+    case output, `protocol`, config
+
+    func run(_ data: UnsafeRawBufferPointer) {
+        switch self {
+        case .output: FuzzOutput.run(data)
+        case .protocol: FuzzProtocol.run(data)
+        case .config: FuzzConfig.run(data)
+        }
+    }
+}
+
+enum FuzzOutput {
+    static let maxLineBytes = 256
+
+    static func run(_ data: UnsafeRawBufferPointer) {
+        let bytes = Array(data)
+        let cut = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)
+        // OutputProcessor alone, whole and in two feeds. These two use a cap the input cannot
+        // reach (inputs are at most 64 KiB; 3x for U+FFFD, 8x for tabs): an overwrite that would
+        // push a line past its cap drops the old tail, and how much depends on where reads end
+        // (found by fuzzing, Tests/Fixtures/fuzz-regressions/output/overwrite-past-cap-split;
+        // see docs/reliability.md). The capped processor below checks the bounds.
+        var whole = Collected(), parts = Collected()
+        var p1 = OutputProcessor(maxLineBytes: 1 << 20, now: { 0 })
+        var p2 = OutputProcessor(maxLineBytes: 1 << 20, now: { 0 })
+        var batch = OutputBatch()
+        p1.feed(bytes, into: &batch); whole.apply(batch); batch.removeAll()
+        p1.flushIncompleteInput(into: &batch); whole.apply(batch); batch.removeAll()
+        // CAN (ends any unfinished sequence) and a newline finish the open line, so the two runs are
+        // compared on finished lines (an open line erased to nothing is shown as an empty open
+        // line only if it was shown before, which depends on where reads end: fuzzing found that
+        // this is not a difference).
+        p1.feed([0x18, 0x0A], into: &batch); whole.apply(batch); batch.removeAll()
+        p2.feed(Array(bytes[..<cut]), into: &batch); parts.apply(batch); batch.removeAll()
+        p2.feed(Array(bytes[cut...]), into: &batch); parts.apply(batch); batch.removeAll()
+        p2.flushIncompleteInput(into: &batch); parts.apply(batch); batch.removeAll()
+        p2.feed([0x18, 0x0A], into: &batch); parts.apply(batch); batch.removeAll()
+        check(whole.lines, "processor whole", cap: 1 << 20)
+        check(parts.lines, "processor split", cap: 1 << 20)
+        guard whole.lines.map(\.text) == parts.lines.map(\.text) else {
+            fatalError("output: split feed at \(cut) differs from one feed")
+        }
+        // The same bytes with a small cap, fed in the two pieces: every line within the cap.
+        var capped = Collected()
+        var p3 = OutputProcessor(maxLineBytes: maxLineBytes, now: { 0 })
+        p3.feed(Array(bytes[..<cut]), into: &batch); capped.apply(batch); batch.removeAll()
+        p3.feed(Array(bytes[cut...]), into: &batch); capped.apply(batch); batch.removeAll()
+        p3.flushIncompleteInput(into: &batch); capped.apply(batch); batch.removeAll()
+        check(capped.lines, "processor capped")
+        // StreamDecoder (may switch to framed mode when the input starts with a hello line).
+        var decoder = StreamDecoder(maxLineBytes: maxLineBytes, maxFrameBytes: 1024, now: { 0 })
+        var events: [StreamEvent] = []
+        var viaDecoder = Collected()
+        decoder.feed(Array(bytes[..<cut]), into: &batch, events: &events); viaDecoder.apply(batch); batch.removeAll()
+        decoder.feed(Array(bytes[cut...]), into: &batch, events: &events); viaDecoder.apply(batch); batch.removeAll()
+        check(viaDecoder.lines, "decoder")
+        for event in events {
+            if case .notice(let text) = event, !isSanitized(text) { fatalError("decoder: notice not sanitized") }
+        }
+    }
+
+    static func check(_ lines: [OutputLine], _ what: String, cap: Int = maxLineBytes) {
+        for line in lines {
+            guard isSanitized(line.text) else { fatalError("\(what): control reached a line: \(line.text.debugDescription)") }
+            guard line.text.utf8.count <= cap else { fatalError("\(what): line of \(line.text.utf8.count) bytes") }
+            var end = 0
+            for run in line.runs {
+                guard run.start >= end, run.count >= 0 else { fatalError("\(what): overlapping runs") }
+                end = run.start + run.count
+            }
+            guard end <= line.text.utf8.count else { fatalError("\(what): run past the end") }
+        }
+    }
+
+    /// The lines a viewer would show after applying every batch, checking the open-line protocol.
+    struct Collected {
+        var lines: [OutputLine] = []
+        var lastIsOpen = false
+
+        mutating func apply(_ batch: OutputBatch) {
+            guard !batch.lines.isEmpty else { return }
+            var rest = batch.lines[...]
+            if batch.replacesOpenLine {
+                guard lastIsOpen, !lines.isEmpty else { fatalError("batch replaces an open line that is not there") }
+                lines[lines.count - 1] = rest.removeFirst()
+            }
+            lines.append(contentsOf: rest)
+            lastIsOpen = batch.endsWithOpenLine
+        }
+    }
+}
+
+/// True when `text` holds nothing that could drive a terminal (no C0, DEL or C1).
+func isSanitized(_ text: String) -> Bool {
+    text.unicodeScalars.allSatisfy { s in
+        s.value >= 0x20 && s.value != 0x7F && !(0x80...0x9F).contains(s.value)
+    }
+}
+
+enum FuzzProtocol {
+    static func run(_ data: UnsafeRawBufferPointer) {
+        let line = Array(data)
+        if case .success(let message) = AgentMessage.decode(line: line) {
+            let again = AgentMessage.decode(line: Array(message.encode().utf8))
+            guard case .success(let decoded) = again, decoded == message else {
+                fatalError("protocol: \(message) does not survive encode/decode: \(again)")
+            }
+        }
+        if case .success(let message) = HostMessage.decode(line: line) {
+            let again = HostMessage.decode(line: Array(message.encode().utf8))
+            guard case .success(let decoded) = again, decoded == message else {
+                fatalError("protocol: \(message) does not survive encode/decode: \(again)")
+            }
+        }
+    }
+}
+
+enum FuzzConfig {
+    static func run(_ data: UnsafeRawBufferPointer) {
+        // The loader reads files as UTF-8 text; invalid bytes become U+FFFD the same way.
+        let text = String(decoding: data, as: UTF8.self)
+        do {
+            _ = try ConfigLoader.parse(text, file: "fuzz.yaml")
+        } catch {
+            // ConfigError is the expected outcome for bad input; it must name the file.
+            guard error.description.contains("fuzz.yaml") else { fatalError("config: error without the file: \(error)") }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+// FaultDeliveryTests: a reader that leaves between our open and our first write (the upstream
+// agent reopens the in-FIFO per prompt) makes write fail with EPIPE before a byte went in: the
+// prompt is retried, not failed. EPIPE after part of a prompt went in is still reported.
+
+import Foundation
+import Testing
+@testable import BridgeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Fails the first `count` writes with EPIPE.
+final class EPIPEOnce: @unchecked Sendable {
+    let lock = NSLock()
+    var left: Int
+    init(_ count: Int) { left = count }
+    func take() -> Bool { lock.withLock { if left > 0 { left -= 1; return true } else { return false } } }
+}
+
+@Suite struct FaultDeliveryTests {
+    func delivery(_ path: String, _ loop: EventLoop, fail: EPIPEOnce, partial: Bool = false,
+                  done: @escaping (String, SendError?) -> Void) -> PromptDelivery {
+        var syscalls = Syscalls.live
+        let calls = EPIPEOnce(0)
+        syscalls.write = { fd, buffer, count in
+            let call = calls.lock.withLock { calls.left += 1; return calls.left }
+            if partial {
+                // One byte goes in, then the reader is gone.
+                if call == 1 { return Syscalls.live.write(fd, buffer, 1) }
+                errno = EPIPE
+                return -1
+            }
+            if fail.take() {
+                errno = EPIPE
+                return -1
+            }
+            return Syscalls.live.write(fd, buffer, count)
+        }
+        return PromptDelivery(path: path, loop: loop, writer: PromptWriter(syscalls: syscalls), completion: done)
+    }
+
+    @Test func epipeBeforeAnyByteIsRetried() throws {
+        let tmp = TempDir()
+        let path = tmp.file("a.in.fifo")
+        try FifoSafety.create(path)
+        let reader = open(path, O_RDONLY | O_NONBLOCK)
+        defer { close(reader) }
+        let loop = try EventLoop()
+        var results: [(String, SendError?)] = []
+        let d = delivery(path, loop, fail: EPIPEOnce(2)) { results.append(($0, $1)) }
+        d.enqueue(.init(promptID: "p1", bytes: Array("hello\n".utf8), timeout: 5))
+        #expect(spin(loop, timeout: 10) { results.count == 1 })
+        #expect(results.first?.0 == "p1")
+        #expect(results.first?.1 == nil, "\(String(describing: results.first?.1))")
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = read(reader, &buffer, buffer.count)
+        #expect(n == 6 && String(decoding: buffer[0..<6], as: UTF8.self) == "hello\n")
+    }
+
+    @Test func epipeAfterPartOfThePromptIsReported() throws {
+        let tmp = TempDir()
+        let path = tmp.file("a.in.fifo")
+        try FifoSafety.create(path)
+        let reader = open(path, O_RDONLY | O_NONBLOCK)
+        defer { close(reader) }
+        let loop = try EventLoop()
+        var results: [(String, SendError?)] = []
+        let d = delivery(path, loop, fail: EPIPEOnce(1), partial: true) { results.append(($0, $1)) }
+        d.enqueue(.init(promptID: "p1", bytes: Array("hello\n".utf8), timeout: 5))
+        #expect(spin(loop, timeout: 10) { results.count == 1 })
+        #expect(results.first?.1 == .brokenPipe)
+    }
+}
