@@ -3,8 +3,8 @@
 // so a view can hold a position while old lines fall off.
 
 public struct Scrollback: Sendable {
-    public let maxLines: Int
-    public let maxBytes: Int
+    public private(set) var maxLines: Int
+    public private(set) var maxBytes: Int
 
     private var storage: [OutputLine?]
     private var head = 0          // index in storage of the oldest line
@@ -21,6 +21,23 @@ public struct Scrollback: Sendable {
         self.maxLines = max(1, maxLines)
         self.maxBytes = max(1024, maxBytes)
         storage = []
+    }
+
+    /// Changes the bounds (e.g. when a shared budget is split over more instances) and trims the
+    /// oldest lines at once to fit. A much smaller ring also gives back its unused slots.
+    public mutating func setLimits(maxLines: Int, maxBytes: Int) {
+        self.maxLines = max(1, maxLines)
+        self.maxBytes = max(1024, maxBytes)
+        while count > self.maxLines { dropOldest() }
+        // Keep the newest line even when it alone exceeds the bound (as append does).
+        while count > 1 && byteCount > self.maxBytes { dropOldest() }
+        if storage.count > 64 && storage.count > 2 * max(count, 1) {
+            var compact: [OutputLine?] = []
+            compact.reserveCapacity(count)
+            for position in 0..<count { compact.append(storage[(head + position) % storage.count]) }
+            storage = compact
+            head = 0
+        }
     }
 
     /// Absolute number one past the newest line.
@@ -67,6 +84,25 @@ public struct Scrollback: Sendable {
         }
         for line in rest { append(line) }
         lastIsOpen = batch.endsWithOpenLine
+    }
+
+    /// Like `apply(_:)`, but moves the lines out of `batch` instead of copying them (no retain and
+    /// release per line), and leaves `batch` empty with its capacity, ready for the next feed.
+    public mutating func apply(consuming batch: inout OutputBatch) {
+        defer { batch.removeAll(keepingCapacity: true) }
+        guard !batch.lines.isEmpty else { return }
+        let replaces = batch.replacesOpenLine && lastIsOpen && count > 0
+        let endsOpen = batch.endsWithOpenLine
+        batch.lines.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            for index in 0..<buffer.count {
+                // Move the line out and leave an empty one (no heap storage) for the array to destroy.
+                let line = (base + index).move()
+                (base + index).initialize(to: OutputLine(text: ""))
+                if index == 0 && replaces { replaceLast(line) } else { append(line) }
+            }
+        }
+        lastIsOpen = endsOpen
     }
 
     /// The line at absolute number `lineNumber`, or nil when it was trimmed or does not exist yet.
