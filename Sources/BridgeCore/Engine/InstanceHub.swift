@@ -61,6 +61,11 @@ public final class InstanceHub {
 
     public var currentInstances: [InstanceInfo] { instances }
 
+    /// When set, output goes here instead of as `.output` events: the hub's own batch, lent for
+    /// the call, so the owner can move the lines out (`Scrollback.apply(consuming:)`) instead of
+    /// copying them; whatever it leaves in the batch is discarded.
+    public var outputSink: ((_ instance: String, _ batch: inout OutputBatch) -> Void)?
+
     public func start() {
         rescan()
         rescanTimer = loop.schedule(after: options.rescanInterval, repeating: options.rescanInterval) { [weak self] in
@@ -181,6 +186,11 @@ public final class InstanceHub {
             }
         }
         for event in events { onEvent(.stream(instance: name, event: event)) }
-        if !batch.isEmpty { onEvent(.output(instance: name, batch: batch)) }
+        guard !batch.isEmpty else { return }
+        if let outputSink {
+            outputSink(name, &batch)
+        } else {
+            onEvent(.output(instance: name, batch: batch))
+        }
     }
 }
