@@ -44,7 +44,7 @@ public struct Scrollback: Sendable {
     public var endLineNumber: Int { firstLineNumber + count }
     public var isEmpty: Bool { count == 0 }
 
-    public mutating func append(_ line: OutputLine) {
+    public mutating func append(_ line: consuming OutputLine) {
         lastIsOpen = false
         if count == maxLines { dropOldest() }
         let cost = line.byteCost
@@ -55,20 +55,20 @@ public struct Scrollback: Sendable {
                 storage = Array(storage[head...] + storage[..<head])
                 head = 0
             }
-            storage.append(line)
+            storage.append(consume line)
         } else {
-            storage[(head + count) % storage.count] = line
+            storage[(head + count) % storage.count] = consume line
         }
         count += 1
         byteCount += cost
     }
 
     /// Replaces the newest line (used while an unterminated line is still growing).
-    public mutating func replaceLast(_ line: OutputLine) {
+    public mutating func replaceLast(_ line: consuming OutputLine) {
         precondition(count > 0, "replaceLast on empty scrollback")
         let index = (head + count - 1) % storage.count
         byteCount += line.byteCost - (storage[index]?.byteCost ?? 0)
-        storage[index] = line
+        storage[index] = consume line
         // A grown line may push the total over the byte bound: trim older lines, never this one.
         while count > 1 && byteCount > maxBytes { dropOldest() }
     }
