@@ -162,7 +162,11 @@ public final class AgentLoop: EngineContext {
         let now = now()
         var deadline = engine.nextDeadline() ?? .infinity
         if !outFifo.isAttached { deadline = min(deadline, nextAttempt) }
-        if outFifo.isAttached, options.wire == .jsonl { deadline = min(deadline, nextHeartbeat) }
+        // nextHeartbeat is infinity with heartbeats off (`--heartbeat 0`); a past deadline here
+        // would make every poll return at once, a busy loop that takes a core from the host.
+        if outFifo.isAttached, options.wire == .jsonl, options.heartbeatInterval > 0 {
+            deadline = min(deadline, nextHeartbeat)
+        }
         if deadline == .infinity { return 1000 }
         let ms = ((deadline - now) * 1000).rounded(.up)
         return Int32(max(0, min(ms, 1000)))
@@ -259,7 +263,7 @@ public final class AgentLoop: EngineContext {
             let dropped = output.takeDroppedCount()
             if dropped > 0 { first.append(framer.dropNotice(bytes: dropped)) }
             output.prepend(first)
-            nextHeartbeat = now + options.heartbeatInterval
+            nextHeartbeat = options.heartbeatInterval > 0 ? now + options.heartbeatInterval : .infinity
         }
     }
 

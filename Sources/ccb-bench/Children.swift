@@ -86,29 +86,43 @@ enum ChildIngest {
     }
 
     /// The TUI's engine path: EventLoop + InstanceHub (OutputChannel, StreamDecoder) + Scrollback
-    /// with the TUI's default limits.
+    /// with the TUI's default limits, the shared budget (`tui.scrollback_total_bytes`) split over
+    /// the instances as the TUI does when they appear.
     static func hub(directory: String, names: [String], bytes: Int, expectedLines: Int) throws -> IngestResult {
         let loop = try EventLoop()
-        let settings = TUISettings()
+        var settings = TUISettings()
+        // For calibrating OutputLine.byteCost: RSS at two totals gives the real cost per byte bound.
+        if let total = ProcessInfo.processInfo.environment["CCB_BENCH_TOTAL_BYTES"].flatMap(Int.init) {
+            settings.scrollbackTotalBytes = total
+        }
         var scrollbacks: [String: Scrollback] = [:]
-        for name in names { scrollbacks[name] = Scrollback(maxLines: settings.scrollbackLines, maxBytes: settings.scrollbackBytes) }
+        for name in names {
+            scrollbacks[name] = Scrollback(maxLines: settings.scrollbackLines, maxBytes: settings.scrollbackBytes)
+            for key in scrollbacks.keys {
+                ScrollbackBudget.apply(to: &scrollbacks[key]!, settings: settings, instanceCount: scrollbacks.count)
+            }
+        }
         var finished = 0
         var attached = 0
         var options = InstanceHub.Options(directory: directory)
         options.only = Set(names)
         options.maxLineBytes = settings.maxLineBytes
         options.rescanInterval = 3600
+        let consume = ProcessInfo.processInfo.environment["CCB_BENCH_COPY_BATCH"] == nil
+        func take(_ name: String, _ batch: inout OutputBatch) {
+            if consume { scrollbacks[name]!.apply(consuming: &batch) } else { scrollbacks[name]!.apply(batch) }
+            let s = scrollbacks[name]!
+            if s.endLineNumber == expectedLines && !s.lastIsOpen { finished += 1 }
+        }
         let hub = InstanceHub(loop: loop, options: options) { event in
             switch event {
-            case .output(let name, let batch):
-                scrollbacks[name]!.apply(batch)
-                let s = scrollbacks[name]!
-                if s.endLineNumber == expectedLines && !s.lastIsOpen { finished += 1 }
+            case .output(let name, var batch): take(name, &batch)
             case .attachment(_, .attached): attached += 1
             case .attachment(let name, .failed(let why)): FileHandle.standardError.write(Data("\(name): \(why)\n".utf8))
             default: break
             }
         }
+        hub.outputSink = { name, batch in take(name, &batch) }
         hub.start()
         guard attached == names.count else { throw BenchError("child-ingest: attached \(attached) of \(names.count)") }
         let cpu0 = Proc.selfCPU()

@@ -45,6 +45,21 @@ extension AgentEndToEnd {
             #expect(reader.text.contains(#"{"id":"line-1","type":"chunk","data":"no json here"}"#))
         }
 
+        @Test func jsonlWithHeartbeatsOffSleepsWhileAttached() throws {
+            // `--heartbeat 0` once left a past heartbeat deadline in the poll timeout: a busy loop.
+            let f = try AgentFixture(["--echo", "--protocol", "jsonl", "--heartbeat", "0"])
+            let reader = try f.pipes.reader()
+            try reader.read(untilContains: #""type":"hello""#)
+            func ticks() -> Int {
+                let stat = (try? String(contentsOfFile: "/proc/\(f.agent.pid)/stat", encoding: .utf8)) ?? ""
+                let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+                return fields.count > 13 ? (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0) : 0
+            }
+            let before = ticks()
+            usleep(1_000_000)
+            #expect(ticks() - before < 10, "the agent should sleep in poll, not spin")
+        }
+
         @Test func jsonlHelloOnEachAttachAndHeartbeatsWhileAttached() throws {
             let f = try AgentFixture(["--echo", "--protocol", "jsonl", "--heartbeat", "0.3"])
             for round in 0..<2 {

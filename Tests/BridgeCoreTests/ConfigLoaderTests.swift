@@ -46,6 +46,7 @@ import Testing
         tui:
           theme: dark
           scrollback_lines: 1000
+          scrollback_total_bytes: 33554432
           mouse: no
           keys:
             quit: [q, ctrl-q]
@@ -61,6 +62,7 @@ import Testing
         #expect(config.docker.health.maxConsecutiveFailures == 4)
         #expect(config.tui.theme == "dark")
         #expect(config.tui.scrollbackLines == 1000)
+        #expect(config.tui.scrollbackTotalBytes == 32 << 20)
         #expect(!config.tui.mouse)
         #expect(config.tui.keys["quit"] == ["q", "ctrl-q"])
         #expect(config.tui.keys["help"] == ["?"])
@@ -86,6 +88,8 @@ import Testing
         ("docker:\n  health:\n    enabled: maybe\n", 3, "docker.health.enabled", "expected true or false"),
         ("tui:\n  scrollback_lines: 12.5\n", 2, "tui.scrollback_lines", "expected a whole number"),
         ("docker:\n  session:\n    max_history: 0\n", 3, "docker.session.max_history", "must be at least 1"),
+        ("tui:\n  scrollback_total_bytes: 1000\n", 2, "tui.scrollback_total_bytes", "must be at least 1048576"),
+        ("tui:\n  scrollback_total_bytes: lots\n", 2, "tui.scrollback_total_bytes", "expected a whole number"),
         ("docker:\n  communication_mode: carrier-pigeon\n", 2, "docker.communication_mode", "expected \"fifo\" or \"exec\""),
     ])
     func badValues(yaml: String, line: Int, key: String, message: String) {
@@ -113,6 +117,18 @@ import Testing
         let config = try ConfigLoader.parse("tui:\n  colour: red\ndocker:\n  session:\n    idle_timout: 3\n", file: "c.yaml")
         #expect(config.warnings == ["c.yaml:2: tui.colour: unknown key, ignored",
                                     "c.yaml:5: docker.session.idle_timout: unknown key, ignored"])
+    }
+
+    @Test func scrollbackTotalBytesDefaultsAndShares() {
+        var settings = TUISettings()
+        #expect(settings.scrollbackTotalBytes == 64 << 20)
+        #expect(ScrollbackBudget.bytesPerInstance(settings: settings, instanceCount: 0) == 16 << 20)
+        #expect(ScrollbackBudget.bytesPerInstance(settings: settings, instanceCount: 1) == 16 << 20)
+        #expect(ScrollbackBudget.bytesPerInstance(settings: settings, instanceCount: 8) == 8 << 20)
+        #expect(ScrollbackBudget.bytesPerInstance(settings: settings, instanceCount: 100) == (64 << 20) / 100)
+        #expect(ScrollbackBudget.bytesPerInstance(settings: settings, instanceCount: 1000) == 256 << 10)
+        settings.scrollbackBytes = 1 << 20
+        #expect(ScrollbackBudget.bytesPerInstance(settings: settings, instanceCount: 2) == 1 << 20)
     }
 
     @Test func emptySectionsAndEmptyFileUseDefaults() throws {

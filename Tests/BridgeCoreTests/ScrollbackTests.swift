@@ -20,18 +20,19 @@ private func line(_ s: String) -> OutputLine { OutputLine(text: s) }
 
 @Test func boundedByBytesTrimsOldest() {
     var sb = Scrollback(maxLines: 1000, maxBytes: 1024)
-    let text = String(repeating: "x", count: 100)   // cost 148 each
+    let text = String(repeating: "x", count: 100)   // cost 176 each (32-byte slot + 144-byte malloc chunk)
+    #expect(line(text).byteCost == 176)
     for _ in 0..<20 { sb.append(line(text)) }
     #expect(sb.byteCount <= 1024)
-    #expect(sb.count == 1024 / 148)
+    #expect(sb.count == 1024 / 176)
     #expect(sb.endLineNumber == 20)
     // A growing open line also respects the byte bound (older lines go).
     var batch = OutputBatch(lines: [line(String(repeating: "y", count: 900))], replacesOpenLine: false, endsWithOpenLine: true)
     sb.apply(batch)
-    batch = OutputBatch(lines: [line(String(repeating: "y", count: 950))], replacesOpenLine: true, endsWithOpenLine: true)
+    batch = OutputBatch(lines: [line(String(repeating: "y", count: 930))], replacesOpenLine: true, endsWithOpenLine: true)
     sb.apply(batch)
     #expect(sb.byteCount <= 1024)
-    #expect(sb.last?.text.utf8.count == 950)
+    #expect(sb.last?.text.utf8.count == 930)
 }
 
 @Test func applyReplacesOpenLine() {
@@ -66,4 +67,50 @@ private func line(_ s: String) -> OutputLine { OutputLine(text: s) }
         #expect(sb.last?.text == "\(i)")
     }
     #expect((0..<7).map { sb[$0].text } == (993..<1000).map { "\($0)" })
+}
+
+@Test func byteCostCountsHeapObjects() {
+    // Up to 15 bytes a String lives in the slot; beyond, a malloc chunk of header + bytes + NUL.
+    let slot = MemoryLayout<OutputLine?>.stride
+    #expect(line("short").byteCost == slot)
+    #expect(line(String(repeating: "x", count: 16)).byteCost == slot + 64)   // 32 + 17 + 8 -> 64
+    let styled = OutputLine(text: "short", runs: [StyleRun(start: 0, count: 5, style: TextStyle(bold: true))])
+    #expect(styled.byteCost > slot + 32)
+}
+
+@Test func setLimitsTrimsOldestAndKeepsNumbers() {
+    var sb = Scrollback(maxLines: 1000, maxBytes: 1 << 20)
+    let text = String(repeating: "x", count: 100)
+    for i in 0..<500 { sb.append(line(text + "\(i)")) }
+    sb.setLimits(maxLines: 100, maxBytes: 1 << 20)
+    #expect(sb.count == 100)
+    #expect(sb.firstLineNumber == 400)
+    #expect(sb[0].text == text + "400")
+    sb.setLimits(maxLines: 100, maxBytes: 4096)
+    #expect(sb.byteCount <= 4096)
+    #expect(sb.last?.text == text + "499")
+    #expect(sb.endLineNumber == 500)
+    // Raising the limits again keeps everything and appending goes on as before.
+    sb.setLimits(maxLines: 1000, maxBytes: 1 << 20)
+    let held = sb.count
+    for i in 500..<510 { sb.append(line(text + "\(i)")) }
+    #expect(sb.count == held + 10)
+    #expect(sb.last?.text == text + "509")
+}
+
+@Test func applyConsumingMatchesApply() {
+    var copied = Scrollback(maxLines: 5, maxBytes: 1 << 20)
+    var moved = Scrollback(maxLines: 5, maxBytes: 1 << 20)
+    var processor = OutputProcessor(now: { 0 })
+    var batch = OutputBatch()
+    for chunk in ["hel", "lo\nwor", "ld", "\n", "\u{1B}[1mbold\u{1B}[0m\na\nb\nc\nd\ne", "f\n", "x"] {
+        processor.feed(Array(chunk.utf8), into: &batch)
+        copied.apply(batch)
+        moved.apply(consuming: &batch)
+        #expect(batch.isEmpty && !batch.replacesOpenLine && !batch.endsWithOpenLine)
+        #expect(moved.lastIsOpen == copied.lastIsOpen)
+    }
+    #expect((0..<moved.count).map { moved[$0] } == (0..<copied.count).map { copied[$0] })
+    #expect(moved.firstLineNumber == copied.firstLineNumber)
+    #expect(moved.byteCount == copied.byteCount)
 }

@@ -53,6 +53,9 @@ public struct TUISettings: Sendable, Equatable {
     public var theme = "default"
     public var scrollbackLines = 50_000
     public var scrollbackBytes = 16 << 20
+    /// All instances' scrollback together (see ScrollbackBudget): each gets an equal share, at
+    /// most `scrollbackBytes`, at least 256 KiB.
+    public var scrollbackTotalBytes = 64 << 20
     /// An unterminated line longer than this is cut and continues on a new line.
     public var maxLineBytes = 64 << 10
     public var mouse = true

@@ -136,6 +136,7 @@ struct ConfigReader {
             case "theme": tui.theme = try string(value, path)
             case "scrollback_lines": tui.scrollbackLines = try count(value, path, minimum: 100)
             case "scrollback_bytes": tui.scrollbackBytes = try count(value, path, minimum: 64 << 10)
+            case "scrollback_total_bytes": tui.scrollbackTotalBytes = try count(value, path, minimum: 1 << 20)
             case "max_line_bytes": tui.maxLineBytes = try count(value, path, minimum: 256)
             case "mouse": tui.mouse = try bool(value, path)
             case "wrap": tui.wrap = try bool(value, path)

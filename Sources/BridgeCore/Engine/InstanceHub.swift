@@ -61,6 +61,11 @@ public final class InstanceHub {
 
     public var currentInstances: [InstanceInfo] { instances }
 
+    /// When set, output goes here instead of as `.output` events: the hub's own batch, lent for
+    /// the call, so the owner can move the lines out (`Scrollback.apply(consuming:)`) instead of
+    /// copying them; whatever it leaves in the batch is discarded.
+    public var outputSink: ((_ instance: String, _ batch: inout OutputBatch) -> Void)?
+
     public func start() {
         rescan()
         rescanTimer = loop.schedule(after: options.rescanInterval, repeating: options.rescanInterval) { [weak self] in
@@ -182,7 +187,13 @@ public final class InstanceHub {
         }
         // Output first: a `❯` marker or a `done` frame read in the same turn ends the reply that
         // this output belongs to, so session tracking must see the output before the event.
-        if !batch.isEmpty { onEvent(.output(instance: name, batch: batch)) }
+        if !batch.isEmpty {
+            if let outputSink {
+                outputSink(name, &batch)
+            } else {
+                onEvent(.output(instance: name, batch: batch))
+            }
+        }
         for event in events { onEvent(.stream(instance: name, event: event)) }
     }
 }

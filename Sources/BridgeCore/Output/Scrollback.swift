@@ -3,8 +3,8 @@
 // so a view can hold a position while old lines fall off.
 
 public struct Scrollback: Sendable {
-    public let maxLines: Int
-    public let maxBytes: Int
+    public private(set) var maxLines: Int
+    public private(set) var maxBytes: Int
 
     private var storage: [OutputLine?]
     private var head = 0          // index in storage of the oldest line
@@ -23,11 +23,28 @@ public struct Scrollback: Sendable {
         storage = []
     }
 
+    /// Changes the bounds (e.g. when a shared budget is split over more instances) and trims the
+    /// oldest lines at once to fit. A much smaller ring also gives back its unused slots.
+    public mutating func setLimits(maxLines: Int, maxBytes: Int) {
+        self.maxLines = max(1, maxLines)
+        self.maxBytes = max(1024, maxBytes)
+        while count > self.maxLines { dropOldest() }
+        // Keep the newest line even when it alone exceeds the bound (as append does).
+        while count > 1 && byteCount > self.maxBytes { dropOldest() }
+        if storage.count > 64 && storage.count > 2 * max(count, 1) {
+            var compact: [OutputLine?] = []
+            compact.reserveCapacity(count)
+            for position in 0..<count { compact.append(storage[(head + position) % storage.count]) }
+            storage = compact
+            head = 0
+        }
+    }
+
     /// Absolute number one past the newest line.
     public var endLineNumber: Int { firstLineNumber + count }
     public var isEmpty: Bool { count == 0 }
 
-    public mutating func append(_ line: OutputLine) {
+    public mutating func append(_ line: consuming OutputLine) {
         lastIsOpen = false
         if count == maxLines { dropOldest() }
         let cost = line.byteCost
@@ -38,20 +55,20 @@ public struct Scrollback: Sendable {
                 storage = Array(storage[head...] + storage[..<head])
                 head = 0
             }
-            storage.append(line)
+            storage.append(consume line)
         } else {
-            storage[(head + count) % storage.count] = line
+            storage[(head + count) % storage.count] = consume line
         }
         count += 1
         byteCount += cost
     }
 
     /// Replaces the newest line (used while an unterminated line is still growing).
-    public mutating func replaceLast(_ line: OutputLine) {
+    public mutating func replaceLast(_ line: consuming OutputLine) {
         precondition(count > 0, "replaceLast on empty scrollback")
         let index = (head + count - 1) % storage.count
         byteCount += line.byteCost - (storage[index]?.byteCost ?? 0)
-        storage[index] = line
+        storage[index] = consume line
         // A grown line may push the total over the byte bound: trim older lines, never this one.
         while count > 1 && byteCount > maxBytes { dropOldest() }
     }
@@ -67,6 +84,25 @@ public struct Scrollback: Sendable {
         }
         for line in rest { append(line) }
         lastIsOpen = batch.endsWithOpenLine
+    }
+
+    /// Like `apply(_:)`, but moves the lines out of `batch` instead of copying them (no retain and
+    /// release per line), and leaves `batch` empty with its capacity, ready for the next feed.
+    public mutating func apply(consuming batch: inout OutputBatch) {
+        defer { batch.removeAll(keepingCapacity: true) }
+        guard !batch.lines.isEmpty else { return }
+        let replaces = batch.replacesOpenLine && lastIsOpen && count > 0
+        let endsOpen = batch.endsWithOpenLine
+        batch.lines.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            for index in 0..<buffer.count {
+                // Move the line out and leave an empty one (no heap storage) for the array to destroy.
+                let line = (base + index).move()
+                (base + index).initialize(to: OutputLine(text: ""))
+                if index == 0 && replaces { replaceLast(line) } else { append(line) }
+            }
+        }
+        lastIsOpen = endsOpen
     }
 
     /// The line at absolute number `lineNumber`, or nil when it was trimmed or does not exist yet.

@@ -197,6 +197,7 @@ extension AppState {
             if !gone.scrollback.isEmpty || !gone.prompt.isEmpty { result.append(gone) }
         }
         instances = result
+        balanceScrollback()
         if case .attach(let name) = mode, instance(named: name) == nil {
             mode = .all
             focus = .list
@@ -213,10 +214,29 @@ extension AppState {
             view: OutputView(wrap: settings.wrap, timestamps: settings.timestamps))
     }
 
+    /// Splits `tui.scrollback_total_bytes` over the instances held (gone ones with output too);
+    /// called whenever their number changes. Trims at once when a share shrinks.
+    mutating func balanceScrollback() {
+        let count = instances.count
+        for index in instances.indices {
+            let first = instances[index].firstLine
+            ScrollbackBudget.apply(to: &instances[index].scrollback, settings: settings, instanceCount: count)
+            guard instances[index].firstLine != first else { continue }
+            // Lines were trimmed: the same upkeep as when output pushes old lines out.
+            let floor = instances[index].firstLine
+            instances[index].filter.lines.compact(below: floor)
+            instances[index].search.matches.compact(below: floor)
+            if !instances[index].view.follow, instances[index].view.anchorLine < floor {
+                instances[index].setAnchor(floor, skip: 0)
+            }
+        }
+    }
+
     mutating func appendOutput(_ name: String, _ lines: [OutputLine], replacesLast: Bool) {
         if instance(named: name) == nil {
             // Output before discovery reported the instance: keep it rather than lose it.
             instances.append(newInstance(InstanceInfo(name: name, inPath: "", outPath: "", status: .ready)))
+            balanceScrollback()
             if selected == nil { selected = name }
         }
         let isActive = activeInstance?.name == name

@@ -1,5 +1,5 @@
 // RuntimeStats: what the running TUI measures about itself for benchmarks: when the first frame
-// was on screen, how many frames were drawn, and how long each key took from being read to
+// was on screen, how many frames were drawn (and the most in any one second), and how long each key took from being read to
 // being on screen. Written as one JSON object to the file named by $CCB_TUI_STATS on exit
 // (and a first-frame line as soon as it happens). Costs nothing when the variable is unset.
 
@@ -13,6 +13,11 @@ final class RuntimeStats {
     private var pendingKeys: [Double] = []
     private var keyLatencies: [Double] = []
     private var outputBytesSeen = 0
+    /// Frame times of the last second (a sliding window, `windowHead` is its oldest) and the most
+    /// frames any 1 s window held: the true peak frame rate, whatever the run's length.
+    private var window: [Double] = []
+    private var windowHead = 0
+    private(set) var peakFramesPerSecond = 0
 
     init(environment: [String: String]) {
         path = environment["CCB_TUI_STATS"].flatMap { $0.isEmpty ? nil : $0 }
@@ -27,6 +32,7 @@ final class RuntimeStats {
 
     func framePresented(at time: Double) {
         frames += 1
+        if enabled { countInWindow(time) }
         if firstFrame == nil {
             firstFrame = time
             append(["event": "first_frame", "monotonic": time])
@@ -36,8 +42,19 @@ final class RuntimeStats {
         pendingKeys.removeAll(keepingCapacity: true)
     }
 
+    private func countInWindow(_ time: Double) {
+        window.append(time)
+        while time - window[windowHead] >= 1.0 { windowHead += 1 }
+        peakFramesPerSecond = max(peakFramesPerSecond, window.count - windowHead)
+        if windowHead > 256 && windowHead * 2 > window.count {
+            window.removeFirst(windowHead)
+            windowHead = 0
+        }
+    }
+
     func finish() {
         append(["event": "exit", "monotonic": MonotonicClock.now(), "frames": frames,
+                "peak_fps_1s": peakFramesPerSecond,
                 "first_frame": firstFrame ?? 0, "key_latencies": keyLatencies])
     }
 
