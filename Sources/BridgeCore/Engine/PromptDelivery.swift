@@ -21,6 +21,8 @@ final class PromptDelivery {
     private var current: (item: Item, started: Double, backoff: Double)?
     private var fd: Int32 = -1
     private var written = 0
+    /// The current prompt is fully written and reported; only its write end is still held.
+    private var currentReported = false
     private var timer: EventLoop.TimerID?
     private var watch: EventLoop.WatchID?
 
@@ -39,7 +41,8 @@ final class PromptDelivery {
     }
 
     func cancelAll(reason: SendError) {
-        let all = (current.map { [$0.item] } ?? []) + queue
+        // A prompt already reported delivered (we only hold its write end) is not failed again.
+        let all = (currentReported ? [] : current.map { [$0.item] } ?? []) + queue
         reset()
         queue.removeAll()
         for item in all { completion(item.promptID, reason) }
@@ -120,20 +123,21 @@ final class PromptDelivery {
             finish(code == EPIPE ? .brokenPipe : .system(SystemError("write", code, path: path)))
             return
         }
+        // Delivered: the whole prompt is in the pipe. Report it now (the reply may follow at
+        // once), but hold the write end until the agent has taken the bytes before the next one.
+        currentReported = true
+        completion(state.item.promptID, nil)
         awaitRead(pause: 0.0005)
     }
 
     /// Keeps our write end until the agent has taken the bytes (see PromptWriter.waitUntilRead:
     /// closing earlier could lose them when an upstream agent reopens its end), checking on
-    /// short timers so the loop never blocks.
+    /// short timers so the loop never blocks. Then the next prompt goes.
     private func awaitRead(pause: Double) {
         guard let state = current else { return }
-        if PromptWriter.unreadBytes(fd) == 0 {
-            finish(nil)
-            return
-        }
-        if MonotonicClock.now() >= state.started + max(state.item.timeout, 1) + 1 {
-            finish(.notRead)
+        if PromptWriter.unreadBytes(fd) == 0 || MonotonicClock.now() >= state.started + max(state.item.timeout, 1) + 1 {
+            reset()
+            startNext()
             return
         }
         if let watch { loop.unwatch(watch) }
@@ -159,5 +163,6 @@ final class PromptDelivery {
         timer = nil
         if fd >= 0 { _ = writer.syscalls.close(fd); fd = -1 }
         current = nil
+        currentReported = false
     }
 }
