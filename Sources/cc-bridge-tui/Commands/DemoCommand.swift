@@ -42,7 +42,9 @@ struct DemoCommand: ParsableCommand {
             return
         }
         let config = try CommonOptions.loadConfig(path: nil, pipeDir: demo.directory, quiet: true)
-        try TUILauncher.run(config: config, policy: .strict, ui: ui, attach: nil)
+        // A private state directory: every demo starts with a fresh conversation.
+        try TUILauncher.run(config: config, policy: .strict, ui: ui, attach: nil,
+                            stateDirectory: demo.directory + "/.state", managed: Set(demo.agents.map(\.name)))
     }
 }
 

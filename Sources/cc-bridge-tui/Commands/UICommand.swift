@@ -20,7 +20,10 @@ enum TUILauncher {
         try run(config: config, policy: common.policy, ui: ui, attach: attach)
     }
 
-    static func run(config: BridgeConfig, policy: PipePolicy, ui: UIOptions, attach: String?) throws {
+    /// `stateDirectory` and `managed`: the demo keeps its history private and lets health
+    /// recovery recreate the pipes of the agents it started.
+    static func run(config: BridgeConfig, policy: PipePolicy, ui: UIOptions, attach: String?,
+                    stateDirectory: String? = nil, managed: Set<String> = []) throws {
         let environment = ProcessInfo.processInfo.environment
         let theme: Theme
         do {
@@ -34,6 +37,8 @@ enum TUILauncher {
         var options = TUIOptions(config: config, theme: theme, mouse: ui.noMouse ? false : config.tui.mouse)
         options.policy = policy
         options.attach = attach
+        options.stateDirectory = stateDirectory
+        options.managedInstances = managed
         options.configPath = config.sourcePath ?? ConfigLoader.locate(override: nil, environment: environment).path
         do {
             try TUIRuntime(options: options).run()
