@@ -30,11 +30,10 @@ enum FuzzOutput {
     static func run(_ data: UnsafeRawBufferPointer) {
         let bytes = Array(data)
         let cut = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)
-        // OutputProcessor alone, whole and in two feeds. These two use a cap the input cannot
-        // reach (inputs are at most 64 KiB; 3x for U+FFFD, 8x for tabs): an overwrite that would
-        // push a line past its cap drops the old tail, and how much depends on where reads end
-        // (found by fuzzing, Tests/Fixtures/fuzz-regressions/output/overwrite-past-cap-split;
-        // see docs/reliability.md). The capped processor below checks the bounds.
+        // OutputProcessor alone, whole and in two feeds, with a cap the input cannot reach and
+        // (below) with a small one: both must give the same lines whatever the split
+        // (Tests/Fixtures/fuzz-regressions/output/overwrite-past-cap-split was the input that
+        // showed overwrites past the cap depended on where reads ended; fixed in LineBuffer).
         var whole = Collected(), parts = Collected()
         var p1 = OutputProcessor(maxLineBytes: 1 << 20, now: { 0 })
         var p2 = OutputProcessor(maxLineBytes: 1 << 20, now: { 0 })
@@ -55,13 +54,22 @@ enum FuzzOutput {
         guard whole.lines.map(\.text) == parts.lines.map(\.text) else {
             fatalError("output: split feed at \(cut) differs from one feed")
         }
-        // The same bytes with a small cap, fed in the two pieces: every line within the cap.
-        var capped = Collected()
+        // The same bytes with a small cap, whole and in the two pieces: every line within the
+        // cap, and the same lines either way.
+        var capped = Collected(), cappedWhole = Collected()
         var p3 = OutputProcessor(maxLineBytes: maxLineBytes, now: { 0 })
         p3.feed(Array(bytes[..<cut]), into: &batch); capped.apply(batch); batch.removeAll()
         p3.feed(Array(bytes[cut...]), into: &batch); capped.apply(batch); batch.removeAll()
         p3.flushIncompleteInput(into: &batch); capped.apply(batch); batch.removeAll()
         check(capped.lines, "processor capped")
+        p3.feed([0x18, 0x0A], into: &batch); capped.apply(batch); batch.removeAll()
+        var p4 = OutputProcessor(maxLineBytes: maxLineBytes, now: { 0 })
+        p4.feed(bytes, into: &batch); cappedWhole.apply(batch); batch.removeAll()
+        p4.flushIncompleteInput(into: &batch); cappedWhole.apply(batch); batch.removeAll()
+        p4.feed([0x18, 0x0A], into: &batch); cappedWhole.apply(batch); batch.removeAll()
+        guard cappedWhole.lines.map(\.text) == capped.lines.map(\.text) else {
+            fatalError("output: with a \(maxLineBytes)-byte cap, split feed at \(cut) differs from one feed")
+        }
         // StreamDecoder (may switch to framed mode when the input starts with a hello line).
         var decoder = StreamDecoder(maxLineBytes: maxLineBytes, maxFrameBytes: 1024, now: { 0 })
         var events: [StreamEvent] = []

@@ -83,6 +83,42 @@ struct LineBuffer {
     }
 
     private mutating func overwrite(_ p: UnsafePointer<UInt8>, count: Int, style: TextStyle, plain: Bool) -> Int {
+        // Scalars land one after another, as on a terminal: the first one that would push the line
+        // past its capacity erases the old tail from the cursor, and the rest is appended (which
+        // splits the line). Deciding per scalar, not per chunk, keeps the result independent of
+        // where reads happened to end.
+        let fitting = fittingPrefix(p, count: count)
+        if fitting == count { return overwriteInPlace(p, count: count, style: style, plain: plain) }
+        let done = fitting > 0 ? overwriteInPlace(p, count: fitting, style: style, plain: plain) : 0
+        eraseToEnd()
+        return done + append(p + fitting, count: count - fitting, style: style, plain: plain)
+    }
+
+    /// Bytes of `p` (whole scalars) that can overwrite at the cursor, one scalar at a time,
+    /// without the line ever exceeding its capacity.
+    private func fittingPrefix(_ p: UnsafePointer<UInt8>, count: Int) -> Int {
+        bytes.withUnsafeBufferPointer { line in
+            var size = line.count, old = cursor, j = 0
+            while j < count {
+                var length = 1
+                while j + length < count && p[j + length] & 0xC0 == 0x80 { length += 1 }
+                var oldEnd = old
+                if oldEnd < line.count {
+                    oldEnd += 1
+                    while oldEnd < line.count && line[oldEnd] & 0xC0 == 0x80 { oldEnd += 1 }
+                }
+                let newSize = size - (oldEnd - old) + length
+                if newSize > capacity { break }
+                size = newSize
+                old = oldEnd
+                j += length
+            }
+            return j
+        }
+    }
+
+    /// Overwrites at the cursor with text known to fit.
+    private mutating func overwriteInPlace(_ p: UnsafePointer<UInt8>, count: Int, style: TextStyle, plain: Bool) -> Int {
         // The new text covers as many old scalars as it has scalars itself.
         var scalars = 0
         for j in 0..<count where p[j] & 0xC0 != 0x80 { scalars += 1 }
@@ -94,11 +130,6 @@ struct LineBuffer {
                 while end < line.count && line[end] & 0xC0 == 0x80 { end += 1 }
                 left -= 1
             }
-        }
-        if bytes.count - (end - cursor) + count > capacity {
-            // Would not fit: drop the old tail and continue as an append (which splits the line).
-            eraseToEnd()
-            return append(p, count: count, style: style, plain: plain)
         }
         let start = cursor
         if end - start == count {
