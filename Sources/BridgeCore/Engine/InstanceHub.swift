@@ -187,6 +187,8 @@ public final class InstanceHub {
         }
         // Output first: a `❯` marker or a `done` frame read in the same turn ends the reply that
         // this output belongs to, so session tracking must see the output before the event.
+        // Output means the agent is reading again: a held prompt was probably taken.
+        if total > 0 { connection.delivery.poke() }
         if !batch.isEmpty {
             if let outputSink {
                 outputSink(name, &batch)

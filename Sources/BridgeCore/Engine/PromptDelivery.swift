@@ -37,7 +37,14 @@ final class PromptDelivery {
 
     func enqueue(_ item: Item) {
         queue.append(item)
-        if current == nil { startNext() }
+        if current == nil { startNext() } else { poke() }
+    }
+
+    /// The agent showed a sign of life (output, a new prompt to send): if we only hold the write
+    /// end of a delivered prompt, check now whether it was read instead of at the next timer.
+    func poke() {
+        guard currentReported else { return }
+        awaitRead(pause: 0.0005)
     }
 
     func cancelAll(reason: SendError) {
