@@ -16,7 +16,15 @@ public enum TerminalGuard {
     /// alternate screen left.
     public static let restoreSequence = "\u{1B}[?1006l\u{1B}[?1002l\u{1B}[?1000l\u{1B}[?2004l\u{1B}[?1l\u{1B}>\u{1B}[?25h\u{1B}[0m\u{1B}[?1049l"
 
-    nonisolated(unsafe) private static var savedTermios = termios()
+    /// The terminal modes before we changed them. Heap memory with room to spare, allocated once:
+    /// AddressSanitizer's tcgetattr writes more than Swift's imported `termios` holds, so a
+    /// Swift global of that type was overrun; a stable pointer is also what a signal handler wants.
+    nonisolated(unsafe) private static let savedTermios: UnsafeMutablePointer<termios> = {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(256, MemoryLayout<termios>.size),
+                                                   alignment: MemoryLayout<termios>.alignment)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: max(256, MemoryLayout<termios>.size))
+        return raw.bindMemory(to: termios.self, capacity: 1)
+    }()
     nonisolated(unsafe) private static var hasSavedTermios = false
     nonisolated(unsafe) private static var restoreBytes: UnsafeMutablePointer<UInt8>?
     nonisolated(unsafe) private static var restoreCount = 0
@@ -29,7 +37,7 @@ public enum TerminalGuard {
     /// Call before the terminal is changed (before initscr): saves the termios, prepares the
     /// restore bytes and installs the signal handlers and an atexit hook.
     public static func install() {
-        if tcgetattr(STDIN_FILENO, &savedTermios) == 0 { hasSavedTermios = true }
+        if tcgetattr(STDIN_FILENO, savedTermios) == 0 { hasSavedTermios = true }
         if restoreBytes == nil {
             let bytes = Array(restoreSequence.utf8)
             let pointer = UnsafeMutablePointer<UInt8>.allocate(capacity: bytes.count)
@@ -63,12 +71,12 @@ public enum TerminalGuard {
                 offset += n
             }
         }
-        if hasSavedTermios { _ = tcsetattr(STDIN_FILENO, TCSAFLUSH, &savedTermios) }
+        if hasSavedTermios { _ = tcsetattr(STDIN_FILENO, TCSAFLUSH, savedTermios) }
     }
 
     /// Marks the terminal as restored by the normal path (endwin already ran).
     public static func disarm() {
-        if hasSavedTermios { _ = tcsetattr(STDIN_FILENO, TCSAFLUSH, &savedTermios) }
+        if hasSavedTermios { _ = tcsetattr(STDIN_FILENO, TCSAFLUSH, savedTermios) }
         armed = false
     }
 }
