@@ -31,7 +31,8 @@ public final class AgentLoop: EngineContext {
     private var output: OutputQueue
     private let outFifo: OutFifo
     private var inFifo: InFifo?
-    private var signals: SignalPipe?
+    /// Read end of BridgeCore's signal self-pipe (-1 until run() routes the signals).
+    private var signalReadEnd: Int32 = -1
     private var splitter = InputSplitter()
     private var queue: [Prompt] = []
     private var queueHead = 0
@@ -66,11 +67,8 @@ public final class AgentLoop: EngineContext {
     /// Runs until SIGTERM/SIGINT (returns 0) or a scripted crash (returns its code).
     public func run() throws(StartupError) -> Int32 {
         SignalSetup.ignoreSIGPIPE()
-        do {
-            signals = try SignalPipe(signals: [SIGTERM, SIGINT, SIGCHLD])
-        } catch {
-            throw .system(error)
-        }
+        signalReadEnd = SignalPipe.route([SIGTERM, SIGINT, SIGCHLD])
+        if signalReadEnd < 0 { throw .system(SystemError("pipe")) }
         do {
             try FifoSafety.ensureDirectory(options.pipeDirectory)
             for path in [options.inFifoPath, options.outFifoPath] {
@@ -111,9 +109,9 @@ public final class AgentLoop: EngineContext {
     // MARK: - The loop
 
     private func iterate() {
-        guard let signals, let inFifo else { return }
+        guard signalReadEnd >= 0, let inFifo else { return }
         var fds: [pollfd] = [
-            pollfd(fd: signals.readEnd, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: signalReadEnd, events: Int16(POLLIN), revents: 0),
             pollfd(fd: inFifo.readFD, events: Int16(POLLIN), revents: 0),
         ]
         let outIndex = fds.count
@@ -130,7 +128,7 @@ public final class AgentLoop: EngineContext {
         if rc < 0 && errno != EINTR { log("poll: \(SystemError("poll"))") }
 
         if fds[0].revents != 0 {
-            for sig in signals.drain() where sig == SIGTERM || sig == SIGINT {
+            for sig in SignalPipe.drain() where sig == SIGTERM || sig == SIGINT {
                 log("received signal \(sig); stopping")
                 stopRequested = true
             }

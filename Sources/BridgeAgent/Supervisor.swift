@@ -32,7 +32,8 @@ public final class Supervisor {
     /// Supervises until told to stop or the agent exits cleanly; returns the exit status to use.
     public func run() throws(SystemError) -> Int32 {
         SignalSetup.ignoreSIGPIPE()
-        let signals = try SignalPipe(signals: [SIGTERM, SIGINT, SIGCHLD])
+        let signalReadEnd = SignalPipe.route([SIGTERM, SIGINT, SIGCHLD])
+        if signalReadEnd < 0 { throw SystemError("pipe") }
         var backoff = RestartBackoff()
         backoff.maximumAttempts = options.maxRestarts ?? Int.max
         while true {
@@ -49,9 +50,9 @@ public final class Supervisor {
             var exited = false
             var stopping: Double? = nil
             while !exited {
-                var fd = pollfd(fd: signals.readEnd, events: Int16(POLLIN), revents: 0)
+                var fd = pollfd(fd: signalReadEnd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&fd, 1, stopping == nil ? 1000 : 20)
-                for sig in signals.drain() where sig == SIGTERM || sig == SIGINT {
+                for sig in SignalPipe.drain() where sig == SIGTERM || sig == SIGINT {
                     if stopping == nil {
                         log("received signal \(sig); stopping the agent")
                         _ = kill(pid, SIGTERM)
@@ -77,10 +78,10 @@ public final class Supervisor {
                 log("agent \(phrase); restarting in \(formatSeconds(delay)) s (restart \(attempt))")
                 let until = MonotonicClock.now() + delay
                 while MonotonicClock.now() < until {
-                    var fd = pollfd(fd: signals.readEnd, events: Int16(POLLIN), revents: 0)
+                    var fd = pollfd(fd: signalReadEnd, events: Int16(POLLIN), revents: 0)
                     let ms = Int32(max(1, min(1000, (until - MonotonicClock.now()) * 1000)))
                     _ = poll(&fd, 1, ms)
-                    if signals.drain().contains(where: { $0 == SIGTERM || $0 == SIGINT }) { return 0 }
+                    if SignalPipe.drain().contains(where: { $0 == SIGTERM || $0 == SIGINT }) { return 0 }
                 }
             }
         }

@@ -25,25 +25,34 @@ public enum SignalPipe {
         return readFD
     }
 
-    /// Routes `signals` to the pipe instead of their default action.
-    public static func route(_ signals: [Int32]) {
-        _ = open()
+    /// Routes `signals` to the pipe instead of their default action, and unblocks them (a parent
+    /// may have started us with them blocked: the mask survives exec). Returns the read end.
+    @discardableResult
+    public static func route(_ signals: [Int32]) -> Int32 {
+        let fd = open()
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
         for sig in signals {
             signal(sig) { sig in
+                let saved = errno
                 var byte = UInt8(truncatingIfNeeded: sig)
                 _ = write(SignalPipe.writeFD, &byte, 1)
+                errno = saved
             }
+            sigaddset(&unblock, sig)
         }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+        return fd
     }
 
-    /// Signal numbers that arrived since the last call.
+    /// The signals that arrived since the last call, each at most once, in arrival order.
     public static func drain() -> [Int32] {
         var result: [Int32] = []
         var buffer = [UInt8](repeating: 0, count: 64)
         while true {
             let n = read(readFD, &buffer, buffer.count)
             if n <= 0 { break }
-            result += buffer[0..<n].map { Int32($0) }
+            for byte in buffer[0..<n] where !result.contains(Int32(byte)) { result.append(Int32(byte)) }
         }
         return result
     }
