@@ -64,6 +64,8 @@ public final class TUIRuntime {
     private var frameTimer: EventLoop.TimerID?
     private var escapeTimer: EventLoop.TimerID?
     private var expiryTimer: EventLoop.TimerID?
+    /// The status expiry the timer is set for; the timer is only touched when it changes.
+    private var scheduledExpiry: Double?
     private var interruptCounter = 0
     private var firstFrameDone = false
     private let stats: RuntimeStats
@@ -528,13 +530,19 @@ public final class TUIRuntime {
     }
 
     /// Wakes up when the status message should disappear (nothing else ticks while idle).
+    /// Called after every action; during a flood that is every output batch, so it does nothing
+    /// unless the status message's expiry changed.
     private func scheduleExpiry() {
+        let expires = state.status?.expires
+        guard expires != scheduledExpiry || (expires != nil && expiryTimer == nil) else { return }
         if let expiryTimer { loop.cancel(expiryTimer) }
         expiryTimer = nil
-        guard let expires = state.status?.expires else { return }
+        scheduledExpiry = expires
+        guard let expires else { return }
         let wait = max(0, expires - Date().timeIntervalSince1970) + 0.01
         expiryTimer = loop.schedule(after: wait) { [unowned self] in
             self.expiryTimer = nil
+            self.scheduledExpiry = nil
             self.dispatch(.tick(now: Date().timeIntervalSince1970))
         }
     }
