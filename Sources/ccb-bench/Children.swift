@@ -91,7 +91,7 @@ enum ChildIngest {
     static func hub(directory: String, names: [String], bytes: Int, expectedLines: Int) throws -> IngestResult {
         let loop = try EventLoop()
         var settings = TUISettings()
-        // For calibrating OutputLine.byteCost: RSS at two totals gives the real cost per byte bound.
+        // For calibrating Scrollback.lineCost: RSS at two totals gives the real cost per byte bound.
         if let total = ProcessInfo.processInfo.environment["CCB_BENCH_TOTAL_BYTES"].flatMap(Int.init) {
             settings.scrollbackTotalBytes = total
         }

@@ -20,11 +20,12 @@ private func line(_ s: String) -> OutputLine { OutputLine(text: s) }
 
 @Test func boundedByBytesTrimsOldest() {
     var sb = Scrollback(maxLines: 1000, maxBytes: 1024)
-    let text = String(repeating: "x", count: 100)   // cost 176 each (32-byte slot + 144-byte malloc chunk)
-    #expect(line(text).byteCost == 176)
+    let text = String(repeating: "x", count: 100)
+    let cost = Scrollback.lineCost(textCount: 100, runCount: 0)
+    #expect(cost > 100 && cost < 200)
     for _ in 0..<20 { sb.append(line(text)) }
     #expect(sb.byteCount <= 1024)
-    #expect(sb.count == 1024 / 176)
+    #expect(sb.count == 1024 / cost)
     #expect(sb.endLineNumber == 20)
     // A growing open line also respects the byte bound (older lines go).
     var batch = OutputBatch(lines: [line(String(repeating: "y", count: 900))], replacesOpenLine: false, endsWithOpenLine: true)
@@ -69,13 +70,50 @@ private func line(_ s: String) -> OutputLine { OutputLine(text: s) }
     #expect((0..<7).map { sb[$0].text } == (993..<1000).map { "\($0)" })
 }
 
-@Test func byteCostCountsHeapObjects() {
-    // Up to 15 bytes a String lives in the slot; beyond, a malloc chunk of header + bytes + NUL.
-    let slot = MemoryLayout<OutputLine?>.stride
-    #expect(line("short").byteCost == slot)
-    #expect(line(String(repeating: "x", count: 16)).byteCost == slot + 64)   // 32 + 17 + 8 -> 64
-    let styled = OutputLine(text: "short", runs: [StyleRun(start: 0, count: 5, style: TextStyle(bold: true))])
-    #expect(styled.byteCost > slot + 32)
+@Test func byteCountIsTheSumOfLineCostsAndStylesCostMore() {
+    var sb = Scrollback(maxLines: 100, maxBytes: 1 << 20)
+    sb.append(line("short"))
+    sb.append(OutputLine(text: "bold", runs: [StyleRun(start: 0, count: 4, style: TextStyle(bold: true))]))
+    let plain = Scrollback.lineCost(textCount: 5, runCount: 0)
+    let styled = Scrollback.lineCost(textCount: 4, runCount: 1)
+    #expect(styled > Scrollback.lineCost(textCount: 4, runCount: 0))
+    #expect(sb.byteCount == plain + styled)
+    #expect(sb[1].runs == [StyleRun(start: 0, count: 4, style: TextStyle(bold: true))])
+}
+
+@Test func linesAcrossManyBlocksReadBackExactlyAndBlocksAreCharged() {
+    // ~1 KiB lines fill a 64 KiB block about every 60 lines; a line never spans two blocks, and the
+    // unused end of a filled block is charged, so byteCount never undercounts what is held.
+    var sb = Scrollback(maxLines: 10_000, maxBytes: 256 << 10)
+    var texts: [String] = []
+    for i in 0..<2_000 {
+        let text = String(repeating: Character(Unicode.Scalar(UInt8(97 + i % 26))), count: 900 + i % 200) + "·\(i)"
+        texts.append(text)
+        sb.append(OutputLine(text: text, runs: i % 3 == 0 ? [StyleRun(start: 1, count: 2, style: TextStyle(dim: true))] : [],
+                             timestamp: Double(i)))
+        #expect(sb.byteCount <= 256 << 10)
+    }
+    #expect(sb.count > 200 && sb.count < 290)
+    var charged = 0
+    for n in sb.firstLineNumber..<sb.endLineNumber {
+        let held = sb.line(at: n)!
+        #expect(held.text == texts[n])
+        #expect(held.timestamp == Double(n))
+        #expect(held.runs.count == (n % 3 == 0 ? 1 : 0))
+        charged += Scrollback.lineCost(textCount: held.text.utf8.count, runCount: held.runs.count)
+    }
+    #expect(sb.byteCount >= charged)
+}
+
+@Test func aCopyIsUnaffectedByChangesToTheOriginal() {
+    var sb = Scrollback(maxLines: 100, maxBytes: 1 << 20)
+    sb.apply(OutputBatch(lines: [line("one"), line("tw")], endsWithOpenLine: true))
+    let copy = sb
+    sb.apply(OutputBatch(lines: [line("two"), line("three")], replacesOpenLine: true))
+    sb.removeAll()
+    sb.append(line("other"))
+    #expect((0..<copy.count).map { copy[$0].text } == ["one", "tw"])
+    #expect(copy.lastIsOpen)
 }
 
 @Test func setLimitsTrimsOldestAndKeepsNumbers() {

@@ -143,7 +143,7 @@ import BridgeCore
 
     @Test func exportAndClipboard() {
         var h = Harness(instances: ["api"])
-        h.send(.output(instance: "api", lines: [OutputLine(text: "one", timestamp: 0), OutputLine(text: "two", timestamp: 61)], replacesLast: false))
+        h.send(.output(instance: "api", batch: OutputBatch(lines: [OutputLine(text: "one", timestamp: 0), OutputLine(text: "two", timestamp: 61)])))
         #expect(ScrollbackExport.text(of: h.active, timestamps: false) == "one\ntwo\n")
         #expect(ScrollbackExport.text(of: h.active, timestamps: true) == "00:00:00 one\n00:01:01 two\n")
         #expect(Clipboard.osc52("hi!") == Array("\u{1B}]52;c;aGkh\u{07}".utf8))

@@ -48,8 +48,12 @@ struct Harness {
         for c in text { send(.key(.char(c))) }
     }
 
-    mutating func output(_ instance: String, _ lines: [String], replacesLast: Bool = false) {
-        send(.output(instance: instance, lines: lines.map { OutputLine(text: $0, timestamp: state.now) }, replacesLast: replacesLast))
+    /// Output as the engine sends it: with `replacesLast` the first line replaces the open line the
+    /// previous output ended with; with `open` the last line is still unterminated.
+    mutating func output(_ instance: String, _ lines: [String], replacesLast: Bool = false, open: Bool = false) {
+        let batch = OutputBatch(lines: lines.map { OutputLine(text: $0, timestamp: state.now) },
+                                replacesOpenLine: replacesLast, endsWithOpenLine: open)
+        send(.output(instance: instance, batch: batch))
     }
 
     mutating func numbered(_ instance: String, _ range: ClosedRange<Int>) {

@@ -91,8 +91,8 @@ import BridgeCore
         var settings = TUISettings()
         settings.scrollbackLines = 30
         var h = Harness(settings: settings)
-        h.output("api", ["spinner |"])
-        h.output("api", ["spinner /"], replacesLast: true)
+        h.output("api", ["spinner |"], open: true)
+        h.output("api", ["spinner /"], replacesLast: true, open: true)
         h.output("api", ["spinner -", "done"], replacesLast: true)
         #expect(h.active.scrollback.count == 2)
         #expect(h.outputRows.prefix(2) == ["spinner -", "done"])

@@ -87,7 +87,7 @@ import BridgeCore
         let red = TextStyle(foreground: .ansi(1), bold: true)
         let line = OutputLine(text: "ok 日本 fail", runs: [StyleRun(start: 3, count: 6, style: TextStyle(foreground: .rgb(1, 2, 3))),
                                                           StyleRun(start: 10, count: 4, style: red)], timestamp: 0)
-        h.send(.output(instance: "api", lines: [line], replacesLast: false))
+        h.send(.output(instance: "api", batch: OutputBatch(lines: [line])))
         var buffer = h.buffer()
         let col = h.state.layout.output.col
         #expect(h.outputRows[0] == "ok 日本 fail")
@@ -220,7 +220,7 @@ import BridgeCore
 
     @Test func timestampsColumn() {
         var h = Harness(rows: 10, cols: 40, instances: ["api"])
-        h.send(.output(instance: "api", lines: [OutputLine(text: "hello", timestamp: 3_723)], replacesLast: false))
+        h.send(.output(instance: "api", batch: OutputBatch(lines: [OutputLine(text: "hello", timestamp: 3_723)])))
         h.press("toggleTimestamps")
         #expect(h.outputRows[0] == "01:02:03 hello")
     }

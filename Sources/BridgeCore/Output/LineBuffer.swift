@@ -27,22 +27,21 @@ struct LineBuffer {
     var isEmpty: Bool { bytes.isEmpty }
     var count: Int { bytes.count }
 
-    /// The finished line text and runs; resets the buffer (keeping the byte capacity).
-    mutating func take() -> (text: String, runs: [StyleRun]) {
-        let text = String(decoding: bytes, as: UTF8.self)
-        let taken = runs
-        runs = []
+    /// Appends the line as it is now (text and runs) to `batch`.
+    func copy(to batch: inout OutputBatch, timestamp: Double) {
+        bytes.withUnsafeBufferPointer { text in
+            runs.withUnsafeBufferPointer { batch.append(text, runs: $0, timestamp: timestamp) }
+        }
+    }
+
+    /// Empties the line for the next one (keeping the byte capacity).
+    mutating func reset() {
+        if !runs.isEmpty { runs.removeAll(keepingCapacity: true) }
         bytes.removeAll(keepingCapacity: true)
         cursor = 0
         pad = 0
         cacheByte = 0
         cacheColumn = 0
-        return (text, taken)
-    }
-
-    /// A copy of the line as it is now (for showing the unterminated line).
-    func snapshot() -> (text: String, runs: [StyleRun]) {
-        (String(decoding: bytes, as: UTF8.self), runs)
     }
 
     /// Writes valid, printable UTF-8 at the cursor. Returns how many bytes were written: fewer than

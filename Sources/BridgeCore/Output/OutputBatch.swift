@@ -1,27 +1,118 @@
 // OutputBatch: the lines one OutputProcessor.feed produced, ready for Scrollback.apply.
 // The unterminated tail line is always visible: a batch may end with it (endsWithOpenLine), and
 // the next batch that changes it starts with its new version (replacesOpenLine).
+//
+// Packed, so that a flood costs no allocation per line: the text of every line lives in one byte
+// buffer (each line followed by a newline, so the finished lines read as one piece of text), the
+// style runs of every line in one array, and a small fixed-size entry per line says where its
+// parts are. `OutputLine` values are made only on request (`subscript`, `lines`).
 
 public struct OutputBatch: Sendable, Equatable {
-    /// Finished lines in order; the last one is still open when `endsWithOpenLine`.
-    public var lines: [OutputLine]
-    /// The first element replaces the open line the previous batch ended with.
+    /// Where one line's parts are inside the batch.
+    struct Entry: Sendable, Equatable {
+        var textStart: Int
+        var textCount: Int
+        var runStart: Int
+        var runCount: Int
+        var timestamp: Double
+    }
+
+    /// Every line's text, each followed by a newline (the open line too).
+    public private(set) var text: [UInt8] = []
+    /// Every line's style runs; `start` counts from the start of its own line.
+    private(set) var runs: [StyleRun] = []
+    private(set) var entries: [Entry] = []
+    /// The first line replaces the open line the previous batch ended with.
     public var replacesOpenLine: Bool
-    /// The last element is the unterminated line, to be replaced by a later batch.
+    /// The last line is the unterminated line, to be replaced by a later batch.
     public var endsWithOpenLine: Bool
 
-    public init(lines: [OutputLine] = [], replacesOpenLine: Bool = false, endsWithOpenLine: Bool = false) {
-        self.lines = lines
+    public init(replacesOpenLine: Bool = false, endsWithOpenLine: Bool = false) {
         self.replacesOpenLine = replacesOpenLine
         self.endsWithOpenLine = endsWithOpenLine
     }
 
-    public var isEmpty: Bool { lines.isEmpty }
+    /// A batch holding `lines` (for tests and for callers that already have OutputLine values).
+    public init(lines: [OutputLine], replacesOpenLine: Bool = false, endsWithOpenLine: Bool = false) {
+        self.init(replacesOpenLine: replacesOpenLine, endsWithOpenLine: endsWithOpenLine)
+        for line in lines { append(line) }
+    }
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// The line at `index`, made into an OutputLine (allocates; for tests, tools and slow paths).
+    public subscript(index: Int) -> OutputLine {
+        withLine(index) { bytes, runs, timestamp in
+            OutputLine(text: String(decoding: bytes, as: UTF8.self), runs: Array(runs), timestamp: timestamp)
+        }
+    }
+
+    /// Every line as OutputLine values (allocates per line).
+    public var lines: [OutputLine] { (0..<count).map { self[$0] } }
+
+    /// The finished lines' text, each with its newline: the whole batch but an open last line.
+    public var finishedText: String {
+        let finished = endsWithOpenLine ? count - 1 : count
+        guard finished > 0 else { return "" }
+        let end = entries[finished - 1].textStart + entries[finished - 1].textCount + 1
+        return text.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[..<end]), as: UTF8.self) }
+    }
+
+    /// Lends line `index`'s text, runs and timestamp without copying them.
+    public func withLine<R>(_ index: Int,
+                            _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<StyleRun>, Double) throws -> R) rethrows -> R {
+        let entry = entries[index]
+        return try text.withUnsafeBufferPointer { text in
+            try runs.withUnsafeBufferPointer { runs in
+                try body(UnsafeBufferPointer(rebasing: text[entry.textStart..<(entry.textStart + entry.textCount)]),
+                         UnsafeBufferPointer(rebasing: runs[entry.runStart..<(entry.runStart + entry.runCount)]),
+                         entry.timestamp)
+            }
+        }
+    }
+
+    /// Appends a line made of `bytes` (valid UTF-8) and `lineRuns` (starts relative to the line).
+    public mutating func append(_ bytes: UnsafeBufferPointer<UInt8>, runs lineRuns: UnsafeBufferPointer<StyleRun>,
+                                timestamp: Double) {
+        entries.append(Entry(textStart: text.count, textCount: bytes.count, runStart: runs.count,
+                             runCount: lineRuns.count, timestamp: timestamp))
+        text.append(contentsOf: bytes)
+        text.append(0x0A)
+        if !lineRuns.isEmpty { runs.append(contentsOf: lineRuns) }
+    }
+
+    /// Appends an unstyled line whose `bytes` (valid UTF-8) already end with its newline.
+    public mutating func append(terminatedLine bytes: UnsafeBufferPointer<UInt8>, timestamp: Double) {
+        entries.append(Entry(textStart: text.count, textCount: bytes.count - 1, runStart: runs.count,
+                             runCount: 0, timestamp: timestamp))
+        text.append(contentsOf: bytes)
+    }
+
+    public mutating func append(_ line: OutputLine) {
+        var text = line.text
+        text.withUTF8 { bytes in
+            line.runs.withUnsafeBufferPointer { append(bytes, runs: $0, timestamp: line.timestamp) }
+        }
+    }
+
+    /// Removes the last line (the processor re-emits a changed open line in place).
+    public mutating func removeLast() {
+        let entry = entries.removeLast()
+        text.removeSubrange(entry.textStart...)
+        runs.removeSubrange(entry.runStart...)
+    }
 
     /// Empties the batch and clears both flags, for reuse by the next feed.
     public mutating func removeAll(keepingCapacity: Bool = false) {
-        lines.removeAll(keepingCapacity: keepingCapacity)
+        text.removeAll(keepingCapacity: keepingCapacity)
+        runs.removeAll(keepingCapacity: keepingCapacity)
+        entries.removeAll(keepingCapacity: keepingCapacity)
         replacesOpenLine = false
         endsWithOpenLine = false
+    }
+
+    public static func == (a: OutputBatch, b: OutputBatch) -> Bool {
+        a.replacesOpenLine == b.replacesOpenLine && a.endsWithOpenLine == b.endsWithOpenLine && a.lines == b.lines
     }
 }

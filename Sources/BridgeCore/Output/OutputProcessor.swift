@@ -7,8 +7,8 @@
 // (see EscapeParser for the caps on unterminated sequences); invalid UTF-8 becomes U+FFFD.
 //
 // Speed: bytes are scanned through an unsafe pointer; runs of printable ASCII and valid UTF-8 are
-// copied into a reused line buffer in one go. A finished line costs one String and, only when
-// styled, one runs array. A line longer than `maxLineBytes` continues on a new line.
+// copied into a reused line buffer in one go, and a finished line is copied into the packed
+// OutputBatch: no allocation per line. A line longer than `maxLineBytes` continues on a new line.
 
 import Foundation
 
@@ -69,10 +69,7 @@ public struct OutputProcessor {
             }
         }
         if dirty {
-            if !line.isEmpty || openLineShown {
-                let (text, runs) = line.snapshot()
-                emit(OutputLine(text: text, runs: runs, timestamp: lineTimestamp ?? feedTime), open: true, &batch)
-            }
+            if !line.isEmpty || openLineShown { emitLine(open: true, &batch) }
             dirty = false
         }
         if line.isEmpty && line.pad == 0 && !dirty { lineTimestamp = nil }
@@ -86,8 +83,7 @@ public struct OutputProcessor {
         if escape.isGround {
             if lineTimestamp == nil { feedTime = now(); lineTimestamp = feedTime }
             UTF8Scan.replacement.withUnsafeBufferPointer { write($0.baseAddress!, 3, &batch) }
-            let (text, runs) = line.snapshot()
-            emit(OutputLine(text: text, runs: runs, timestamp: lineTimestamp ?? feedTime), open: true, &batch)
+            emitLine(open: true, &batch)
             dirty = false
         }
     }
@@ -98,19 +94,24 @@ public struct OutputProcessor {
     @inline(__always)
     private mutating func scanText(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int, _ batch: inout OutputBatch) -> Int {
         var i = start
+        let space16 = SIMD16<UInt8>(repeating: 0x20), printableSpan16 = SIMD16<UInt8>(repeating: 0x5F)
         while i < n {
             let runStart = i
             // Fast path: printable ASCII and valid, non-C1 UTF-8.
             scan: while i < n {
-                // Eight bytes at a time while they are all printable ASCII (0x20...0x7E).
+                // Sixteen bytes at a time while they are all printable ASCII (0x20...0x7E).
+                while i &+ 16 <= n {
+                    let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<UInt8>.self)
+                    if any((v &- space16) .>= printableSpan16) { break }
+                    i &+= 16
+                }
+                // Then eight at a time, jumping straight to the first byte that is not.
                 while i &+ 8 <= n {
                     let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-                    let high: UInt64 = 0x8080_8080_8080_8080
-                    let below20 = (w &- 0x2020_2020_2020_2020) & ~w
-                    let del = w ^ 0x7F7F_7F7F_7F7F_7F7F
-                    let isDel = (del &- 0x0101_0101_0101_0101) & ~del
-                    if (w | below20 | isDel) & high != 0 { break }
-                    i &+= 8
+                    let special = Self.notPrintableASCII(w)
+                    if special == 0 { i &+= 8; continue }
+                    i &+= special.trailingZeroBitCount &>> 3
+                    break
                 }
                 guard i < n else { break scan }
                 let b = p[i]
@@ -121,9 +122,22 @@ public struct OutputProcessor {
                 default: break scan
                 }
             }
-            if i > runStart { write(p + runStart, i - runStart, &batch) }
-            guard i < n else { return n }
+            guard i < n else {
+                if i > runStart { write(p + runStart, i - runStart, &batch) }
+                return n
+            }
             let b = p[i]
+            if b == 0x0A && i - runStart <= maxLineBytes && line.isEmpty && line.pad == 0 && styleIsPlain && !openLineShown {
+                // A whole plain line at the start of a line: straight into the batch, newline and all.
+                batch.append(terminatedLine: UnsafeBufferPointer(start: p + runStart, count: i - runStart + 1),
+                             timestamp: lineTimestamp ?? feedTime)
+                batch.endsWithOpenLine = false
+                lineTimestamp = feedTime
+                dirty = false
+                i += 1
+                continue
+            }
+            if i > runStart { write(p + runStart, i - runStart, &batch) }
             if b >= 0x80 {
                 switch UTF8Scan.classify(p, i, n) {
                 case .valid(let length):
@@ -140,6 +154,11 @@ public struct OutputProcessor {
                     return n
                 }
             } else if b == 0x1B {
+                if let end = completeSGR(p, i, n) {
+                    applySGR(UnsafeBufferPointer(start: p + i + 2, count: end - i - 2))
+                    i = end + 1
+                    continue
+                }
                 escape.startEscape()
                 return i + 1
             } else {
@@ -148,6 +167,17 @@ public struct OutputProcessor {
             }
         }
         return n
+    }
+
+    /// The high bit of each byte of `w` that is not printable ASCII (below 0x20, 0x7F or above);
+    /// exact for the lowest such byte (borrows only run upwards), which is all the scan needs.
+    @inline(__always)
+    private static func notPrintableASCII(_ w: UInt64) -> UInt64 {
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let below20 = (w &- 0x2020_2020_2020_2020) & ~w
+        let del = w ^ 0x7F7F_7F7F_7F7F_7F7F
+        let isDel = (del &- 0x0101_0101_0101_0101) & ~del
+        return (w | below20 | isDel) & high
     }
 
     /// Completes a UTF-8 sequence whose first bytes came in the previous feed. Returns how many
@@ -213,12 +243,32 @@ public struct OutputProcessor {
         return i
     }
 
+    /// When `p[i]` starts an SGR sequence (`ESC [`, digits and `;`, `m`) that is whole in the
+    /// buffer, the index of its `m`: the common colour change then skips the byte-wise parser.
+    @inline(__always)
+    private func completeSGR(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int? {
+        guard i + 2 < n && p[i + 1] == UInt8(ascii: "[") else { return nil }
+        var j = i + 2
+        let limit = min(n, i + 2 + 32)
+        while j < limit {
+            let b = p[j]
+            if b == UInt8(ascii: "m") { return j }
+            guard b &- 0x30 < 10 || b == UInt8(ascii: ";") else { return nil }
+            j += 1
+        }
+        return nil
+    }
+
+    private mutating func applySGR(_ params: UnsafeBufferPointer<UInt8>) {
+        SGRParser.parse(params, into: &sgrParams)
+        SGRParser.apply(sgrParams, to: &style)
+        styleIsPlain = style.isPlain
+    }
+
     private mutating func csi(_ final: UInt8) {
         switch final {
         case UInt8(ascii: "m"):
-            escape.params.withUnsafeBufferPointer { SGRParser.parse($0, into: &sgrParams) }
-            SGRParser.apply(sgrParams, to: &style)
-            styleIsPlain = style.isPlain
+            escape.params.withUnsafeBufferPointer { applySGR($0) }
         case UInt8(ascii: "K"):
             switch firstParam(default: 0) {
             case 0: line.eraseToEnd(); dirty = true
@@ -249,22 +299,23 @@ public struct OutputProcessor {
     // MARK: Lines
 
     private mutating func finishLine(_ batch: inout OutputBatch) {
-        let (text, runs) = line.take()
-        emit(OutputLine(text: text, runs: runs, timestamp: lineTimestamp ?? feedTime), open: false, &batch)
+        emitLine(open: false, &batch)
+        line.reset()
         lineTimestamp = feedTime
         dirty = false
     }
 
-    private mutating func emit(_ outputLine: OutputLine, open: Bool, _ batch: inout OutputBatch) {
+    /// Appends the line as it is now to `batch`; an open line shown before is replaced.
+    private mutating func emitLine(open: Bool, _ batch: inout OutputBatch) {
         if openLineShown {
-            if batch.endsWithOpenLine && !batch.lines.isEmpty {
-                batch.lines.removeLast()             // same batch: update the element in place
-            } else if batch.lines.isEmpty {
+            if batch.endsWithOpenLine && !batch.isEmpty {
+                batch.removeLast()                   // same batch: update the element in place
+            } else if batch.isEmpty {
                 batch.replacesOpenLine = true
             }
             openLineShown = false
         }
-        batch.lines.append(outputLine)
+        line.copy(to: &batch, timestamp: lineTimestamp ?? feedTime)
         batch.endsWithOpenLine = open
         openLineShown = open
     }

@@ -67,20 +67,4 @@ public struct OutputLine: Hashable, Sendable {
         self.runs = runs
         self.timestamp = timestamp
     }
-
-    /// Estimated heap cost, used for the scrollback's byte bound, so that the bound holds for RSS:
-    /// the ring slot (`OutputLine?`), the String's storage object (32-byte header, the bytes and a
-    /// NUL; none for small strings of up to 15 bytes, which live in the slot) and the runs array's
-    /// storage (32-byte header plus the elements), each rounded as glibc malloc does (8 bytes of
-    /// chunk header, 16-byte granules, 32 bytes at least).
-    public var byteCost: Int {
-        let length = text.utf8.count
-        var cost = MemoryLayout<OutputLine?>.stride
-        if length > 15 { cost += OutputLine.mallocChunk(32 + length + 1) }
-        if !runs.isEmpty { cost += OutputLine.mallocChunk(32 + runs.count * MemoryLayout<StyleRun>.stride) }
-        return cost
-    }
-
-    @inline(__always)
-    static func mallocChunk(_ request: Int) -> Int { max(32, (request + 8 + 15) & ~15) }
 }

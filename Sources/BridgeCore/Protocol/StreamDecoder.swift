@@ -165,14 +165,17 @@ public struct StreamDecoder {
                 markerProgress = 0
             }
         }
-        while k < n, let e2 = find(0xE2, in: bytes, from: k, to: n) {
-            if e2 + 2 < n {
-                if base[e2 + 1] == 0x9D && base[e2 + 2] == 0xAF { events.append(.replyMarker); k = e2 + 3 } else { k = e2 + 1 }
-            } else {
-                // The feed ends inside a possible marker.
-                if e2 + 1 == n || base[e2 + 1] == 0x9D { markerProgress = n - e2 }
-                k = n
-            }
+        // Look for the marker's last byte: its first, 0xE2, starts every U+2000-U+2FFF scalar
+        // (✓, →, ●, ...), so searching for that would stop several times a line.
+        while k < n, let last = find(0xAF, in: bytes, from: max(k, 2), to: n) {
+            if last - 2 >= k && base[last - 2] == 0xE2 && base[last - 1] == 0x9D { events.append(.replyMarker) }
+            k = last + 1
+        }
+        // The feed may end inside a marker.
+        if k <= n - 2 && base[n - 2] == 0xE2 && base[n - 1] == 0x9D {
+            markerProgress = 2
+        } else if k <= n - 1 && base[n - 1] == 0xE2 {
+            markerProgress = 1
         }
         processor.feed(UnsafeRawBufferPointer(bytes), into: &batch)
     }

@@ -11,9 +11,9 @@ public enum Action: Sendable, Equatable {
     case resize(rows: Int, cols: Int)
     // Engine events
     case instancesChanged([InstanceInfo])
-    /// New output for an instance. With `replacesLast`, the first line replaces the newest line
-    /// held (an unfinished line that grew, or a `\r` redraw); the rest are appended.
-    case output(instance: String, lines: [OutputLine], replacesLast: Bool)
+    /// New output for an instance, packed as the OutputProcessor made it: with `replacesOpenLine`,
+    /// the first line replaces the unfinished line shown last (it grew, or a `\r` redraw).
+    case output(instance: String, batch: OutputBatch)
     case sendResult(instance: String, promptID: String, error: String?)
     case queueChanged(instance: String, count: Int)
     /// The instance's history file was loaded: earlier turns (open ones already marked failed),

@@ -14,8 +14,8 @@ public func reduce(state: inout AppState, action: Action) -> [Effect] {
         state.needsFullRepaint = true
         return []
     case .instancesChanged(let infos): state.updateInstances(infos); return []
-    case .output(let name, let lines, let replacesLast):
-        state.appendOutput(name, lines, replacesLast: replacesLast)
+    case .output(let name, let batch):
+        state.appendOutput(name, batch)
         return []
     case .sendResult(let name, let id, let error):
         state.handleSendResult(name, id, error)
@@ -232,7 +232,7 @@ extension AppState {
         }
     }
 
-    mutating func appendOutput(_ name: String, _ lines: [OutputLine], replacesLast: Bool) {
+    mutating func appendOutput(_ name: String, _ batch: OutputBatch) {
         if instance(named: name) == nil {
             // Output before discovery reported the instance: keep it rather than lose it.
             instances.append(newInstance(InstanceInfo(name: name, inPath: "", outPath: "", status: .ready)))
@@ -241,18 +241,7 @@ extension AppState {
         }
         let isActive = activeInstance?.name == name
         withInstance(name) { instance in
-            var remaining = lines[...]
-            if replacesLast, let first = remaining.first {
-                remaining = remaining.dropFirst()
-                if instance.scrollback.isEmpty {
-                    instance.record(first, appended: true)
-                } else {
-                    instance.scrollback.replaceLast(first)
-                    instance.reindexLast(first)
-                }
-            }
-            for line in remaining { instance.record(line, appended: true) }
-            let appended = remaining.count
+            let appended = instance.recordOutput(batch)
             if !instance.view.follow { instance.view.newWhilePaused += appended }
             if !isActive { instance.unread += appended }
             instance.filter.lines.compact(below: instance.firstLine)
@@ -687,14 +676,28 @@ extension InstanceState {
         if !search.query.isEmpty && visible && TextMatch(search.query).matches(line.text) { search.matches.append(n) }
     }
 
-    /// The newest line changed in place: re-check it against the filter and the search.
-    mutating func reindexLast(_ line: OutputLine) {
-        let n = scrollback.endLineNumber - 1
-        if filter.lines.last == n { filter.lines.removeLast() }
-        if search.matches.last == n { search.matches.removeLast() }
-        let visible = !filter.isActive || TextMatch(filter.query).matches(line.text)
-        if filter.isActive && visible { filter.lines.append(n) }
-        if !search.query.isEmpty && visible && TextMatch(search.query).matches(line.text) { search.matches.append(n) }
+    /// Applies a batch of output to the scrollback (a replaced open line is re-checked) and indexes
+    /// the new lines for an active filter or search; Strings are made only then. Returns how many
+    /// lines were appended.
+    mutating func recordOutput(_ batch: OutputBatch) -> Int {
+        let replaces = batch.replacesOpenLine && scrollback.lastIsOpen && !scrollback.isEmpty
+        let firstChanged = scrollback.endLineNumber - (replaces ? 1 : 0)
+        if replaces {
+            if filter.lines.last == firstChanged { filter.lines.removeLast() }
+            if search.matches.last == firstChanged { search.matches.removeLast() }
+        }
+        let appended = scrollback.apply(batch)
+        if filter.isActive || !search.query.isEmpty {
+            let filterMatch = filter.isActive ? TextMatch(filter.query) : nil
+            let searchMatch = search.query.isEmpty ? nil : TextMatch(search.query)
+            for n in max(firstChanged, scrollback.firstLineNumber)..<scrollback.endLineNumber {
+                guard let text = scrollback.line(at: n)?.text else { continue }
+                let visible = filterMatch?.matches(text) ?? true
+                if filterMatch != nil && visible { filter.lines.append(n) }
+                if let searchMatch, visible && searchMatch.matches(text) { search.matches.append(n) }
+            }
+        }
+        return appended
     }
 
     /// Absolute numbers of the held lines matching `match` (and the filter unless told not to).

@@ -201,14 +201,13 @@ public final class TUIRuntime {
             if let directoryError { dispatch(.notice(StatusMessage(directoryError, kind: .error))) }
             for info in list where sessions[info.name] == nil { openSession(info.name) }
         case .output(let name, let batch):
-            dispatch(.output(instance: name, lines: batch.lines, replacesLast: batch.replacesOpenLine))
+            dispatch(.output(instance: name, batch: batch))
             let now = Self.now()
             monitor?.noteOutput(instance: name, at: now)
             // Finished lines only: an open line is counted once it ends (it may still change).
-            let finished = batch.endsWithOpenLine ? batch.lines.dropLast() : batch.lines[...]
-            if let session = sessions[name], !finished.isEmpty {
-                let text = finished.map(\.text).joined(separator: "\n") + "\n"
-                sessionChanged(session, session.tracker.output(text: text, at: now))
+            if let session = sessions[name] {
+                let text = batch.finishedText
+                if !text.isEmpty { sessionChanged(session, session.tracker.output(text: text, at: now)) }
             }
             pumpOutbox(name)
         case .stream(let name, let event):
