@@ -69,7 +69,13 @@ public struct PromptWriter: Sendable {
     /// Writes all of `bytes`, waiting in poll(POLLOUT) on EAGAIN until `deadline` (monotonic).
     /// Completes partial writes; EPIPE is reported, never a signal.
     public func writeAll(_ fd: Int32, _ bytes: [UInt8], deadline: Double) -> Result<Void, SendError> {
-        var offset = 0
+        var written = 0
+        return writeAll(fd, bytes, deadline: deadline, written: &written)
+    }
+
+    /// `writeAll`, telling in `offset` how many bytes went into the pipe.
+    func writeAll(_ fd: Int32, _ bytes: [UInt8], deadline: Double, written offset: inout Int) -> Result<Void, SendError> {
+        offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { buffer in
                 syscalls.write(fd, buffer.baseAddress! + offset, bytes.count - offset)
@@ -125,7 +131,13 @@ public struct PromptWriter: Sendable {
             case .opened(let fd):
                 defer { _ = syscalls.close(fd) }
                 let writeDeadline = max(deadline, MonotonicClock.now() + 0.5)
-                let written = writeAll(fd, bytes, deadline: writeDeadline)
+                var progress = 0
+                let written = writeAll(fd, bytes, deadline: writeDeadline, written: &progress)
+                if case .failure(.brokenPipe) = written, progress == 0, MonotonicClock.now() < deadline {
+                    // A reader that reopens per prompt (the upstream agent) closed between our open
+                    // and our write: nothing was sent, so open again.
+                    continue
+                }
                 if case .success = written, !waitUntilRead(fd, deadline: writeDeadline + 1) {
                     return .failure(.notRead)
                 }
