@@ -21,19 +21,21 @@ private func line(_ s: String) -> OutputLine { OutputLine(text: s) }
 @Test func boundedByBytesTrimsOldest() {
     var sb = Scrollback(maxLines: 1000, maxBytes: 1024)
     let text = String(repeating: "x", count: 100)
-    let cost = Scrollback.lineCost(textCount: 100, runCount: 0)
-    #expect(cost > 100 && cost < 200)
-    for _ in 0..<20 { sb.append(line(text)) }
-    #expect(sb.byteCount <= 1024)
-    #expect(sb.count == 1024 / cost)
+    for i in 0..<20 {
+        sb.append(line(text + "\(i)"))
+        #expect(sb.byteCount <= 1024)
+    }
+    #expect(sb.count >= 2 && sb.count < 20)
     #expect(sb.endLineNumber == 20)
+    #expect(sb.last?.text == text + "19")
     // A growing open line also respects the byte bound (older lines go).
-    var batch = OutputBatch(lines: [line(String(repeating: "y", count: 900))], replacesOpenLine: false, endsWithOpenLine: true)
+    var batch = OutputBatch(lines: [line(String(repeating: "y", count: 300))], replacesOpenLine: false, endsWithOpenLine: true)
     sb.apply(batch)
-    batch = OutputBatch(lines: [line(String(repeating: "y", count: 930))], replacesOpenLine: true, endsWithOpenLine: true)
+    batch = OutputBatch(lines: [line(String(repeating: "y", count: 330))], replacesOpenLine: true, endsWithOpenLine: true)
     sb.apply(batch)
     #expect(sb.byteCount <= 1024)
-    #expect(sb.last?.text.utf8.count == 930)
+    #expect(sb.last?.text.utf8.count == 330)
+    #expect(sb.endLineNumber == 21)
 }
 
 @Test func applyReplacesOpenLine() {
@@ -70,20 +72,23 @@ private func line(_ s: String) -> OutputLine { OutputLine(text: s) }
     #expect((0..<7).map { sb[$0].text } == (993..<1000).map { "\($0)" })
 }
 
-@Test func byteCountIsTheSumOfLineCostsAndStylesCostMore() {
+@Test func byteCountIsTheStorageHeld() {
     var sb = Scrollback(maxLines: 100, maxBytes: 1 << 20)
+    #expect(sb.byteCount == 0)
     sb.append(line("short"))
+    let oneBlock = sb.byteCount
+    #expect(oneBlock >= 64 << 10 && oneBlock < (64 << 10) + 1024)   // a 64 KiB block and a small ring
+    sb.append(line("more"))
+    #expect(sb.byteCount == oneBlock)                              // same block, same ring
     sb.append(OutputLine(text: "bold", runs: [StyleRun(start: 0, count: 4, style: TextStyle(bold: true))]))
-    let plain = Scrollback.lineCost(textCount: 5, runCount: 0)
-    let styled = Scrollback.lineCost(textCount: 4, runCount: 1)
-    #expect(styled > Scrollback.lineCost(textCount: 4, runCount: 0))
-    #expect(sb.byteCount == plain + styled)
-    #expect(sb[1].runs == [StyleRun(start: 0, count: 4, style: TextStyle(bold: true))])
+    #expect(sb.byteCount > oneBlock)                               // the runs ring
+    #expect(sb[2].runs == [StyleRun(start: 0, count: 4, style: TextStyle(bold: true))])
+    #expect(sb[0].runs.isEmpty && sb[1].text == "more")
 }
 
-@Test func linesAcrossManyBlocksReadBackExactlyAndBlocksAreCharged() {
-    // ~1 KiB lines fill a 64 KiB block about every 60 lines; a line never spans two blocks, and the
-    // unused end of a filled block is charged, so byteCount never undercounts what is held.
+@Test func linesAcrossManyBlocksReadBackExactlyWithinTheBound() {
+    // ~1 KiB lines fill a 32 KiB block (an eighth of the bound) about every 30 lines; a line never
+    // spans two blocks, and the storage never exceeds the bound.
     var sb = Scrollback(maxLines: 10_000, maxBytes: 256 << 10)
     var texts: [String] = []
     for i in 0..<2_000 {
@@ -93,16 +98,17 @@ private func line(_ s: String) -> OutputLine { OutputLine(text: s) }
                              timestamp: Double(i)))
         #expect(sb.byteCount <= 256 << 10)
     }
-    #expect(sb.count > 200 && sb.count < 290)
-    var charged = 0
+    var held = 0
     for n in sb.firstLineNumber..<sb.endLineNumber {
-        let held = sb.line(at: n)!
-        #expect(held.text == texts[n])
-        #expect(held.timestamp == Double(n))
-        #expect(held.runs.count == (n % 3 == 0 ? 1 : 0))
-        charged += Scrollback.lineCost(textCount: held.text.utf8.count, runCount: held.runs.count)
+        let line = sb.line(at: n)!
+        #expect(line.text == texts[n])
+        #expect(line.timestamp == Double(n))
+        #expect(line.runs.count == (n % 3 == 0 ? 1 : 0))
+        held += line.text.utf8.count
     }
-    #expect(sb.byteCount >= charged)
+    #expect(sb.endLineNumber == 2_000)
+    // At least two thirds of the bound is text (the rest: the partly filled tail, the spare, rings).
+    #expect(held > (256 << 10) * 2 / 3)
 }
 
 @Test func aCopyIsUnaffectedByChangesToTheOriginal() {

@@ -2,13 +2,13 @@
 // oldest end; line numbers are absolute (they keep counting after trimming), so a view can hold a
 // position while old lines fall off.
 //
-// Packed for floods: line text (with its newline) is copied into 64 KiB blocks (a line never
-// spans two; a batch's lines go in with one copy per block), style runs
-// into one ring and a fixed-size entry per line into another, so appending a line allocates
-// nothing, and dropping the oldest lines frees a block at a time (kept as a spare for reuse).
-// `OutputLine` values are made only when asked for: the visible rows, a search, an export.
-// The byte bound counts what the memory really holds: text, entries, runs and the unused end of
-// each filled block.
+// Packed for floods: line text (with its newline) is copied into blocks of up to 64 KiB (a line
+// never spans two; a batch's lines go in with one copy per block), style runs into one ring and a
+// fixed-size entry per line into another, so appending a line allocates nothing, and dropping the
+// oldest lines frees a block at a time (one is kept as a spare for reuse). `OutputLine` values are
+// made only when asked for: the visible rows, a search, an export.
+// The byte bound is on what the memory really holds: every block and the spare by capacity, and
+// both rings by capacity; a ring or a new block is allocated only when the bound affords it.
 
 public struct Scrollback: Sendable {
     public private(set) var maxLines: Int
@@ -18,27 +18,30 @@ public struct Scrollback: Sendable {
     private struct Entry: Sendable {
         var block: Int          // absolute block number (== blocks.end for the tail block)
         var offset: Int32       // byte offset in the block
-        var count: Int32        // bytes of text
-        var runStart: Int       // absolute index in `runs`
+        var count: Int32        // bytes of text, without the newline that follows it
         var runCount: Int32
-        var cost: Int32         // bytes charged against maxBytes (grows by the block's unused end when it fills)
+        var runStart: Int       // absolute index in `runs`
         var timestamp: Double
     }
 
-    static let blockSize = 64 << 10
-    private static let entryCost = MemoryLayout<Entry>.stride
-    private static let runCost = MemoryLayout<StyleRun>.stride
+    static let largestBlock = 64 << 10
+    private static let entryStride = MemoryLayout<Entry>.stride
+    private static let runStride = MemoryLayout<StyleRun>.stride
 
     /// Entries by absolute line number.
-    private var entries = Ring(filler: Entry(block: 0, offset: 0, count: 0, runStart: 0, runCount: 0, cost: 0, timestamp: 0))
+    private static let noEntry = Entry(block: 0, offset: 0, count: 0, runCount: 0, runStart: 0, timestamp: 0)
+    private var entries = Ring(filler: noEntry)
     private var runs = Ring(filler: StyleRun(start: 0, count: 0, style: .plain))
     /// Filled blocks by absolute block number; the block being filled is `tail`, number `blocks.end`.
     private var blocks = Ring<[UInt8]>(filler: [])
     private var tail: [UInt8] = []
     private var spare: [UInt8]?
+    /// Capacity of every block held: filled, tail and spare.
+    private var blockBytes = 0
 
     public var count: Int { entries.count }
-    public private(set) var byteCount = 0
+    /// Bytes held: blocks and the spare by capacity, and both rings by capacity.
+    public var byteCount: Int { blockBytes + entries.capacity * Self.entryStride + runs.capacity * Self.runStride }
     /// Absolute number of the oldest line still held (lines ever appended minus `count`).
     public var firstLineNumber: Int { entries.start }
     /// Lines dropped because of the bounds since the start.
@@ -51,17 +54,28 @@ public struct Scrollback: Sendable {
         self.maxBytes = max(1024, maxBytes)
     }
 
-    /// Changes the bounds (e.g. when a shared budget is split over more instances) and trims the
-    /// oldest lines at once to fit, giving back storage the smaller bounds no longer need.
+    /// New blocks hold up to 64 KiB, less when the bound is small (an eighth of it, at least 256 bytes).
+    private var blockSize: Int { min(Self.largestBlock, max(256, maxBytes / 8)) }
+
+    /// Changes the bounds (e.g. when a shared budget is split over more instances): the newest
+    /// lines that fit are copied into storage sized for the new bounds (blocks of the new size,
+    /// rings just large enough), so smaller bounds give memory back at once. Line numbers are kept.
     public mutating func setLimits(maxLines: Int, maxBytes: Int) {
-        self.maxLines = max(1, maxLines)
-        self.maxBytes = max(1024, maxBytes)
-        while count > self.maxLines { dropOldest() }
-        // Keep the newest line even when it alone exceeds the bound (as append does).
-        while count > 1 && byteCount > self.maxBytes { dropOldest() }
-        entries.compact()
-        runs.compact()
-        blocks.compact()
+        let skipped = max(0, count - max(1, maxLines))
+        var packed = Scrollback(maxLines: maxLines, maxBytes: maxBytes, firstLineNumber: firstLineNumber + skipped)
+        for lineNumber in (firstLineNumber + skipped)..<endLineNumber {
+            withLine(at: lineNumber) { bytes, runs, timestamp in
+                runs.withUnsafeBufferPointer { packed.appendOne(bytes, $0, timestamp) }
+            }
+        }
+        packed.droppedLines += droppedLines + skipped
+        packed.lastIsOpen = lastIsOpen && packed.count > 0
+        self = packed
+    }
+
+    private init(maxLines: Int, maxBytes: Int, firstLineNumber: Int) {
+        self.init(maxLines: maxLines, maxBytes: maxBytes)
+        entries = Ring(filler: Self.noEntry, start: firstLineNumber)
     }
 
     /// Absolute number one past the newest line.
@@ -84,18 +98,17 @@ public struct Scrollback: Sendable {
 
     private mutating func appendOne(_ line: OutputLine) {
         var text = line.text
-        text.withUTF8 { bytes in
-            line.runs.withUnsafeBufferPointer { runs in
-                let cost = admit(textCount: bytes.count, runCount: runs.count)
-                if tail.count + bytes.count + 1 > tail.capacity {
-                    sealTail(minimumCapacity: bytes.count + 1)
-                    trim(toAdmit: cost)
-                }
-                addEntry(textCount: bytes.count, runs: runs, cost: cost, timestamp: line.timestamp)
-                tail.append(contentsOf: bytes)
-                tail.append(0x0A)
-            }
-        }
+        text.withUTF8 { bytes in line.runs.withUnsafeBufferPointer { appendOne(bytes, $0, line.timestamp) } }
+    }
+
+    private mutating func appendOne(_ bytes: UnsafeBufferPointer<UInt8>, _ lineRuns: UnsafeBufferPointer<StyleRun>,
+                                    _ timestamp: Double) {
+        let size = bytes.count + 1
+        admit(size: size, runCount: lineRuns.count, pending: 0)
+        if tail.count + size > tail.capacity { startTail(minimumCapacity: size) }
+        addEntry(textCount: bytes.count, runs: lineRuns, timestamp: timestamp, offset: tail.count)
+        tail.append(contentsOf: bytes)
+        tail.append(0x0A)
     }
 
     /// Applies what an OutputProcessor produced: the first line replaces the open line the previous
@@ -121,16 +134,15 @@ public struct Scrollback: Sendable {
                     }
                 }
                 for entry in batch.entries {
-                    let cost = admit(textCount: entry.textCount, runCount: entry.runCount)
                     let size = entry.textCount + 1
+                    admit(size: size, runCount: entry.runCount, pending: pendingBytes)
                     if tail.count + pendingBytes + size > tail.capacity {
                         flush()
-                        sealTail(minimumCapacity: size)
-                        trim(toAdmit: cost)      // the filled block's unused end was charged
+                        startTail(minimumCapacity: size)
                     }
                     addEntry(textCount: entry.textCount,
                              runs: UnsafeBufferPointer(rebasing: batchRuns[entry.runStart..<(entry.runStart + entry.runCount)]),
-                             cost: cost, timestamp: entry.timestamp, offset: tail.count + pendingBytes)
+                             timestamp: entry.timestamp, offset: tail.count + pendingBytes)
                     pendingBytes += size
                 }
                 flush()
@@ -147,48 +159,50 @@ public struct Scrollback: Sendable {
         return apply(batch)
     }
 
-    /// What a line of `textCount` bytes with `runCount` style runs is charged against `maxBytes`:
-    /// its text and newline, its entry and its runs (a filled block's unused end comes on top).
-    public static func lineCost(textCount: Int, runCount: Int) -> Int {
-        textCount + 1 + entryCost + runCount * runCost
-    }
-
-    /// Makes room under both bounds for a line of `textCount` bytes and `runCount` runs; returns its cost.
+    /// Makes room under both bounds for a line of `size` bytes (text and newline) and `runCount`
+    /// runs, `pending` bytes already being on their way into the tail block.
     @inline(__always)
-    private mutating func admit(textCount: Int, runCount: Int) -> Int {
+    private mutating func admit(size: Int, runCount: Int, pending: Int) {
         if count == maxLines { dropOldest() }
-        let cost = Self.lineCost(textCount: textCount, runCount: runCount)
-        trim(toAdmit: cost)
-        return cost
+        while count > 0 && byteCount + growth(size: size, runCount: runCount, pending: pending) > maxBytes {
+            dropOldest()
+        }
+    }
+
+    /// How many bytes of storage adding such a line would allocate.
+    @inline(__always)
+    private func growth(size: Int, runCount: Int, pending: Int) -> Int {
+        var extra = 0
+        if tail.count + pending + size > tail.capacity && (spare?.capacity ?? 0) < size {
+            extra += max(blockSize, size)
+        }
+        if entries.count == entries.capacity { extra += max(4, entries.capacity) * Self.entryStride }
+        if runCount > 0 && runs.count + runCount > runs.capacity {
+            var grown = max(4, runs.capacity)
+            while grown < runs.count + runCount { grown *= 2 }
+            extra += (grown - runs.capacity) * Self.runStride
+        }
+        return extra
     }
 
     @inline(__always)
-    private mutating func trim(toAdmit cost: Int) {
-        while count > 0 && byteCount + cost > maxBytes { dropOldest() }
-    }
-
-    @inline(__always)
-    private mutating func addEntry(textCount: Int, runs lineRuns: UnsafeBufferPointer<StyleRun>, cost: Int,
-                                   timestamp: Double, offset: Int? = nil) {
-        entries.append(Entry(block: blocks.end, offset: Int32(offset ?? tail.count), count: Int32(textCount),
-                             runStart: runs.end, runCount: Int32(lineRuns.count), cost: Int32(cost),
-                             timestamp: timestamp))
+    private mutating func addEntry(textCount: Int, runs lineRuns: UnsafeBufferPointer<StyleRun>, timestamp: Double,
+                                   offset: Int) {
+        entries.append(Entry(block: blocks.end, offset: Int32(offset), count: Int32(textCount),
+                             runCount: Int32(lineRuns.count), runStart: runs.end, timestamp: timestamp))
         for run in lineRuns { runs.append(run) }
-        byteCount += cost
     }
 
-    /// Moves the tail block to the filled ones and starts a new one that holds at least `minimumCapacity`.
-    /// The old block's unused end is charged to its last line.
-    private mutating func sealTail(minimumCapacity: Int) {
-        if !tail.isEmpty {
-            if let newest = entries.last, newest.block == blocks.end {
-                let slack = tail.capacity - tail.count
-                entries[entries.end - 1].cost += Int32(slack)
-                byteCount += slack
-                blocks.append(tail)
-            } else {
-                blocks.append([])          // nothing held uses it: keep the numbering, not the bytes
-            }
+    /// Retires the tail block (to the filled ones when a held line uses it) and makes a tail with
+    /// room for `minimumCapacity` bytes: the old one emptied, the spare, or a new block.
+    private mutating func startTail(minimumCapacity: Int) {
+        if entries.last?.block == blocks.end && !tail.isEmpty {
+            blocks.append(tail)
+            tail = []
+        } else {
+            tail.removeAll(keepingCapacity: true)   // no held line uses it
+            if tail.capacity >= minimumCapacity { return }
+            blockBytes -= tail.capacity
             tail = []
         }
         if var reused = spare, reused.capacity >= minimumCapacity {
@@ -196,16 +210,15 @@ public struct Scrollback: Sendable {
             reused.removeAll(keepingCapacity: true)
             tail = reused
         } else {
-            tail.reserveCapacity(max(Self.blockSize, minimumCapacity))
+            tail.reserveCapacity(max(blockSize, minimumCapacity))
+            blockBytes += tail.capacity
         }
-        releaseBlocks()
     }
 
     /// Removes the newest line (its text is always at the end of the tail block).
     private mutating func removeNewest() {
         let entry = entries.removeLast()
         runs.removeLast(Int(entry.runCount))
-        byteCount -= Int(entry.cost)
         if entry.block == blocks.end { tail.removeSubrange(Int(entry.offset)...) }
     }
 
@@ -214,17 +227,16 @@ public struct Scrollback: Sendable {
         guard let oldest = entries.first else { return }
         entries.removeFirst()
         runs.removeFirst(Int(oldest.runCount))
-        byteCount -= Int(oldest.cost)
         droppedLines += 1
         if oldest.block != blocks.end && (entries.first?.block ?? blocks.end) != oldest.block { releaseBlocks() }
     }
 
-    /// Frees the filled blocks no held line uses any more (one is kept as the spare).
+    /// Frees the filled blocks no held line uses any more (the first becomes the spare if there is none).
     private mutating func releaseBlocks() {
         let firstUsed = entries.first?.block ?? blocks.end
         while !blocks.isEmpty && blocks.start < firstUsed {
             let block = blocks.removeFirst()
-            if spare == nil || block.capacity > spare!.capacity { spare = block }
+            if spare == nil { spare = block } else { blockBytes -= block.capacity }
         }
     }
 
@@ -266,9 +278,8 @@ public struct Scrollback: Sendable {
     public mutating func removeAll() {
         entries.removeAll()
         runs.removeAll()
-        while !blocks.isEmpty { blocks.removeFirst() }
+        releaseBlocks()
         tail.removeAll(keepingCapacity: true)
         lastIsOpen = false
-        byteCount = 0
     }
 }

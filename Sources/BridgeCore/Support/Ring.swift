@@ -30,7 +30,7 @@ struct Ring<Element> {
     var last: Element? { isEmpty ? nil : self[end &- 1] }
 
     mutating func append(_ element: Element) {
-        if count == storage.count { resize(to: max(16, storage.count * 2)) }
+        if count == storage.count { resize(to: max(4, storage.count * 2)) }
         storage[end & (storage.count &- 1)] = element
         end &+= 1
     }
@@ -70,11 +70,11 @@ struct Ring<Element> {
         removeFirst(count)
     }
 
-    /// Gives back storage when it is more than four times what the elements need.
+    /// Shrinks the storage to the smallest power of two (at least 4) that holds the elements.
     mutating func compact() {
-        var needed = 16
+        var needed = 4
         while needed < count { needed *= 2 }
-        if storage.count > 4 * needed { resize(to: needed) }
+        if storage.count > needed { resize(to: needed) }
     }
 
     private mutating func resize(to capacity: Int) {
