@@ -6,6 +6,7 @@
 //   child-ingest hub|upstream BYTES DIR NAME...
 //       starts the reader on DIR's instances, then spawns child-write for them, and prints one
 //       JSON object: seconds, cpu, vmhwm_kb, bytes, lines.
+//   child-feed BYTES                    decoder + scrollback in one process, no pipe (ns per byte of each)
 
 import BridgeCore
 import Foundation
@@ -175,5 +176,46 @@ enum ChildIngest {
         try Proc.wait(writer)
         let start = writerStart(fallback: t0)
         return IngestResult(seconds: t1 - start, cpu: cpu, vmhwmKB: Proc.statusKB("VmHWM"), bytes: 0, lines: expectedLines)
+    }
+}
+
+/// `child-feed BYTES`: the user-space half of ingest alone, in one process with no pipe: AgentText
+/// in 256 KiB pieces through StreamDecoder (→ OutputProcessor → OutputBatch) and Scrollback.apply,
+/// timed separately. For profiling and for trying changes to the scanner; not a budget.
+enum ChildFeed {
+    static func run(_ args: [String]) throws {
+        guard let bytes = args.first.flatMap(Int.init) else { throw BenchError("child-feed BYTES") }
+        var (block, _) = AgentText.block()
+        // Experiments: CCB_FEED_ASCII=1 turns non-ASCII bytes into 'x'; CCB_FEED_NOSGR=1 turns ESC into 'x'.
+        let env = ProcessInfo.processInfo.environment
+        if env["CCB_FEED_ASCII"] != nil { block = block.map { $0 >= 0x80 ? 0x78 : $0 } }
+        if env["CCB_FEED_NOSGR"] != nil { block = block.map { $0 == 0x1B ? 0x78 : $0 } }
+        let blocks = AgentText.blocks(for: bytes, blockSize: block.count)
+        let settings = TUISettings()
+        var decoder = StreamDecoder(maxLineBytes: settings.maxLineBytes)
+        var scrollback = Scrollback(maxLines: settings.scrollbackLines, maxBytes: settings.scrollbackBytes)
+        var batch = OutputBatch()
+        var events: [StreamEvent] = []
+        var decodeTime = 0.0, applyTime = 0.0
+        let piece = 256 << 10
+        block.withUnsafeBytes { raw in
+            for _ in 0..<blocks {
+                var offset = 0
+                while offset < raw.count {
+                    let n = min(piece, raw.count - offset)
+                    let t0 = MonotonicClock.now()
+                    decoder.feed(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + n)]), into: &batch, events: &events)
+                    let t1 = MonotonicClock.now()
+                    scrollback.apply(consuming: &batch)
+                    applyTime += MonotonicClock.now() - t1
+                    decodeTime += t1 - t0
+                    events.removeAll(keepingCapacity: true)
+                    offset += n
+                }
+            }
+        }
+        let total = Double(blocks * block.count)
+        print(String(format: "decode %.3f ns/byte, apply %.3f ns/byte, %d lines held", decodeTime / total * 1e9,
+                     applyTime / total * 1e9, scrollback.count))
     }
 }

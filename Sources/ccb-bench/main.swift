@@ -106,6 +106,7 @@ do {
     switch arguments.first {
     case "child-write": try ChildWrite.run(Array(arguments.dropFirst()))
     case "child-ingest": try ChildIngest.run(Array(arguments.dropFirst()))
+    case "child-feed": try ChildFeed.run(Array(arguments.dropFirst()))
     default: CCBBench.main()
     }
 } catch {

@@ -98,24 +98,24 @@ public struct OutputProcessor {
         while i < n {
             let runStart = i
             // Fast path: printable ASCII and valid, non-C1 UTF-8.
-            scan: while i < n {
-                // Sixteen bytes at a time while they are all printable ASCII (0x20...0x7E).
-                while i &+ 16 <= n {
+            scan: while true {
+                if i &+ 16 <= n {
+                    // Sixteen bytes at a time while they are all printable ASCII (0x20...0x7E), then
+                    // straight to the first byte that is not (no data-dependent branch for which half).
                     let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<UInt8>.self)
-                    if any((v &- space16) .>= printableSpan16) { break }
-                    i &+= 16
-                }
-                // Then eight at a time, jumping straight to the first byte that is not.
-                while i &+ 8 <= n {
-                    let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
-                    let special = Self.notPrintableASCII(w)
+                    if !any((v &- space16) .>= printableSpan16) { i &+= 16; continue }
+                    let low = Self.notPrintableASCII(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+                    let high = Self.notPrintableASCII(UnsafeRawPointer(p + i + 8).loadUnaligned(as: UInt64.self))
+                    i &+= low != 0 ? low.trailingZeroBitCount &>> 3 : 8 &+ (high.trailingZeroBitCount &>> 3)
+                } else if i &+ 8 <= n {
+                    let special = Self.notPrintableASCII(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
                     if special == 0 { i &+= 8; continue }
                     i &+= special.trailingZeroBitCount &>> 3
-                    break
+                } else if i >= n {
+                    break scan
                 }
-                guard i < n else { break scan }
                 let b = p[i]
-                if b &- 0x20 < 0x5F { i &+= 1; continue }
+                if b &- 0x20 < 0x5F { i &+= 1; continue }   // only in the last few bytes
                 if b < 0x80 { break scan }
                 switch UTF8Scan.classify(p, i, n) {
                 case .valid(let length): i &+= length
