@@ -17,6 +17,14 @@ final class EPIPEOnce: @unchecked Sendable {
     func take() -> Bool { lock.withLock { if left > 0 { left -= 1; return true } else { return false } } }
 }
 
+/// Bytes one thread reads and another checks.
+final class ReceivedBytes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes: [UInt8] = []
+    var value: [UInt8] { lock.withLock { bytes } }
+    func append(_ more: ArraySlice<UInt8>) { lock.withLock { bytes += more } }
+}
+
 @Suite struct FaultDeliveryTests {
     func delivery(_ path: String, _ loop: EventLoop, fail: EPIPEOnce, partial: Bool = false,
                   done: @escaping (String, SendError?) -> Void) -> PromptDelivery {
@@ -37,6 +45,39 @@ final class EPIPEOnce: @unchecked Sendable {
             return Syscalls.live.write(fd, buffer, count)
         }
         return PromptDelivery(path: path, loop: loop, writer: PromptWriter(syscalls: syscalls), completion: done)
+    }
+
+    @Test func synchronousSendOpensAgainAfterEPIPEBeforeAnyByte() throws {
+        // `cc-bridge-tui send` (PromptWriter.send): the same race, the same answer. Seen as a flaky
+        // sendReachesAReaderThatReopensPerPrompt under load before send retried.
+        let tmp = TempDir()
+        let path = tmp.file("a.in.fifo")
+        try FifoSafety.create(path)
+        let reader = open(path, O_RDONLY | O_NONBLOCK)
+        defer { close(reader) }
+        let fail = EPIPEOnce(2)
+        var syscalls = Syscalls.live
+        syscalls.write = { fd, buffer, count in
+            if fail.take() { errno = EPIPE; return -1 }
+            return Syscalls.live.write(fd, buffer, count)
+        }
+        // The agent side reads on another thread (send waits until the bytes were taken).
+        let got = ReceivedBytes()
+        let readerFD = reader
+        let readerThread = Thread {
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let start = Date()
+            while got.value.count < 6 && Date().timeIntervalSince(start) < 10 {
+                let n = read(readerFD, &buffer, buffer.count)
+                if n > 0 { got.append(buffer[0..<n]) } else { usleep(1000) }
+            }
+        }
+        readerThread.start()
+        let result = PromptWriter(syscalls: syscalls).send(Array("hello\n".utf8), to: path, timeout: 5)
+        #expect(result.failure == nil, "\(String(describing: result.failure))")
+        for _ in 0..<1000 where got.value.count < 6 { usleep(10_000) }
+        #expect(got.value == Array("hello\n".utf8))
+        #expect(fail.left == 0)
     }
 
     @Test func epipeBeforeAnyByteIsRetried() throws {
