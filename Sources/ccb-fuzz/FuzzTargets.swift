@@ -5,7 +5,8 @@
 //   output    bytes an agent writes: OutputProcessor and StreamDecoder (plain and framed), fed
 //             whole and split at a point chosen by the first byte; every line must be free of
 //             controls, within the line cap, with sane style runs, the open-line protocol kept,
-//             and the finished lines the same for both feeds.
+//             and the finished lines the same for both feeds; a Scrollback fed the same batches
+//             holds the same lines (all of them, or with tiny bounds the newest, within the bound).
 //   protocol  one line: AgentMessage.decode and HostMessage.decode; whatever decodes must
 //             re-encode to something that decodes to the same value.
 //   config    config.yaml text: ConfigLoader.parse must return a config or a ConfigError.
@@ -38,13 +39,23 @@ enum FuzzOutput {
         var p1 = OutputProcessor(maxLineBytes: 1 << 20, now: { 0 })
         var p2 = OutputProcessor(maxLineBytes: 1 << 20, now: { 0 })
         var batch = OutputBatch()
-        p1.feed(bytes, into: &batch); whole.apply(batch); batch.removeAll()
-        p1.flushIncompleteInput(into: &batch); whole.apply(batch); batch.removeAll()
+        // The whole feed's batches also go into two real scrollbacks: one that holds everything
+        // must show exactly the collected lines, one with tiny bounds the newest of them.
+        var held = Scrollback(maxLines: 1 << 20, maxBytes: 1 << 30)
+        var tiny = Scrollback(maxLines: 3, maxBytes: 1024)
+        func takeWhole() {
+            whole.apply(batch); held.apply(batch); tiny.apply(batch); batch.removeAll()
+            compare(held, whole.lines, "scrollback")
+            compare(tiny, Array(whole.lines.suffix(tiny.count)), "bounded scrollback")
+            guard tiny.byteCount <= 1024 || tiny.count == 1 else { fatalError("bounded scrollback over its bound") }
+        }
+        p1.feed(bytes, into: &batch); takeWhole()
+        p1.flushIncompleteInput(into: &batch); takeWhole()
         // CAN (ends any unfinished sequence) and a newline finish the open line, so the two runs are
         // compared on finished lines (an open line erased to nothing is shown as an empty open
         // line only if it was shown before, which depends on where reads end: fuzzing found that
         // this is not a difference).
-        p1.feed([0x18, 0x0A], into: &batch); whole.apply(batch); batch.removeAll()
+        p1.feed([0x18, 0x0A], into: &batch); takeWhole()
         p2.feed(Array(bytes[..<cut]), into: &batch); parts.apply(batch); batch.removeAll()
         p2.feed(Array(bytes[cut...]), into: &batch); parts.apply(batch); batch.removeAll()
         p2.flushIncompleteInput(into: &batch); parts.apply(batch); batch.removeAll()
@@ -79,6 +90,16 @@ enum FuzzOutput {
         check(viaDecoder.lines, "decoder")
         for event in events {
             if case .notice(let text) = event, !isSanitized(text) { fatalError("decoder: notice not sanitized") }
+        }
+    }
+
+    /// The scrollback's newest lines must be `expected` (text, runs and timestamps).
+    static func compare(_ scrollback: Scrollback, _ expected: [OutputLine], _ what: String) {
+        guard scrollback.count == expected.count else {
+            fatalError("\(what): \(scrollback.count) lines, expected \(expected.count)")
+        }
+        for (position, line) in expected.enumerated() where scrollback[position] != line {
+            fatalError("\(what): line \(position) is \(scrollback[position]), expected \(line)")
         }
     }
 
