@@ -126,6 +126,18 @@ func trackerSettings(idle: Double = 300, request: Double = 120, history: Int = 1
         #expect(tracker.turn(id: "2")?.ttfb == 1.9)
     }
 
+    @Test func outputTextIsMadeOnlyWhenATurnKeepsIt() {
+        var tracker = SessionTracker(settings: trackerSettings())
+        var made = 0
+        tracker.output(byteCount: 1 << 20, at: 1) { made += 1; return "flood" }
+        #expect(made == 0 && tracker.unattributedBytes == 1 << 20)
+        tracker.promptSent(id: "1", text: "one", at: 2)
+        tracker.output(byteCount: 6, at: 3) { made += 1; return "reply\n" }
+        #expect(made == 1)
+        #expect(tracker.turn(id: "1")?.response == "reply\n")
+        #expect(tracker.turn(id: "1")?.status == .active)
+    }
+
     @Test func outputWithNoOpenTurnIsCountedNotAttributed() {
         var tracker = SessionTracker(settings: trackerSettings())
         let changed = tracker.output(text: "banner", at: 1)

@@ -51,11 +51,16 @@ public struct OutputBatch: Sendable, Equatable {
     /// Every line as OutputLine values (allocates per line).
     public var lines: [OutputLine] { (0..<count).map { self[$0] } }
 
+    /// Bytes of `finishedText`.
+    public var finishedTextByteCount: Int {
+        let finished = endsWithOpenLine ? count - 1 : count
+        guard finished > 0 else { return 0 }
+        return entries[finished - 1].textStart + entries[finished - 1].textCount + 1
+    }
+
     /// The finished lines' text, each with its newline: the whole batch but an open last line.
     public var finishedText: String {
-        let finished = endsWithOpenLine ? count - 1 : count
-        guard finished > 0 else { return "" }
-        let end = entries[finished - 1].textStart + entries[finished - 1].textCount + 1
+        let end = finishedTextByteCount
         return text.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[..<end]), as: UTF8.self) }
     }
 

@@ -136,11 +136,18 @@ public struct SessionTracker: Sendable {
     /// Output text: appended to the oldest open turn, which becomes active at its first byte.
     @discardableResult
     public mutating func output(text: String, at time: Double) -> [Turn] {
-        guard !text.isEmpty else { return [] }
+        output(byteCount: text.utf8.count, at: time) { text }
+    }
+
+    /// Output of `byteCount` bytes whose text `text` makes: called only when an open turn keeps
+    /// it, so a flood nobody asked for (or past a turn's response limit) makes no String.
+    @discardableResult
+    public mutating func output(byteCount: Int, at time: Double, text: () -> String) -> [Turn] {
+        guard byteCount > 0 else { return [] }
         touch(time)
         lastOutputAt = time
         guard let i = turns.firstIndex(where: { $0.status.isOpen }) else {
-            unattributedBytes += text.utf8.count
+            unattributedBytes += byteCount
             return []
         }
         if turns[i].status == .pending {
@@ -148,7 +155,7 @@ public struct SessionTracker: Sendable {
             turns[i].firstByteAt = time
         }
         turns[i].lastOutputAt = time
-        Self.append(text, to: &turns[i])
+        if !turns[i].truncated { Self.append(text(), to: &turns[i]) }
         return [turns[i]]
     }
 

@@ -205,9 +205,9 @@ public final class TUIRuntime {
             let now = Self.now()
             monitor?.noteOutput(instance: name, at: now)
             // Finished lines only: an open line is counted once it ends (it may still change).
-            if let session = sessions[name] {
-                let text = batch.finishedText
-                if !text.isEmpty { sessionChanged(session, session.tracker.output(text: text, at: now)) }
+            let finishedBytes = batch.finishedTextByteCount
+            if let session = sessions[name], finishedBytes > 0 {
+                sessionChanged(session, session.tracker.output(byteCount: finishedBytes, at: now) { batch.finishedText })
             }
             pumpOutbox(name)
         case .stream(let name, let event):
