@@ -90,6 +90,17 @@ struct Bench {
 
     // MARK: 2. Round trip
 
+    /// Whether `needle` occurs in `haystack` (bytes).
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, haystack.count >= needle.count else { return needle.isEmpty }
+        var i = 0
+        while i <= haystack.count - needle.count {
+            if haystack[i] == first && haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
+            i += 1
+        }
+        return false
+    }
+
     func roundTrip(wire: String) throws -> [Row] {
         log("round trip: \(wire), \(sizes.roundTrips) prompts")
         let scratch = try Scratch()
@@ -107,7 +118,7 @@ struct Bench {
         var options = InstanceHub.Options(directory: dir)
         options.rescanInterval = 3600
         var attached = false, framed = false
-        var sentAt = 0.0, awaitingFirst = false, replyDone = false, expected = ""
+        var sentAt = 0.0, awaitingFirst = false, replyDone = false, expected = "", expectedBytes: [UInt8] = []
 
         var latencies: [Double] = []
         var failure: String?
@@ -116,7 +127,9 @@ struct Bench {
             case .attachment(_, .attached): attached = true
             case .attachment(_, .failed(let why)): failure = why
             case .output(_, let batch):
-                if awaitingFirst && batch.lines.contains(where: { $0.text.contains(expected) }) {
+                // A byte search of the packed text: Foundation's String.contains (CFStringFind) and
+                // making the lines' Strings took most of the harness's own time per batch.
+                if awaitingFirst && Self.contains(batch.text, expectedBytes) {
                     latencies.append(MonotonicClock.now() - sentAt)
                     awaitingFirst = false
                 }
@@ -141,6 +154,7 @@ struct Bench {
             replyDone = false
             awaitingFirst = true
             expected = "prompt \(i) hello"
+            expectedBytes = Array(expected.utf8)
             sentAt = MonotonicClock.now()
             hub.send(expected, to: "rt", promptID: "p\(i)")
             try spin(until: { replyDone && !awaitingFirst }, timeout: 10)
