@@ -111,6 +111,31 @@ private func line(_ s: String) -> OutputLine { OutputLine(text: s) }
     #expect(held > (256 << 10) * 2 / 3)
 }
 
+@Test func aLineWithThousandsOfRunsDoesNotShrinkTheScrollbackForGood() {
+    // Its runs ring is larger than the whole bound; once the line is gone the ring is given back.
+    var sb = Scrollback(maxLines: 1000, maxBytes: 256 << 10)
+    let runs = (0..<8_200).map { StyleRun(start: $0, count: 1, style: TextStyle(foreground: .ansi(UInt8($0 % 8)))) }
+    sb.append(OutputLine(text: String(repeating: "x", count: 8_200), runs: runs))
+    #expect(sb.count == 1)
+    for i in 0..<100 { sb.append(line("plain \(i)")) }
+    #expect(sb.count == 100)
+    #expect(sb.byteCount <= 256 << 10)
+    #expect(sb.last?.text == "plain 99")
+}
+
+@Test func theBoundHoldsWhatMallocRoundsUp() {
+    // A new block's capacity is what malloc gave (rounded up), not what was asked for.
+    for maxBytes in stride(from: 1024, through: 1100, by: 4) {
+        for size in stride(from: 380, through: 440, by: 3) {
+            var sb = Scrollback(maxLines: 100, maxBytes: maxBytes)
+            for i in 0..<5 {
+                sb.append(line(String(repeating: "x", count: size) + "\(i)"))
+                #expect(sb.byteCount <= maxBytes || sb.count == 1, "bound \(maxBytes), lines of \(size): \(sb.byteCount) with \(sb.count) lines")
+            }
+        }
+    }
+}
+
 @Test func aCopyIsUnaffectedByChangesToTheOriginal() {
     var sb = Scrollback(maxLines: 100, maxBytes: 1 << 20)
     sb.apply(OutputBatch(lines: [line("one"), line("tw")], endsWithOpenLine: true))

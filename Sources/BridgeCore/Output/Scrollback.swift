@@ -105,7 +105,10 @@ public struct Scrollback: Sendable {
                                     _ timestamp: Double) {
         let size = bytes.count + 1
         admit(size: size, runCount: lineRuns.count, pending: 0)
-        if tail.count + size > tail.capacity { startTail(minimumCapacity: size) }
+        if tail.count + size > tail.capacity {
+            startTail(minimumCapacity: size)
+            admit(size: size, runCount: lineRuns.count, pending: 0)   // malloc may have given more than asked
+        }
         addEntry(textCount: bytes.count, runs: lineRuns, timestamp: timestamp, offset: tail.count)
         tail.append(contentsOf: bytes)
         tail.append(0x0A)
@@ -139,6 +142,7 @@ public struct Scrollback: Sendable {
                     if tail.count + pendingBytes + size > tail.capacity {
                         flush()
                         startTail(minimumCapacity: size)
+                        admit(size: size, runCount: entry.runCount, pending: 0)   // malloc may have given more than asked
                     }
                     addEntry(textCount: entry.textCount,
                              runs: UnsafeBufferPointer(rebasing: batchRuns[entry.runStart..<(entry.runStart + entry.runCount)]),
@@ -166,6 +170,11 @@ public struct Scrollback: Sendable {
         if count == maxLines { dropOldest() }
         while count > 0 && byteCount + growth(size: size, runCount: runCount, pending: pending) > maxBytes {
             dropOldest()
+        }
+        if count == 0 {
+            // Nothing older is left to drop: give back ring storage a burst left behind.
+            entries.shrinkIfSparse()
+            runs.shrinkIfSparse()
         }
     }
 
@@ -226,7 +235,10 @@ public struct Scrollback: Sendable {
     private mutating func dropOldest() {
         guard let oldest = entries.first else { return }
         entries.removeFirst()
-        runs.removeFirst(Int(oldest.runCount))
+        if oldest.runCount > 0 {
+            runs.removeFirst(Int(oldest.runCount))
+            runs.shrinkIfSparse()   // a line with thousands of runs must not leave them all counted
+        }
         droppedLines += 1
         if oldest.block != blocks.end && (entries.first?.block ?? blocks.end) != oldest.block { releaseBlocks() }
     }
@@ -238,6 +250,7 @@ public struct Scrollback: Sendable {
             let block = blocks.removeFirst()
             if spare == nil { spare = block } else { blockBytes -= block.capacity }
         }
+        entries.shrinkIfSparse()
     }
 
     // MARK: Reading lines

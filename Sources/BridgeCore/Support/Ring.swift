@@ -1,7 +1,7 @@
 // Ring: a growable ring buffer addressed by absolute index. Elements are appended at the end and
 // removed from either end; an index keeps naming the same element while older ones are removed,
 // so a scrollback can use line numbers directly. Storage is a power of two that doubles when
-// full and can be compacted; removed slots of elements that hold references are overwritten with `filler`.
+// full and shrinks when mostly empty; removed slots of elements that hold references are overwritten with `filler`.
 
 struct Ring<Element> {
     private var storage: ContiguousArray<Element> = []
@@ -70,11 +70,13 @@ struct Ring<Element> {
         removeFirst(count)
     }
 
-    /// Shrinks the storage to the smallest power of two (at least 4) that holds the elements.
-    mutating func compact() {
-        var needed = 4
-        while needed < count { needed *= 2 }
-        if storage.count > needed { resize(to: needed) }
+    /// Gives back storage once a quarter or less of at least 64 slots is used, keeping room for
+    /// twice the elements (so shrinking and growing cannot alternate).
+    mutating func shrinkIfSparse() {
+        guard storage.count >= 64 && count * 4 <= storage.count else { return }
+        var kept = 4
+        while kept < count * 2 { kept *= 2 }
+        resize(to: kept)
     }
 
     private mutating func resize(to capacity: Int) {
