@@ -95,10 +95,7 @@ public struct OutputBatch: Sendable, Equatable {
     }
 
     public mutating func append(_ line: OutputLine) {
-        var text = line.text
-        text.withUTF8 { bytes in
-            line.runs.withUnsafeBufferPointer { append(bytes, runs: $0, timestamp: line.timestamp) }
-        }
+        line.withUnsafeParts { append($0, runs: $1, timestamp: line.timestamp) }
     }
 
     /// Removes the last line (the processor re-emits a changed open line in place).

@@ -97,18 +97,14 @@ public struct Scrollback: Sendable {
     }
 
     private mutating func appendOne(_ line: OutputLine) {
-        var text = line.text
-        text.withUTF8 { bytes in line.runs.withUnsafeBufferPointer { appendOne(bytes, $0, line.timestamp) } }
+        line.withUnsafeParts { appendOne($0, $1, line.timestamp) }
     }
 
     private mutating func appendOne(_ bytes: UnsafeBufferPointer<UInt8>, _ lineRuns: UnsafeBufferPointer<StyleRun>,
                                     _ timestamp: Double) {
         let size = bytes.count + 1
         admit(size: size, runCount: lineRuns.count, pending: 0)
-        if tail.count + size > tail.capacity {
-            startTail(minimumCapacity: size)
-            admit(size: size, runCount: lineRuns.count, pending: 0)   // malloc may have given more than asked
-        }
+        if tail.count + size > tail.capacity { startTail(for: size, runCount: lineRuns.count) }
         addEntry(textCount: bytes.count, runs: lineRuns, timestamp: timestamp, offset: tail.count)
         tail.append(contentsOf: bytes)
         tail.append(0x0A)
@@ -141,8 +137,7 @@ public struct Scrollback: Sendable {
                     admit(size: size, runCount: entry.runCount, pending: pendingBytes)
                     if tail.count + pendingBytes + size > tail.capacity {
                         flush()
-                        startTail(minimumCapacity: size)
-                        admit(size: size, runCount: entry.runCount, pending: 0)   // malloc may have given more than asked
+                        startTail(for: size, runCount: entry.runCount)
                     }
                     addEntry(textCount: entry.textCount,
                              runs: UnsafeBufferPointer(rebasing: batchRuns[entry.runStart..<(entry.runStart + entry.runCount)]),
@@ -163,8 +158,8 @@ public struct Scrollback: Sendable {
         return apply(batch)
     }
 
-    /// Makes room under both bounds for a line of `size` bytes (text and newline) and `runCount`
-    /// runs, `pending` bytes already being on their way into the tail block.
+    /// Drops the oldest lines until a line of `size` bytes and `runCount` runs fits both bounds,
+    /// `pending` bytes already being on their way into the tail block.
     @inline(__always)
     private mutating func admit(size: Int, runCount: Int, pending: Int) {
         if count == maxLines { dropOldest() }
@@ -200,6 +195,14 @@ public struct Scrollback: Sendable {
         entries.append(Entry(block: blocks.end, offset: Int32(offset), count: Int32(textCount),
                              runCount: Int32(lineRuns.count), runStart: runs.end, timestamp: timestamp))
         for run in lineRuns { runs.append(run) }
+    }
+
+    /// A new tail block for a line of `size` bytes and `runCount` runs that did not fit the old
+    /// one (whose pending bytes must have landed), then the bounds again: malloc may have given
+    /// more than was asked for.
+    private mutating func startTail(for size: Int, runCount: Int) {
+        startTail(minimumCapacity: size)
+        admit(size: size, runCount: runCount, pending: 0)
     }
 
     /// Retires the tail block (to the filled ones when a held line uses it) and makes a tail with

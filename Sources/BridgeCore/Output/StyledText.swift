@@ -67,4 +67,10 @@ public struct OutputLine: Hashable, Sendable {
         self.runs = runs
         self.timestamp = timestamp
     }
+
+    /// Lends the text's UTF-8 bytes and the runs, for copying into packed storage.
+    func withUnsafeParts<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<StyleRun>) -> R) -> R {
+        var text = self.text
+        return text.withUTF8 { bytes in runs.withUnsafeBufferPointer { body(bytes, $0) } }
+    }
 }

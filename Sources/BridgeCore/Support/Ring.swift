@@ -1,7 +1,8 @@
 // Ring: a growable ring buffer addressed by absolute index. Elements are appended at the end and
 // removed from either end; an index keeps naming the same element while older ones are removed,
 // so a scrollback can use line numbers directly. Storage is a power of two that doubles when
-// full and shrinks when mostly empty; removed slots of elements that hold references are overwritten with `filler`.
+// full and shrinks when mostly empty; removed slots of elements that hold references are
+// overwritten with `filler`.
 
 struct Ring<Element> {
     private var storage: ContiguousArray<Element> = []
