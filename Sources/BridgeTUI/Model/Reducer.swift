@@ -670,15 +670,11 @@ extension InstanceState {
     /// Adds a line and updates the search and filter indexes.
     mutating func record(_ line: OutputLine, appended: Bool) {
         scrollback.append(line)
-        let n = scrollback.endLineNumber - 1
-        let visible = !filter.isActive || TextMatch(filter.query).matches(line.text)
-        if filter.isActive && visible { filter.lines.append(n) }
-        if !search.query.isEmpty && visible && TextMatch(search.query).matches(line.text) { search.matches.append(n) }
+        indexLines(from: scrollback.endLineNumber - 1)
     }
 
     /// Applies a batch of output to the scrollback (a replaced open line is re-checked) and indexes
-    /// the new lines for an active filter or search; Strings are made only then. Returns how many
-    /// lines were appended.
+    /// the new lines for an active filter or search. Returns how many lines were appended.
     mutating func recordOutput(_ batch: OutputBatch) -> Int {
         let replaces = batch.replacesOpenLine && scrollback.lastIsOpen && !scrollback.isEmpty
         let firstChanged = scrollback.endLineNumber - (replaces ? 1 : 0)
@@ -687,17 +683,22 @@ extension InstanceState {
             if search.matches.last == firstChanged { search.matches.removeLast() }
         }
         let appended = scrollback.apply(batch)
-        if filter.isActive || !search.query.isEmpty {
-            let filterMatch = filter.isActive ? TextMatch(filter.query) : nil
-            let searchMatch = search.query.isEmpty ? nil : TextMatch(search.query)
-            for n in max(firstChanged, scrollback.firstLineNumber)..<scrollback.endLineNumber {
-                guard let text = scrollback.line(at: n)?.text else { continue }
-                let visible = filterMatch?.matches(text) ?? true
-                if filterMatch != nil && visible { filter.lines.append(n) }
-                if let searchMatch, visible && searchMatch.matches(text) { search.matches.append(n) }
-            }
-        }
+        indexLines(from: firstChanged)
         return appended
+    }
+
+    /// Adds the held lines from `first` to the newest to the filter and search indexes; their
+    /// Strings are made only while a filter or a search is active.
+    private mutating func indexLines(from first: Int) {
+        guard filter.isActive || !search.query.isEmpty else { return }
+        let filterMatch = filter.isActive ? TextMatch(filter.query) : nil
+        let searchMatch = search.query.isEmpty ? nil : TextMatch(search.query)
+        for n in max(first, scrollback.firstLineNumber)..<scrollback.endLineNumber {
+            guard let text = scrollback.line(at: n)?.text else { continue }
+            let visible = filterMatch?.matches(text) ?? true
+            if filterMatch != nil && visible { filter.lines.append(n) }
+            if let searchMatch, visible && searchMatch.matches(text) { search.matches.append(n) }
+        }
     }
 
     /// Absolute numbers of the held lines matching `match` (and the filter unless told not to).
