@@ -37,6 +37,33 @@ enum OverlayBox {
         ListView.scrollOffset(selected: selected, count: count, height: height)
     }
 
+    /// A framed list of `count` entries with one selectable row each: the title, `empty` when there
+    /// are none, else a `heading` line in `headingRole` and the rows that keep the selection in
+    /// view. `drawRow` fills one row from `col`, up to `end`, in the row style it is given.
+    static func drawList(into buffer: inout CellBuffer, size: Size, state: AppState, title: String, count: Int,
+                         empty: String, heading: String, headingRole: ThemeRole,
+                         drawRow: (_ buffer: inout CellBuffer, _ index: Int, _ row: Int, _ col: Int, _ end: Int,
+                                   _ selected: Bool, _ style: CellStyle) -> Void) {
+        let theme = state.theme
+        let inner = draw(into: &buffer, size: size, state: state, title: title)
+        let style = theme.style(.helpFg, on: .helpBg)
+        let end = inner.col + inner.cols
+        guard count > 0 else {
+            buffer.write(empty, row: inner.row, col: inner.col, limit: end, style: style)
+            return
+        }
+        buffer.write(heading, row: inner.row, col: inner.col, limit: end, style: theme.style(headingRole, on: .helpBg))
+        let listRows = inner.rows - 1
+        let first = offset(selected: state.overlaySelection, count: count, height: listRows)
+        for i in first..<min(count, first + max(0, listRows)) {
+            let row = inner.row + 1 + i - first
+            let selected = i == state.overlaySelection
+            let rowStyle = selected ? theme.style(.listSelected) : style
+            buffer.fill(row: row, col: inner.col, rows: 1, cols: inner.cols, style: rowStyle)
+            drawRow(&buffer, i, row, inner.col, end, selected, rowStyle)
+        }
+    }
+
     static func key(_ state: AppState, _ command: Command, _ fallback: String) -> String {
         state.keymap.label(for: command) ?? fallback
     }
@@ -45,28 +72,16 @@ enum OverlayBox {
 enum OutboxView {
     static func draw(into buffer: inout CellBuffer, size: Size, state: AppState) {
         guard let instance = state.activeInstance else { return }
-        let theme = state.theme
         let title = " Queued for \(instance.name): \(instance.queue.count) (\(OverlayBox.key(state, .cancelQueued, "x")) cancels, "
             + "\(OverlayBox.key(state, .closeOverlay, "Esc")) closes) "
-        let inner = OverlayBox.draw(into: &buffer, size: size, state: state, title: title)
-        let style = theme.style(.helpFg, on: .helpBg)
-        let end = inner.col + inner.cols
-        guard !instance.queue.isEmpty else {
-            buffer.write("nothing queued: prompts wait here while no agent listens", row: inner.row, col: inner.col, limit: end, style: style)
-            return
-        }
-        buffer.write("delivered in this order as soon as the agent reads again", row: inner.row, col: inner.col, limit: end,
-                     style: theme.style(.stateUnknown, on: .helpBg))
-        let listRows = inner.rows - 1
-        let offset = OverlayBox.offset(selected: state.overlaySelection, count: instance.queue.count, height: listRows)
-        for (i, entry) in instance.queue.enumerated().dropFirst(offset).prefix(listRows) {
-            let row = inner.row + 1 + i - offset
-            let selected = i == state.overlaySelection
-            let rowStyle = selected ? theme.style(.listSelected) : style
-            buffer.fill(row: row, col: inner.col, rows: 1, cols: inner.cols, style: rowStyle)
+        OverlayBox.drawList(into: &buffer, size: size, state: state, title: title, count: instance.queue.count,
+                            empty: "nothing queued: prompts wait here while no agent listens",
+                            heading: "delivered in this order as soon as the agent reads again",
+                            headingRole: .stateUnknown) { buffer, i, row, col, end, selected, rowStyle in
+            let entry = instance.queue[i]
             let time = TimeFormat.clock(entry.queuedAt + Double(state.timeZoneOffset))
             let head = "\(selected ? "▌" : " ")\(i + 1). \(time)  "
-            let col = buffer.write(head, row: row, col: inner.col, limit: end, style: rowStyle)
+            let col = buffer.write(head, row: row, col: col, limit: end, style: rowStyle)
             buffer.write(Excerpt.of(entry.text, max(1, end - col)), row: row, col: col, limit: end, style: rowStyle)
         }
     }
@@ -94,27 +109,13 @@ enum TurnsView {
         let theme = state.theme
         let title = " Turns of \(instance.name) (\(OverlayBox.key(state, .jumpToTurn, "Enter")) jumps, "
             + "\(OverlayBox.key(state, .resendTurn, "R")) re-sends, \(OverlayBox.key(state, .closeOverlay, "Esc")) closes) "
-        let inner = OverlayBox.draw(into: &buffer, size: size, state: state, title: title)
-        let style = theme.style(.helpFg, on: .helpBg)
-        let end = inner.col + inner.cols
-        guard !instance.turns.isEmpty else {
-            buffer.write("no turns yet", row: inner.row, col: inner.col, limit: end, style: style)
-            return
-        }
-        buffer.write("  status       sent      first  total  prompt", row: inner.row, col: inner.col, limit: end,
-                     style: theme.style(.helpKey, on: .helpBg))
-        let listRows = inner.rows - 1
-        let offset = OverlayBox.offset(selected: state.overlaySelection, count: instance.turns.count, height: listRows)
-        for (i, turn) in instance.turns.enumerated().dropFirst(offset).prefix(listRows) {
-            let row = inner.row + 1 + i - offset
-            let selected = i == state.overlaySelection
-            let rowStyle = selected ? theme.style(.listSelected) : style
-            buffer.fill(row: row, col: inner.col, rows: 1, cols: inner.cols, style: rowStyle)
-            var col = buffer.write(selected ? "▌" : " ", row: row, col: inner.col, limit: end, style: rowStyle)
+        OverlayBox.drawList(into: &buffer, size: size, state: state, title: title, count: instance.turns.count,
+                            empty: "no turns yet", heading: "  status       sent      first  total  prompt",
+                            headingRole: .helpKey) { buffer, i, row, col, end, selected, rowStyle in
+            let turn = instance.turns[i]
+            var col = buffer.write(selected ? "▌" : " ", row: row, col: col, limit: end, style: rowStyle)
             let (mark, role) = glyph(turn.status)
-            var markStyle = theme.style(role, on: .helpBg)
-            if selected { markStyle = rowStyle }
-            col = buffer.write(mark, row: row, col: col, limit: end, style: markStyle)
+            col = buffer.write(mark, row: row, col: col, limit: end, style: selected ? rowStyle : theme.style(role, on: .helpBg))
             let status = turn.status.rawValue + (turn.restored ? "ʰ" : "")
             let text = " " + HealthView.pad(status, 12) + HealthView.pad(TimeFormat.clock(turn.sentAt + Double(state.timeZoneOffset)), 10)
                 + HealthView.pad(seconds(turn.ttfb), 7) + HealthView.pad(seconds(turn.duration), 7)
