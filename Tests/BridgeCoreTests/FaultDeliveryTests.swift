@@ -26,8 +26,9 @@ final class ReceivedBytes: @unchecked Sendable {
 }
 
 @Suite struct FaultDeliveryTests {
-    func delivery(_ path: String, _ loop: EventLoop, fail: EPIPEOnce, partial: Bool = false,
-                  done: @escaping (String, SendError?) -> Void) -> PromptDelivery {
+    /// A writer whose first writes fail with EPIPE as `fail` says; with `partial`, the first write
+    /// puts one byte in and every later one fails.
+    func failingWriter(fail: EPIPEOnce, partial: Bool = false) -> PromptWriter {
         var syscalls = Syscalls.live
         let calls = EPIPEOnce(0)
         syscalls.write = { fd, buffer, count in
@@ -44,7 +45,12 @@ final class ReceivedBytes: @unchecked Sendable {
             }
             return Syscalls.live.write(fd, buffer, count)
         }
-        return PromptDelivery(path: path, loop: loop, writer: PromptWriter(syscalls: syscalls), completion: done)
+        return PromptWriter(syscalls: syscalls)
+    }
+
+    func delivery(_ path: String, _ loop: EventLoop, fail: EPIPEOnce, partial: Bool = false,
+                  done: @escaping (String, SendError?) -> Void) -> PromptDelivery {
+        PromptDelivery(path: path, loop: loop, writer: failingWriter(fail: fail, partial: partial), completion: done)
     }
 
     @Test func synchronousSendOpensAgainAfterEPIPEBeforeAnyByte() throws {
@@ -56,11 +62,6 @@ final class ReceivedBytes: @unchecked Sendable {
         let reader = open(path, O_RDONLY | O_NONBLOCK)
         defer { close(reader) }
         let fail = EPIPEOnce(2)
-        var syscalls = Syscalls.live
-        syscalls.write = { fd, buffer, count in
-            if fail.take() { errno = EPIPE; return -1 }
-            return Syscalls.live.write(fd, buffer, count)
-        }
         // The agent side reads on another thread (send waits until the bytes were taken).
         let got = ReceivedBytes()
         let readerFD = reader
@@ -73,7 +74,7 @@ final class ReceivedBytes: @unchecked Sendable {
             }
         }
         readerThread.start()
-        let result = PromptWriter(syscalls: syscalls).send(Array("hello\n".utf8), to: path, timeout: 5)
+        let result = failingWriter(fail: fail).send(Array("hello\n".utf8), to: path, timeout: 5)
         #expect(result.failure == nil, "\(String(describing: result.failure))")
         for _ in 0..<1000 where got.value.count < 6 { usleep(10_000) }
         #expect(got.value == Array("hello\n".utf8))
