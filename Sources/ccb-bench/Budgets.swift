@@ -34,6 +34,7 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
 struct Bench {
     let sizes: Sizes
     let log: (String) -> Void
+    let measured = RunMeasurements()
 
     /// Runs child-ingest in its own process and decodes its report.
     func childIngest(mode: String, bytesEach: Int, instances: Int) throws -> IngestResult {
@@ -52,29 +53,11 @@ struct Bench {
     // MARK: 1. Ingest
 
     func ingest() throws -> [Row] {
-        let (block, _) = AgentText.block()
-        let bytes = AgentText.blocks(for: sizes.ingestBytes, blockSize: block.count) * block.count
-        log("ingest: cat baseline, \(Int(mib(bytes))) MiB")
-        let scratch = try Scratch()
-        let dir = try scratch.dir("pipes")
-        try makeInstances(["cat"], in: dir)
-        let fifo = dir + "/cat" + InstanceScanner.outSuffix
-        let stamp = scratch.file("stamp")
-        let cat = try Proc.spawn(["/bin/cat", fifo])
-        let writer = try Proc.spawn([Proc.selfExe, "child-write", String(sizes.ingestBytes), fifo],
-                                    environment: ["CCB_BENCH_STAMP": stamp])
-        try Proc.wait(cat)
-        let t1 = MonotonicClock.now()
-        try Proc.wait(writer)
-        guard let t0 = (try? String(contentsOfFile: stamp, encoding: .utf8)).flatMap(Double.init) else {
-            throw BenchError("the writer left no start time")
-        }
-        let catSeconds = t1 - t0
-        let catRate = mib(bytes) / catSeconds
-
-        log("ingest: InstanceHub path")
-        let ours = try childIngest(mode: "hub", bytesEach: sizes.ingestBytes, instances: 1)
+        let bytes = ingestPayload.bytes
+        let catRate = try catRate()
+        let ours = try tuiPath()
         let ourRate = mib(ours.bytes) / ours.seconds
+        let engine = try engineRate()
         log("ingest: upstream reader algorithm, \(Int(mib(sizes.upstreamBytes))) MiB")
         let up = try childIngest(mode: "upstream", bytesEach: sizes.upstreamBytes, instances: 1)
         let upRate = mib(up.bytes) / up.seconds
@@ -85,6 +68,7 @@ struct Bench {
             Row(budget: "ingest", metric: "throughput vs upstream reader", value: ourRate, unit: "MiB/s",
                 baseline: upRate, baselineName: "4096-byte reads + 100 ms sleeps", limit: nil, pass: nil,
                 note: "upstream on \(Int(mib(up.bytes))) MiB"),
+            guardRow("TUI path", rate: ourRate, engine: engine),
         ]
     }
 

@@ -9,6 +9,7 @@
 //   child-feed BYTES                    decoder + scrollback in one process, no pipe (ns per byte of each)
 
 import BridgeCore
+import BridgeTUI
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -86,9 +87,11 @@ enum ChildIngest {
         return (try? String(contentsOfFile: stampPath, encoding: .utf8)).flatMap(Double.init) ?? fallback
     }
 
-    /// The TUI's engine path: EventLoop + InstanceHub (OutputChannel, StreamDecoder) + Scrollback
-    /// with the TUI's default limits, the shared budget (`tui.scrollback_total_bytes`) split over
-    /// the instances as the TUI does when they appear.
+    /// The TUI's path, as TUIRuntime runs it: EventLoop + InstanceHub (OutputChannel,
+    /// StreamDecoder) reporting `.instancesChanged` and `.output` events, each dispatched to the
+    /// TUI's reducer (`reduce(state:action:)` on an `AppState` with the TUI's default settings), which
+    /// splits the shared scrollback budget over the instances and copies each batch into the
+    /// instance's scrollback.
     static func hub(directory: String, names: [String], bytes: Int, expectedLines: Int) throws -> IngestResult {
         let loop = try EventLoop()
         var settings = TUISettings()
@@ -96,40 +99,33 @@ enum ChildIngest {
         if let total = ProcessInfo.processInfo.environment["CCB_BENCH_TOTAL_BYTES"].flatMap(Int.init) {
             settings.scrollbackTotalBytes = total
         }
-        var scrollbacks: [String: Scrollback] = [:]
-        for name in names {
-            scrollbacks[name] = Scrollback(maxLines: settings.scrollbackLines, maxBytes: settings.scrollbackBytes)
-            for key in scrollbacks.keys {
-                ScrollbackBudget.apply(to: &scrollbacks[key]!, settings: settings, instanceCount: scrollbacks.count)
-            }
-        }
-        var finished = 0
+        var state = AppState(settings: settings)
+        var finished = Set<String>()
         var attached = 0
         var options = InstanceHub.Options(directory: directory)
         options.only = Set(names)
         options.maxLineBytes = settings.maxLineBytes
         options.rescanInterval = 3600
-        let consume = ProcessInfo.processInfo.environment["CCB_BENCH_COPY_BATCH"] == nil
-        func take(_ name: String, _ batch: inout OutputBatch) {
-            if consume { scrollbacks[name]!.apply(consuming: &batch) } else { scrollbacks[name]!.apply(batch) }
-            let s = scrollbacks[name]!
-            if s.endLineNumber == expectedLines && !s.lastIsOpen { finished += 1 }
-        }
         let hub = InstanceHub(loop: loop, options: options) { event in
             switch event {
-            case .output(let name, var batch): take(name, &batch)
+            case .instancesChanged(let list, _):
+                _ = reduce(state: &state, action: .instancesChanged(list))
+            case .output(let name, let batch):
+                _ = reduce(state: &state, action: .output(instance: name, batch: batch))
+                if let s = state.instance(named: name)?.scrollback, s.endLineNumber == expectedLines && !s.lastIsOpen {
+                    finished.insert(name)
+                }
             case .attachment(_, .attached): attached += 1
             case .attachment(let name, .failed(let why)): FileHandle.standardError.write(Data("\(name): \(why)\n".utf8))
             default: break
             }
         }
-        hub.outputSink = { name, batch in take(name, &batch) }
         hub.start()
         guard attached == names.count else { throw BenchError("child-ingest: attached \(attached) of \(names.count)") }
         let cpu0 = Proc.selfCPU()
         let t0 = MonotonicClock.now()
         let writer = try spawnWriter(bytes: bytes, paths: names.map { directory + "/" + $0 + InstanceScanner.outSuffix })
-        while finished < names.count {
+        while finished.count < names.count {
             loop.runOnce(timeout: 5)
             if MonotonicClock.now() - t0 > 600 { throw BenchError("child-ingest: timed out") }
         }

@@ -1,6 +1,7 @@
 // ccb-bench: measures the performance budgets of cc-bridge-tui on this machine (see
 // docs/performance.md). `ccb-bench [--json] [--quick] [--only NAME,...]`. Exits 0 unless the harness
-// itself failed; rows that miss their budget are marked MISS.
+// itself failed or a guard row failed (a user path below a tenth of the engine's own rate); rows
+// that miss their budget are marked MISS.
 
 import ArgumentParser
 import BridgeCore
@@ -44,7 +45,7 @@ struct CCBBench: ParsableCommand {
 
     @Flag(help: "Print the rows as a JSON array (one object per budget row).") var json = false
     @Flag(help: "Small sizes: a smoke test that finishes quickly, also in debug builds.") var quick = false
-    @Option(help: "Only these budgets: ingest, roundtrip, firehose, memory, startup (comma separated).")
+    @Option(help: "Only these budgets: ingest, tail, roundtrip, firehose, memory, startup (comma separated).")
     var only: String?
 
     func run() throws {
@@ -62,6 +63,7 @@ struct CCBBench: ParsableCommand {
             do { rows += try body() } catch { failures.append("\(name): \(error)") }
         }
         section("ingest") { try bench.ingest() }
+        section("tail") { try bench.tail() }
         section("roundtrip") { try bench.roundTrip(wire: "plain") + bench.roundTrip(wire: "jsonl") }
         section("firehose") { try bench.firehose() }
         section("memory") { try bench.memory() }
@@ -74,6 +76,11 @@ struct CCBBench: ParsableCommand {
             printTable(rows, quick: quick)
         }
         for failure in failures { FileHandle.standardError.write(Data("ccb-bench: FAILED \(failure)\n".utf8)) }
+        for row in rows where row.budget == "guard" && row.pass == false {
+            failures.append("guard: \(row.metric): \(fmt(row.value)) MiB/s is below a tenth of the engine's own "
+                            + "\(fmt(row.baseline ?? 0)) MiB/s in this build")
+            FileHandle.standardError.write(Data("ccb-bench: FAILED \(failures.last!)\n".utf8))
+        }
         if !failures.isEmpty { throw ExitCode(1) }
     }
 

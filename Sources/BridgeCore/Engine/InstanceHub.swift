@@ -61,10 +61,8 @@ public final class InstanceHub {
 
     public var currentInstances: [InstanceInfo] { instances }
 
-    /// When set, output goes here instead of as `.output` events: the hub's own batch, lent for
-    /// the call, so the owner can move the lines out (`Scrollback.apply(consuming:)`) instead of
-    /// copying them; whatever it leaves in the batch is discarded.
-    public var outputSink: ((_ instance: String, _ batch: inout OutputBatch) -> Void)?
+    /// When set, sees every read's bytes as they came, before they are decoded (`tail --raw`).
+    public var rawBytes: ((_ instance: String, _ bytes: UnsafeRawBufferPointer) -> Void)?
 
     public func start() {
         rescan()
@@ -173,6 +171,7 @@ public final class InstanceHub {
             switch connection.channel.read(into: UnsafeMutableRawBufferPointer(rebasing: readBuffer[0..<room])) {
             case .bytes(let n):
                 total += n
+                rawBytes?(name, UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
                 connection.decoder.feed(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]), into: &batch, events: &events)
             case .wouldBlock:
                 break reading
@@ -189,13 +188,7 @@ public final class InstanceHub {
         // this output belongs to, so session tracking must see the output before the event.
         // Output means the agent is reading again: a held prompt was probably taken.
         if total > 0 { connection.delivery.poke() }
-        if !batch.isEmpty {
-            if let outputSink {
-                outputSink(name, &batch)
-            } else {
-                onEvent(.output(instance: name, batch: batch))
-            }
-        }
+        if !batch.isEmpty { onEvent(.output(instance: name, batch: batch)) }
         for event in events { onEvent(.stream(instance: name, event: event)) }
     }
 }

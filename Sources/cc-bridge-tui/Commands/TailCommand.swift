@@ -1,5 +1,8 @@
 // `cc-bridge-tui tail`: an instance's output, sanitized (or raw with --raw). Without --follow it
-// prints what is buffered now and exits; with --follow it keeps reading until interrupted.
+// prints what is buffered now and exits; with --follow it keeps reading until interrupted, and
+// through an agent restart: pipes that vanish are waited for and reopened, with a notice on
+// standard error. It runs the TUI's own engine path (InstanceHub: OutputChannel, StreamDecoder,
+// OutputProcessor, limited to this one instance) and prints the packed batches it reports.
 
 import ArgumentParser
 import BridgeCore
@@ -13,25 +16,22 @@ struct TailCommand: ParsableCommand {
 
     @OptionGroup var options: CommonOptions
     @Argument(help: "Instance name.") var instance: String
-    @Flag(name: [.short, .long], help: "Keep reading until interrupted.") var follow = false
+    @Flag(name: [.short, .long], help: "Keep reading until interrupted, also through agent restarts.") var follow = false
     @Flag(help: "Bytes exactly as they came (escape sequences included).") var raw = false
     @Option(help: "Without --follow: seconds to wait for output before exiting.") var wait: Double = 0.2
 
     func run() throws {
         let config = try options.loadConfig()
         let name = try options.instanceName(instance)
-        let channel = OutputChannel(path: name.outFifoPath(in: config.pipeDirectory), policy: options.policy)
-        do {
-            try channel.open()
-        } catch {
-            FileHandle.standardErrorWrite("cc-bridge-tui: \(name): \(error)")
-            throw ExitCode(1)
-        }
         let loop = try EventLoop()
-        var printer = TailPrinter(raw: raw, maxLineBytes: config.tui.maxLineBytes)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
-        defer { buffer.deallocate() }
+        var hubOptions = InstanceHub.Options(directory: config.pipeDirectory)
+        hubOptions.policy = options.policy
+        hubOptions.maxLineBytes = config.tui.maxLineBytes
+        hubOptions.only = [name.rawValue]
+        var printer = TailPrinter()
         var idleTimer: EventLoop.TimerID?
+        var attached = false, started = false, waiting = false
+        var failure: String?
 
         func armIdleTimer() {
             if let idleTimer { loop.cancel(idleTimer) }
@@ -42,95 +42,114 @@ struct TailCommand: ParsableCommand {
                 idleTimer = loop.schedule(after: wait) { loop.stop() }
             }
         }
+        func notice(_ text: String) { FileHandle.standardErrorWrite("cc-bridge-tui: \(name): \(text)") }
 
-        loop.watch(channel.readFD, for: .readable) { _ in
-            while true {
-                switch channel.read(into: buffer) {
-                case .bytes(let n):
-                    if !printer.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) { loop.stop(); return }
-                case .wouldBlock, .endOfFile:
-                    armIdleTimer()
-                    return
-                case .failed(let error):
-                    FileHandle.standardErrorWrite("cc-bridge-tui: \(error)")
-                    loop.stop()
-                    return
-                }
+        let hub = InstanceHub(loop: loop, options: hubOptions) { event in
+            switch event {
+            case .output(_, let batch):
+                if !raw && !printer.write(batch) { loop.stop() }
+                armIdleTimer()
+            case .attachment(_, .attached):
+                if waiting { notice("pipes are back; following the new agent") }
+                attached = true
+                waiting = false
+            case .attachment(_, .reattaching(let why)), .attachment(_, .failed(let why)):
+                attached = false
+                if !started { failure = why; return }
+                guard follow else { return }
+                if !waiting { notice("\(why); waiting for them to come back") }
+                waiting = true
+            default:
+                break
             }
         }
-        if follow {
-            // The out-FIFO replaced under us (container restart): reopen and go on.
-            loop.schedule(after: 1, repeating: 1) {
-                if channel.isStale() { try? channel.open() }
+        if raw {
+            hub.rawBytes = { _, bytes in
+                if !TailPrinter.emit(bytes) { loop.stop() }
+                armIdleTimer()
             }
+        }
+        hub.start()
+        started = true
+        guard attached else {
+            hub.stop()
+            let reason = failure
+                ?? hub.currentInstances.first(where: { $0.name == name.rawValue })?.brokenReason
+                ?? PipeSafetyError.missing(path: name.outFifoPath(in: config.pipeDirectory)).description
+            FileHandle.standardErrorWrite("cc-bridge-tui: \(name): \(reason)")
+            throw ExitCode(1)
         }
         armIdleTimer()
         loop.run()
+        hub.stop()
         printer.flushOpenLine()
         printer.finish()
     }
 }
 
-/// Writes decoded lines to standard output as they complete.
+/// Writes a decoded stream's lines to standard output as they complete, straight from the packed
+/// batch (one write per batch, no String per line). An unfinished line is printed only when
+/// asked (`flushOpenLine`, after a quiet moment); what of it is already shown is not repeated.
 struct TailPrinter {
-    let raw: Bool
-    private var decoder: StreamDecoder
-    private var batch = OutputBatch()
-    private var events: [StreamEvent] = []
-    /// What of the current unfinished line is already on screen.
-    private var printedOpen = ""
-    private var open: OutputLine?
-
-    init(raw: Bool, maxLineBytes: Int) {
-        self.raw = raw
-        decoder = StreamDecoder(maxLineBytes: maxLineBytes)
-    }
+    /// The current unfinished line, and how much of it is already on screen.
+    private var open: [UInt8] = []
+    private var printedOpen: [UInt8] = []
+    private var out: [UInt8] = []
 
     /// Returns false when standard output is gone (EPIPE): time to stop.
-    mutating func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        if raw { return Self.emit(Array(bytes)) }
-        batch.removeAll(keepingCapacity: true)
-        events.removeAll(keepingCapacity: true)
-        decoder.feed(bytes, into: &batch, events: &events)
-        var out = ""
-        for (index, line) in batch.lines.enumerated() {
-            let continues = index == 0 && batch.replacesOpenLine
-            let stillOpen = batch.endsWithOpenLine && index == batch.lines.count - 1
-            let alreadyShown = continues ? printedOpen : ""
-            if stillOpen {
-                if !continues { printedOpen = "" }
-                open = line
-                continue
+    mutating func write(_ batch: OutputBatch) -> Bool {
+        guard !batch.isEmpty else { return true }
+        out.removeAll(keepingCapacity: true)
+        var start = 0
+        let finishedEnd = batch.finishedTextByteCount
+        if batch.replacesOpenLine && finishedEnd > 0 {
+            // The first line finishes the line we may have shown part of.
+            batch.withLine(0) { text, _, _ in
+                if text.starts(with: printedOpen) {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: text[printedOpen.count...]))
+                } else {
+                    out.append(0x0A)
+                    out.append(contentsOf: text)
+                }
+                out.append(0x0A)
+                start = text.count + 1
             }
-            out += line.text.hasPrefix(alreadyShown) ? String(line.text.dropFirst(alreadyShown.count)) : "\n" + line.text
-            out += "\n"
-            open = nil
-            printedOpen = ""
+            printedOpen.removeAll(keepingCapacity: true)
         }
-        return out.isEmpty || Self.emit(Array(out.utf8))
+        if finishedEnd > start {
+            if start == 0 { printedOpen.removeAll(keepingCapacity: true) }
+            batch.text.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[start..<finishedEnd])) }
+        }
+        if batch.endsWithOpenLine {
+            if !(batch.replacesOpenLine && batch.count == 1) { printedOpen.removeAll(keepingCapacity: true) }
+            batch.withLine(batch.count - 1) { text, _, _ in open = Array(text) }
+        } else {
+            open.removeAll(keepingCapacity: true)
+        }
+        return out.isEmpty || out.withUnsafeBytes { Self.emit($0) }
     }
 
     /// Prints the unfinished line (for prompts and markers that end without a newline).
     mutating func flushOpenLine() {
-        guard let open, !raw else { return }
-        let text = open.text
-        if text.hasPrefix(printedOpen) {
-            let rest = String(text.dropFirst(printedOpen.count))
-            if !rest.isEmpty { _ = Self.emit(Array(rest.utf8)) }
+        guard !open.isEmpty, open != printedOpen else { return }
+        if open.starts(with: printedOpen) {
+            _ = open[printedOpen.count...].withUnsafeBytes { Self.emit($0) }
         } else {
-            _ = Self.emit(Array(("\n" + text).utf8))
+            _ = ([0x0A] + open).withUnsafeBytes { Self.emit($0) }
         }
-        printedOpen = text
+        printedOpen = open
     }
 
-    mutating func finish() {
-        if open != nil && !printedOpen.isEmpty { _ = Self.emit([0x0A]) }
+    /// Ends a shown unfinished line, so the shell prompt starts on a line of its own.
+    func finish() {
+        if !open.isEmpty && !printedOpen.isEmpty { _ = [UInt8(0x0A)].withUnsafeBytes { Self.emit($0) } }
     }
 
-    static func emit(_ bytes: [UInt8]) -> Bool {
+    /// Writes all of `bytes` to standard output; false when it is gone.
+    static func emit(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress! + offset, bytes.count - offset) }
+            let n = Glibc.write(1, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return false }
             offset += n
