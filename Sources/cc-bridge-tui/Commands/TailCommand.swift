@@ -94,39 +94,40 @@ struct TailPrinter {
     /// The current unfinished line, and how much of it is already on screen.
     private var open: [UInt8] = []
     private var printedOpen: [UInt8] = []
-    private var out: [UInt8] = []
+    /// The first line's rest when it finishes a partly shown line.
+    private var head: [UInt8] = []
 
     /// Returns false when standard output is gone (EPIPE): time to stop.
     mutating func write(_ batch: OutputBatch) -> Bool {
         guard !batch.isEmpty else { return true }
-        out.removeAll(keepingCapacity: true)
         var start = 0
         let finishedEnd = batch.finishedTextByteCount
         if batch.replacesOpenLine && finishedEnd > 0 {
             // The first line finishes the line we may have shown part of.
-            batch.withLine(0) { text, _, _ in
-                if text.starts(with: printedOpen) {
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: text[printedOpen.count...]))
-                } else {
-                    out.append(0x0A)
-                    out.append(contentsOf: text)
-                }
-                out.append(0x0A)
+            let shown = batch.withLine(0) { text, _, _ -> Bool in
                 start = text.count + 1
+                if text.starts(with: printedOpen) {
+                    head.removeAll(keepingCapacity: true)
+                    head.append(contentsOf: UnsafeBufferPointer(rebasing: text[printedOpen.count...]))
+                } else {
+                    head = [0x0A]
+                    head.append(contentsOf: text)
+                }
+                head.append(0x0A)
+                return head.withUnsafeBytes { Self.emit($0) }
             }
-            printedOpen.removeAll(keepingCapacity: true)
+            guard shown else { return false }
         }
-        if finishedEnd > start {
-            if start == 0 { printedOpen.removeAll(keepingCapacity: true) }
-            batch.text.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[start..<finishedEnd])) }
-        }
+        if finishedEnd > 0 { printedOpen.removeAll(keepingCapacity: true) }
         if batch.endsWithOpenLine {
             if !(batch.replacesOpenLine && batch.count == 1) { printedOpen.removeAll(keepingCapacity: true) }
             batch.withLine(batch.count - 1) { text, _, _ in open = Array(text) }
         } else {
             open.removeAll(keepingCapacity: true)
         }
-        return out.isEmpty || out.withUnsafeBytes { Self.emit($0) }
+        // The other finished lines, newlines included, straight from the batch in one write.
+        guard finishedEnd > start else { return true }
+        return batch.text.withUnsafeBytes { Self.emit(UnsafeRawBufferPointer(rebasing: $0[start..<finishedEnd])) }
     }
 
     /// Prints the unfinished line (for prompts and markers that end without a newline).
