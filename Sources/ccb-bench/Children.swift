@@ -4,9 +4,11 @@
 //                                       with $CCB_BENCH_STAMP set, first writes the CLOCK_MONOTONIC time
 //                                       the FIFOs were open (its start-up and data generation excluded) there
 //   child-ingest hub|upstream BYTES DIR NAME...
-//       starts the reader on DIR's instances, then spawns child-write for them, and prints one
-//       JSON object: seconds, cpu, vmhwm_kb, bytes, lines.
-//   child-feed BYTES                    decoder + scrollback in one process, no pipe (ns per byte of each)
+//       starts the reader on DIR's instances (hub: the TUI's path, InstanceHub events through the
+//       TUI's reducer), then spawns child-write for them, and prints one JSON object: seconds,
+//       cpu, vmhwm_kb, bytes, lines.
+//   child-feed BYTES                    decoder + scrollback in one process, no pipe (ns per byte of
+//                                       each); its decode figure is the guard's engine rate
 
 import BridgeCore
 import BridgeTUI
@@ -177,7 +179,8 @@ enum ChildIngest {
 
 /// `child-feed BYTES`: the user-space half of ingest alone, in one process with no pipe: AgentText
 /// in 256 KiB pieces through StreamDecoder (→ OutputProcessor → OutputBatch) and Scrollback.apply,
-/// timed separately. For profiling and for trying changes to the scanner; not a budget.
+/// timed separately. For profiling and for trying changes to the scanner; its decode figure is the
+/// engine's own rate that the guard rows hold the user paths against.
 enum ChildFeed {
     static func run(_ args: [String]) throws {
         guard let bytes = args.first.flatMap(Int.init) else { throw BenchError("child-feed BYTES") }
