@@ -50,4 +50,23 @@ import Glibc
         tail.signal(SIGINT)
         _ = tail.wait(timeout: 5)
     }
+
+    @Test func tailFollowReopensAReplacedOutFifoWithOneNotice() throws {
+        let scratch = Scratch()
+        let pipes = scratch.file("pipes")
+        let tui = try Binaries.tui
+        #expect(try run(tui, ["pipes", "create", "bot", "--pipe-dir", pipes]).status == 0)
+        let tail = try Running(tui, ["tail", "bot", "--follow", "--pipe-dir", pipes])
+        defer { tail.signal(SIGKILL) }
+        usleep(300_000)
+        let out = pipes + "/bot.out.fifo"
+        // Swapped at once (no moment without a FIFO), as a container restart with a bind mount does.
+        #expect(unlink(out) == 0 && mkfifo(out, 0o600) == 0)
+        // Blocks until tail has reopened the new FIFO (its next rescan).
+        let writer = try Running("/bin/sh", ["-c", "printf 'after the swap\\n' > \"$0\"", out])
+        defer { writer.signal(SIGKILL) }
+        #expect(eventually { tail.stdout.contains("after the swap\n") }, "tail printed: \(tail.stdout.debugDescription)")
+        #expect(tail.stderr.split(separator: "\n").count == 1, "stderr: \(tail.stderr.debugDescription)")
+        #expect(tail.stderr.contains("out-FIFO was replaced"))
+    }
 }

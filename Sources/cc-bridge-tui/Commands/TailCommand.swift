@@ -56,9 +56,13 @@ struct TailCommand: ParsableCommand {
             case .attachment(_, .reattaching(let why)), .attachment(_, .failed(let why)):
                 attached = false
                 if !started { failure = why; return }
-                guard follow else { return }
-                if !waiting { notice("\(why); waiting for them to come back") }
-                waiting = true
+                guard follow, !waiting else { return }
+                // A replaced FIFO is reopened in the same rescan: then this one line says so.
+                loop.schedule(after: 0) {
+                    if attached { return notice(why) }
+                    if !waiting { notice("\(why); waiting for them to come back") }
+                    waiting = true
+                }
             default:
                 break
             }
