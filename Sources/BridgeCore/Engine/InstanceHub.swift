@@ -66,6 +66,10 @@ public final class InstanceHub {
     /// copying them; whatever it leaves in the batch is discarded.
     public var outputSink: ((_ instance: String, _ batch: inout OutputBatch) -> Void)?
 
+    /// Asked before an instance's out-FIFO is opened: false leaves it unread (another process
+    /// reads it: see ReaderLock). Asked again at every rescan while it is refused.
+    public var admit: ((InstanceInfo) -> Bool)?
+
     public func start() {
         rescan()
         rescanTimer = loop.schedule(after: options.rescanInterval, repeating: options.rescanInterval) { [weak self] in
@@ -100,7 +104,7 @@ public final class InstanceHub {
                     onEvent(.attachment(instance: name, state: .reattaching("out-FIFO was replaced; reopening")))
                     attach(info)
                 }
-            } else {
+            } else if admit?(info) ?? true {
                 attach(info)
             }
         }
