@@ -24,6 +24,9 @@ extension SessionHub {
                 session.restarted = true
                 onEvent(.lifecycle(instance: session.name, change: .back(restarted: true)))
                 monitor?.noteAgent(instance: session.name, down: false, at: now)
+            case .seen:
+                onEvent(.lifecycle(instance: session.name, change: .seen))
+                monitor?.noteAgent(instance: session.name, down: false, at: now)
             }
         }
         updateActivity(session)

@@ -97,6 +97,9 @@ public final class SessionHub {
 
     public func summary(of instance: String) -> SessionSummary? { sessions[instance]?.tracker.summary() }
 
+    /// Why this process does not read the instance (another one holds its ReaderLock), or nil.
+    public func readerRefusal(of instance: String) -> String? { refused[instance] }
+
     static func now() -> Double { Date().timeIntervalSince1970 }
 
     // MARK: engine events

@@ -59,7 +59,7 @@ public struct AgentLiveness: Sendable {
         let wasDown = state == .down
         state = .up
         defer { seenUp = true }
-        return wasDown && seenUp ? [.back] : []
+        return wasDown && seenUp ? [.back] : [.seen]
     }
 
     private mutating func down(_ why: ExitSign) -> [AgentLifecycleSign] {
@@ -72,4 +72,6 @@ public struct AgentLiveness: Sendable {
 public enum AgentLifecycleSign: Equatable, Sendable {
     case exited(ExitSign)
     case back
+    /// Alive for the first time (or after it was down before it was ever seen up).
+    case seen
 }

@@ -34,6 +34,8 @@ public enum AgentLifecycle: Equatable, Sendable {
     case exited(interrupted: Turn?, why: ExitSign)
     /// The first sign of life after it was down, or a new framed `hello` from another process.
     case back(restarted: Bool)
+    /// An agent is seen for the first time (no marker: nothing was interrupted).
+    case seen
 }
 
 public enum ExitSign: Equatable, Sendable {

@@ -24,8 +24,8 @@ extension AppState {
                 if case .exited(let turn?, _) = change, let i = instance.turns.lastIndex(where: { $0.id == turn.id }) {
                     number = i + 1
                 }
-                let text = SessionWording.marker(change, turnNumber: number)
-                instance.insertFinishedLines([HistoryLines.line(text, style: TextStyle(dim: true), at: time)])
+                guard let text = SessionWording.marker(change, turnNumber: number) else { return }
+                _ = instance.insertFinishedLines([HistoryLines.line(text, style: TextStyle(dim: true), at: time)])
             }
         case .activityChanged(let name, let activity):
             withInstance(name) { $0.activity = activity }

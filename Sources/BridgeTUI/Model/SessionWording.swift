@@ -32,7 +32,7 @@ public enum SessionWording {
     }
 
     /// The one-line marker the scrollback shows; `turnNumber` is the interrupted turn's number.
-    public static func marker(_ change: AgentLifecycle, turnNumber: Int?) -> String {
+    public static func marker(_ change: AgentLifecycle, turnNumber: Int?) -> String? {
         switch change {
         case .exited(let turn, let why):
             var text = "── agent exited"
@@ -41,6 +41,8 @@ public enum SessionWording {
             return text + " ──"
         case .back(let restarted):
             return restarted ? "── agent back (restarted) ──" : "── agent back ──"
+        case .seen:
+            return nil
         }
     }
 

@@ -41,6 +41,8 @@ public enum TUIRuntimeError: Error, CustomStringConvertible {
     case notATerminal
     case noSuchInstance(String, directory: String)
     case backend(String)
+    /// Another process reads the instance's out-FIFO (ReaderLock).
+    case readerBusy(String)
 
     public var description: String {
         switch self {
@@ -48,6 +50,7 @@ public enum TUIRuntimeError: Error, CustomStringConvertible {
             "standard input is not a terminal; the TUI needs one (use `list`, `send` or `tail` in scripts)"
         case .noSuchInstance(let name, let directory): "no instance \"\(name)\" in \(directory)"
         case .backend(let message): message
+        case .readerBusy(let why): "not attaching: \(why)"
         }
     }
 }
@@ -113,6 +116,10 @@ public final class TUIRuntime {
             guard hub.currentInstances.contains(where: { $0.name == name }) else {
                 hub.stop()
                 throw TUIRuntimeError.noSuchInstance(name, directory: options.config.pipeDirectory)
+            }
+            if let why = hub.readerRefusal(of: name) {
+                hub.stop()
+                throw TUIRuntimeError.readerBusy(why)
             }
             state.selected = name
             _ = reduce(state: &state, action: .command(.attach))
@@ -192,7 +199,8 @@ public final class TUIRuntime {
     private func handle(_ event: SessionEvent) {
         let now = Self.now()
         for action in SessionActions.actions(for: event, now: now) { dispatch(action) }
-        // The agent went or came back: the health shown changes at once, not at the next check.
+        // The agent went, came back or showed up: the health shown changes at once, not at the
+        // next check.
         if case .lifecycle = event { checkHealthNow(quietly: true) }
     }
 
