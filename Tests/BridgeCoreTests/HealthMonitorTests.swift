@@ -99,6 +99,23 @@ struct HealthFixture {
         agent.kill()
     }
 
+    /// The session hub saw the agent exit: the first failed check is already unhealthy (no grace
+    /// period), and the first check after it is back is healthy.
+    @Test func exitedAgentIsUnhealthyAtTheFirstCheckAndHealthyWhenBack() throws {
+        let fx = try HealthFixture(["alpha"])
+        var agent = try startAgent(fx.inPath("alpha"))
+        let monitor = fx.monitor(healthSettings(interval: 60, failures: 3))
+        #expect(monitor.runChecks(now: 1).component("alpha")?.state == .healthy)
+        agent.kill()
+        monitor.noteAgent(instance: "alpha", down: true, at: 2)
+        let down = monitor.runChecks(now: 3).component("alpha")
+        #expect(down?.state == .unhealthy, "reason: \(down?.reason ?? "")")
+        agent = try startAgent(fx.inPath("alpha"))
+        monitor.noteAgent(instance: "alpha", down: false, at: 4)
+        #expect(monitor.runChecks(now: 5).component("alpha")?.state == .healthy)
+        agent.kill()
+    }
+
     @Test func recoveryRecreatesADeletedFifoOfAManagedInstance() throws {
         let fx = try HealthFixture(["alpha"])
         var reopened: [String] = []

@@ -72,6 +72,8 @@ enum HostileCorpus {
         let s = try TUISession()
         try s.tmux.tmux(["set-option", "-s", "set-clipboard", "on"])
         #expect(try s.tmux.waitFor("─ prompt → bot"))
+        // The baseline once the agent was seen and its health checked (the top row shows it).
+        #expect(try s.tmux.waitFor("bot ● healthy"), "screen:\n\(s.tmux.dump)")
         let title = try s.tmux.paneInfo("#{pane_title}")
         let modes = "#{alternate_on} #{mouse_any_flag} #{mouse_button_flag} #{mouse_sgr_flag} #{mouse_all_flag} #{cursor_flag} #{insert_flag}"
         let before = try s.tmux.paneInfo(modes)

@@ -64,6 +64,10 @@ public final class InstanceHub {
     /// When set, sees every read's bytes as they came, before they are decoded (`tail --raw`).
     public var rawBytes: ((_ instance: String, _ bytes: UnsafeRawBufferPointer) -> Void)?
 
+    /// Asked before an instance's out-FIFO is opened: false leaves it unread (another process
+    /// reads it: see ReaderLock). Asked again at every rescan while it is refused.
+    public var admit: ((InstanceInfo) -> Bool)?
+
     public func start() {
         rescan()
         rescanTimer = loop.schedule(after: options.rescanInterval, repeating: options.rescanInterval) { [weak self] in
@@ -98,7 +102,7 @@ public final class InstanceHub {
                     onEvent(.attachment(instance: name, state: .reattaching("out-FIFO was replaced; reopening")))
                     attach(info)
                 }
-            } else {
+            } else if admit?(info) ?? true {
                 attach(info)
             }
         }

@@ -35,6 +35,10 @@ final class PromptDelivery {
 
     var pendingCount: Int { queue.count + (current == nil ? 0 : 1) }
 
+    /// Told when the write end of a delivered prompt is let go: `read` false when the agent had
+    /// not taken all of it by then (a one-shot sender reports that; see OneShotSend).
+    var onReleased: ((_ promptID: String, _ read: Bool) -> Void)?
+
     func enqueue(_ item: Item) {
         queue.append(item)
         if current == nil { startNext() } else { poke() }
@@ -142,8 +146,10 @@ final class PromptDelivery {
     /// short timers so the loop never blocks. Then the next prompt goes.
     private func awaitRead(pause: Double) {
         guard let state = current else { return }
-        if PromptWriter.unreadBytes(fd) == 0 || MonotonicClock.now() >= state.started + max(state.item.timeout, 1) + 1 {
+        let read = PromptWriter.unreadBytes(fd) == 0
+        if read || MonotonicClock.now() >= state.started + max(state.item.timeout, 1) + 1 {
             reset()
+            onReleased?(state.item.promptID, read)
             startNext()
             return
         }

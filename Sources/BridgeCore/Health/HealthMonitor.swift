@@ -80,6 +80,15 @@ public final class HealthMonitor {
         if let hb = summary.lastHeartbeat { activity[instance, default: InstanceActivity()].lastHeartbeat = hb }
     }
 
+    /// The session hub saw the agent go (an exited agent is unhealthy at the next check, with no
+    /// grace period) or come back.
+    public func noteAgent(instance: String, down: Bool, at time: Double) {
+        activity[instance, default: InstanceActivity()].agentDownSince = down ? time : nil
+        if down {
+            memory[instance, default: ComponentMemory(firstSeen: time)].consecutiveFailures = max(settings.maxConsecutiveFailures, 1) - 1
+        }
+    }
+
     public func forget(instance: String) {
         activity[instance] = nil
         memory[instance] = nil

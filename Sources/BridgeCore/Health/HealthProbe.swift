@@ -22,6 +22,8 @@ public struct InstanceActivity: Sendable, Equatable {
     public var lastOutput: Double?
     public var lastHeartbeat: Double?
     public var session: SessionSummary?
+    /// Since when the session hub knows the agent is gone (nil: alive or unknown).
+    public var agentDownSince: Double?
     public init(framing: StreamFraming = .plain, lastOutput: Double? = nil, lastHeartbeat: Double? = nil, session: SessionSummary? = nil) {
         self.framing = framing
         self.lastOutput = lastOutput

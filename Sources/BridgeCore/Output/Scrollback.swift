@@ -89,6 +89,18 @@ public struct Scrollback: Sendable {
         appendOne(line)
     }
 
+    /// Puts a finished line in front of the open (still growing) newest line, which stays open
+    /// and keeps growing below it; with no open line it is a plain append.
+    public mutating func insertBeforeOpenLine(_ line: OutputLine) {
+        guard lastIsOpen, count > 0, let open = self.line(at: endLineNumber - 1) else {
+            append(line)
+            return
+        }
+        removeNewest()
+        appendOne(line)
+        appendOne(open)
+    }
+
     /// Replaces the newest line (used while an unterminated line is still growing).
     public mutating func replaceLast(_ line: OutputLine) {
         precondition(count > 0, "replaceLast on empty scrollback")

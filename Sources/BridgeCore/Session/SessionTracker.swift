@@ -197,6 +197,14 @@ public struct SessionTracker: Sendable {
         return [finish(i, .interrupted, at: time, error: "interrupted")]
     }
 
+    /// The agent went away (or was replaced): every open turn ends as interrupted now, so a reply
+    /// that begins after the agent is back is never credited to a prompt the old agent swallowed.
+    @discardableResult
+    public mutating func agentExited(at time: Double) -> [Turn] {
+        touch(time)
+        return turns.indices.filter { turns[$0].status.isOpen }.map { finish($0, .interrupted, at: time, error: "the agent exited") }
+    }
+
     /// Applies the quiet period (plain), the request timeout and the idle timeout.
     @discardableResult
     public mutating func tick(now: Double) -> [Turn] {

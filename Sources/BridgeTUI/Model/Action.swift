@@ -26,6 +26,12 @@ public enum Action: Sendable, Equatable {
     /// A prompt found no agent listening and went to the outbox instead of being lost.
     case sendQueued(instance: String, promptID: String, reason: String)
     case healthUpdated([HealthRow], perInstance: [String: InstanceHealth])
+    /// A prompt reached the agent: its `❯` line goes into the scrollback, as restored history
+    /// shows it (see Reducer+Session).
+    case promptAccepted(instance: String, promptID: String, text: String, at: Double)
+    /// The agent went away or came back: a marker line in the scrollback.
+    case agentLifecycle(instance: String, change: AgentLifecycle, at: Double)
+    case activityChanged(instance: String, activity: Activity)
     case streamState(instance: String, text: String)
     case tick(now: Double)
     /// The runtime's report about an effect it ran (a saved file, a copy, a failure).

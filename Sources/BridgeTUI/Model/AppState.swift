@@ -155,6 +155,8 @@ public struct InstanceState: Sendable {
     public var health = InstanceHealth(.unknown)
     /// What the output stream is doing ("streaming", "waiting for writer", "ended").
     public var streamState = ""
+    /// What the instance is doing, as the session hub reports it.
+    public var activity: Activity = .idle
     public var view: OutputView
     public var search = SearchState()
     public var filter = FilterState()

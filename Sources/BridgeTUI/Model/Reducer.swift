@@ -45,6 +45,7 @@ public func reduce(state: inout AppState, action: Action) -> [Effect] {
         state.status = StatusMessage("queued for \(name): \(reason); will be delivered when it reads again",
                                      kind: .info, expires: state.now + 2 * AppState.statusSeconds)
         return []
+    case .promptAccepted, .agentLifecycle, .activityChanged: return state.reduceSession(action)
     case .healthUpdated(let rows, let perInstance):
         state.healthRows = rows
         for index in state.instances.indices {
@@ -689,7 +690,7 @@ extension InstanceState {
 
     /// Adds the held lines from `first` to the newest to the filter and search indexes; their
     /// Strings are made only while a filter or a search is active.
-    private mutating func indexLines(from first: Int) {
+    mutating func indexLines(from first: Int) {
         guard filter.isActive || !search.query.isEmpty else { return }
         let filterMatch = filter.isActive ? TextMatch(filter.query) : nil
         let searchMatch = search.query.isEmpty ? nil : TextMatch(search.query)

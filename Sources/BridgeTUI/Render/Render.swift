@@ -198,6 +198,7 @@ enum TitleView {
         if let reason = instance.info.brokenReason { details += ": " + reason }
         else if !instance.health.reason.isEmpty && instance.health.level != .healthy { details += ": " + instance.health.reason }
         if !instance.streamState.isEmpty { details += " · " + instance.streamState }
+        if instance.activity != .idle { details += " · " + SessionWording.activity(instance.activity) }
         var plain = style
         plain.attrs.remove(.bold)
         col = buffer.write(details, row: rect.row, col: col, limit: rightStart - 1, style: plain)

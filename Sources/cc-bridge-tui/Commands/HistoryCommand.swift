@@ -21,8 +21,10 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         let config = try options.loadConfig()
         let name = try options.instanceName(instance)
-        let path = HistoryStore.historyPath(instance: name.rawValue, stateDirectory: StatePaths.directory())
-        let contents = HistoryStore.read(path: path, maxHistory: config.docker.session.maxHistory)
+        let snapshot = SessionSnapshot.read(instance: name, settings: config.docker.session,
+                                            stateDirectory: StatePaths.directory(), now: Date().timeIntervalSince1970)
+        let path = snapshot.path
+        let contents = snapshot.contents
         if let error = contents.error {
             FileHandle.standardErrorWrite("cc-bridge-tui: \(path): \(error)")
             throw ExitCode(1)

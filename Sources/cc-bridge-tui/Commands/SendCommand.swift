@@ -1,5 +1,6 @@
-// `cc-bridge-tui send`: one prompt to an instance's in-FIFO. Never hangs: with no agent
-// listening it exits 1 once the timeout has passed.
+// `cc-bridge-tui send`: one prompt to an instance's in-FIFO, through the same non-blocking
+// delivery as the TUI's (OneShotSend). Never hangs: with no agent listening it exits 1 once the
+// timeout has passed.
 
 import ArgumentParser
 import BridgeCore
@@ -39,7 +40,7 @@ struct SendCommand: ParsableCommand {
             }
             bytes = line.bytes
         }
-        switch PromptWriter(policy: options.policy).send(bytes, to: path, timeout: max(timeout, wait ?? 0)) {
+        switch OneShotSend.send(bytes, to: path, policy: options.policy, timeout: max(timeout, wait ?? 0)) {
         case .success: return
         case .failure(let error):
             FileHandle.standardErrorWrite("cc-bridge-tui: \(name): \(error)")

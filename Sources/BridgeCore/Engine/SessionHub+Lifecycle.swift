@@ -1,0 +1,56 @@
+// SessionHub+Lifecycle: the agent's comings and goings made visible. AgentLiveness judges the
+// facts (in-FIFO probes, output, heartbeats, `hello`, pipes vanishing); here they take effect:
+// an agent that went away ends the open turns as interrupted at once (so no reply that begins
+// after a restart is credited to a prompt the old agent swallowed) and tells the health monitor;
+// one that is back gets its queued prompts. The probe runs every `busyProbeInterval` while a turn
+// is open or an agent is down, else every `idleProbeInterval`: one open(2) and close(2) each.
+
+extension SessionHub {
+    func lifecycle(_ session: InstanceSession, _ signs: [AgentLifecycleSign]) {
+        guard !signs.isEmpty else {
+            updateActivity(session)
+            return
+        }
+        let now = Self.now()
+        for sign in signs {
+            switch sign {
+            case .exited(let why):
+                let ended = session.tracker.agentExited(at: now)
+                onEvent(.lifecycle(instance: session.name, change: .exited(interrupted: ended.last, why: why)))
+                sessionChanged(session, ended)
+                session.restarted = false
+                monitor?.noteAgent(instance: session.name, down: true, at: now)
+            case .back:
+                session.restarted = true
+                onEvent(.lifecycle(instance: session.name, change: .back(restarted: true)))
+                monitor?.noteAgent(instance: session.name, down: false, at: now)
+            case .seen:
+                onEvent(.lifecycle(instance: session.name, change: .seen))
+                monitor?.noteAgent(instance: session.name, down: false, at: now)
+            }
+        }
+        updateActivity(session)
+        if session.liveness.state == .up { pumpOutbox(session.name) }
+    }
+
+    /// Probes every attached instance's in-FIFO for a reader.
+    func probeAgents() {
+        for (name, session) in sessions.sorted(by: { $0.key < $1.key }) where engine.mode(of: name) != nil {
+            guard let info = engine.currentInstances.first(where: { $0.name == name }), info.isReady else { continue }
+            lifecycle(session, session.liveness.probed(listening: writer.isListening(info.inPath)))
+        }
+    }
+
+    /// Keeps one probe timer at the interval the sessions need now.
+    func scheduleProbe() {
+        guard running else { return }
+        let busy = sessions.values.contains { session in
+            session.liveness.state != .up || session.activity == .working || session.activity == .sending
+        }
+        let interval = busy ? options.busyProbeInterval : options.idleProbeInterval
+        guard interval != probeInterval || probeTimer == nil else { return }
+        if let probeTimer { loop.cancel(probeTimer) }
+        probeInterval = interval
+        probeTimer = loop.schedule(after: interval, repeating: interval) { [unowned self] in self.probeAgents() }
+    }
+}

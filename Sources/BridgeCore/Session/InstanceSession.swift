@@ -1,0 +1,33 @@
+// InstanceSession: what the SessionHub keeps per instance beyond its FIFO channels: the
+// SessionTracker (turns and timings), the HistoryStore (the instance's JSONL history file), the
+// Outbox (prompts waiting for an agent), the agent's liveness, the reader lock that makes this
+// process the only one reading the out-FIFO and writing the history, and the Activity last
+// reported. Owned and used by the SessionHub on the loop thread only.
+
+final class InstanceSession {
+    let name: String
+    var tracker: SessionTracker
+    let store: HistoryStore
+    let outbox: Outbox
+    let lock: ReaderLock?
+    var liveness = AgentLiveness()
+    var activity: Activity = .idle
+    /// Prompt ids handed to the delivery and not yet reported.
+    var sending: Set<String> = []
+    /// The outbox entry being delivered (one at a time, so the order is kept).
+    var outboxInFlight: String?
+    /// The agent came back after it was down; cleared by the next accepted prompt.
+    var restarted = false
+    /// The store's current error was reported (once per episode: cleared by a good write).
+    var errorShown = false
+    /// The last outbox delivery failure reported (other than "not listening").
+    var lastDeliveryFailure: String?
+
+    init(name: InstanceName, settings: SessionSettings, stateDirectory: String, lock: ReaderLock?) {
+        self.name = name.rawValue
+        tracker = SessionTracker(settings: settings)
+        store = HistoryStore(instance: name, stateDirectory: stateDirectory, maxHistory: settings.maxHistory)
+        outbox = Outbox(store: store)
+        self.lock = lock
+    }
+}

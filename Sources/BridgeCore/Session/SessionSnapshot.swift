@@ -1,0 +1,24 @@
+// SessionSnapshot: an instance's session as its history file has it, read without writing (the
+// file may belong to a running TUI): the `history`, `status` and `health` commands use it. The
+// turns are replayed into a SessionTracker exactly as the SessionHub does when it opens the
+// instance (`SessionTracker.restore`), so both show the same turns and totals.
+
+public struct SessionSnapshot: Sendable {
+    public var path: String
+    public var tracker: SessionTracker
+    public var contents: HistoryStore.Contents
+
+    /// Reads the instance's history file; `isEmpty` when it holds nothing (or does not exist).
+    public static func read(instance: InstanceName, settings: SessionSettings, stateDirectory: String, now: Double) -> SessionSnapshot {
+        let path = HistoryStore.historyPath(instance: instance.rawValue, stateDirectory: stateDirectory)
+        let contents = HistoryStore.read(path: path, maxHistory: settings.maxHistory)
+        var tracker = SessionTracker(settings: settings)
+        tracker.restore(contents.turns, at: now)
+        return SessionSnapshot(path: path, tracker: tracker, contents: contents)
+    }
+
+    public var isEmpty: Bool { contents.turns.isEmpty && contents.outbox.isEmpty && contents.error == nil }
+
+    /// The prompts still waiting in the outbox.
+    public var queued: [OutboxEntry] { contents.outbox.filter { $0.state == .queued } }
+}

@@ -1,0 +1,57 @@
+// Reducer+Session: what the session hub's events do to the screen. An accepted prompt puts its
+// `❯ prompt` lines into the scrollback exactly as restored history shows them (HistoryLines), so a
+// live session and a restored one look the same; the agent going away or coming back puts one
+// marker line there; the activity word goes to the title.
+
+import BridgeCore
+
+extension AppState {
+    mutating func reduceSession(_ action: Action) -> [Effect] {
+        switch action {
+        case .promptAccepted(let name, let id, let text, let time):
+            let confirmed = instance(named: name)?.inFlight[id] != nil
+            if confirmed { handleSendResult(name, id, nil) }
+            withInstance(name) { instance in
+                let lines = HistoryLines.lines(for: Turn(id: id, prompt: text, sentAt: time, status: .completed))
+                let first = instance.insertFinishedLines(lines)
+                // The turn starts at its prompt line.
+                instance.turnLines[id] = first
+                if let start = instance.turnStarts.last, start < first { instance.turnStarts[instance.turnStarts.count - 1] = first }
+            }
+        case .agentLifecycle(let name, let change, let time):
+            withInstance(name) { instance in
+                var number: Int?
+                if case .exited(let turn?, _) = change, let i = instance.turns.lastIndex(where: { $0.id == turn.id }) {
+                    number = i + 1
+                }
+                guard let text = SessionWording.marker(change, turnNumber: number) else { return }
+                _ = instance.insertFinishedLines([HistoryLines.line(text, style: TextStyle(dim: true), at: time)])
+            }
+        case .activityChanged(let name, let activity):
+            withInstance(name) { $0.activity = activity }
+        default:
+            break
+        }
+        return []
+    }
+}
+
+extension InstanceState {
+    /// Adds finished lines in front of the open (still growing) last line, if there is one, so
+    /// the output that continues it stays below them. Returns the first added line's number.
+    mutating func insertFinishedLines(_ lines: [OutputLine]) -> Int {
+        let first = scrollback.endLineNumber - (scrollback.lastIsOpen && !scrollback.isEmpty ? 1 : 0)
+        if first < scrollback.endLineNumber {
+            // The open line moves down: its index entries are made again below.
+            if filter.lines.last == first { filter.lines.removeLast() }
+            if search.matches.last == first { search.matches.removeLast() }
+        }
+        for line in lines { scrollback.insertBeforeOpenLine(line) }
+        indexLines(from: first)
+        if !view.follow { view.newWhilePaused += lines.count }
+        filter.lines.compact(below: firstLine)
+        search.matches.compact(below: firstLine)
+        if !view.follow, view.anchorLine < firstLine { setAnchor(firstLine, skip: 0) }
+        return first
+    }
+}

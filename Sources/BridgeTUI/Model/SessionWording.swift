@@ -1,0 +1,59 @@
+// SessionWording: every word the TUI says about a session event, in one place: status messages
+// (with how long they stay), the scrollback's lifecycle markers, and the activity word.
+// BridgeCore reports facts (SessionEvent); what a user reads is decided here.
+
+import BridgeCore
+
+public enum SessionWording {
+    /// The status message for a hub notice, with how long it stays.
+    public static func message(_ notice: SessionNotice, instance: String, now: Double) -> StatusMessage {
+        switch notice {
+        case .historyWarning(let text):
+            StatusMessage("history of \(instance): \(text)", kind: .info, expires: now + 10)
+        case .historyWriteFailed(let text):
+            StatusMessage("\(instance): \(text)", kind: .error, expires: now + 15)
+        case .queuedDelivered(let count):
+            StatusMessage("delivered \(count) queued prompt\(count == 1 ? "" : "s") to \(instance)", kind: .info, expires: now + 5)
+        case .queuedNotDelivered(let text):
+            StatusMessage("queued prompt for \(instance) not delivered: \(text); will retry", kind: .error, expires: now + 10)
+        case .interruptFailed(let text):
+            StatusMessage("interrupt not delivered: \(text)", kind: .error)
+        case .readerRefused(let text):
+            StatusMessage("not reading \(text)", kind: .error, expires: now + 15)
+        }
+    }
+
+    /// Why a prompt went to the outbox.
+    public static func queueReason(_ reason: QueueReason) -> String {
+        switch reason {
+        case .agentNotListening: "agent not listening"
+        case .behind(let n): "\(n) earlier prompt\(n == 1 ? "" : "s") waiting"
+        }
+    }
+
+    /// The one-line marker the scrollback shows; `turnNumber` is the interrupted turn's number.
+    public static func marker(_ change: AgentLifecycle, turnNumber: Int?) -> String? {
+        switch change {
+        case .exited(let turn, let why):
+            var text = "── agent exited"
+            if why == .pipesGone { text += " (its pipes are gone)" }
+            if turn != nil { text += turnNumber.map { " · turn \($0) interrupted" } ?? " · the open turn was interrupted" }
+            return text + " ──"
+        case .back(let restarted):
+            return restarted ? "── agent back (restarted) ──" : "── agent back ──"
+        case .seen:
+            return nil
+        }
+    }
+
+    public static func activity(_ activity: Activity) -> String {
+        switch activity {
+        case .idle: "idle"
+        case .sending: "sending…"
+        case .working: "working"
+        case .queued(let n): "\(n) queued"
+        case .agentDown: "agent down"
+        case .agentRestarted: "agent restarted"
+        }
+    }
+}

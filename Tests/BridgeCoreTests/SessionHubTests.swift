@@ -1,0 +1,225 @@
+// SessionHubTests: the session owner on a real EventLoop, real FIFOs and real processes: queued
+// prompts delivered once and without stalling the loop against a reader that does not read; an
+// agent (the real cc-bridge-agent) killed mid-reply ends its turn as interrupted at once and its
+// comeback is seen; a reply after a restart is never credited to the swallowed prompt; a second
+// process is refused as reader of the same out-FIFO.
+
+import Foundation
+import Testing
+@testable import BridgeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A SessionHub on a private pipe_dir and state directory with instance `a`.
+final class HubFixture {
+    let tmp = TempDir()
+    let loop: EventLoop
+    var hub: SessionHub!
+    var events: [SessionEvent] = []
+    var dir: String { tmp.file("pipes") }
+    var state: String { tmp.file("state") }
+    var inPath: String { dir + "/a.in.fifo" }
+    var outPath: String { dir + "/a.out.fifo" }
+
+    init(sendTimeout: Double = 2, stateDirectory: String? = nil, session: SessionSettings = SessionSettings()) throws {
+        loop = try EventLoop()
+        try FifoSafety.ensureDirectory(dir)
+        try FifoSafety.create(inPath)
+        try FifoSafety.create(outPath)
+        var options = SessionHub.Options(directory: dir, stateDirectory: stateDirectory ?? tmp.file("state"))
+        options.engine.rescanInterval = 0.05
+        options.sendTimeout = sendTimeout
+        options.session = session
+        hub = SessionHub(loop: loop, options: options) { [unowned self] event in self.events.append(event) }
+        hub.start()
+    }
+
+    deinit { hub.stop() }
+
+    func spin(_ timeout: Double = 20, _ condition: () -> Bool) -> Bool { BridgeCoreTests.spin(loop, timeout: timeout, until: condition) }
+
+    var turns: [Turn] {
+        var latest: [String: Turn] = [:]
+        var order: [String] = []
+        for case .turnsChanged(_, let changed) in events {
+            for turn in changed {
+                if latest[turn.id] == nil { order.append(turn.id) }
+                latest[turn.id] = turn
+            }
+        }
+        return order.compactMap { latest[$0] }
+    }
+    /// Exits and comebacks (the first sighting, `.seen`, left out).
+    var lifecycle: [AgentLifecycle] {
+        events.compactMap { if case .lifecycle(_, let change) = $0, change != .seen { change } else { nil } }
+    }
+    var accepted: [String] { events.compactMap { if case .promptAccepted(_, _, let text, _) = $0 { text } else { nil } } }
+    var queued: [String] { events.compactMap { if case .promptQueued(_, let id, _) = $0 { id } else { nil } } }
+    var activities: [Activity] { events.compactMap { if case .activityChanged(_, let activity) = $0 { activity } else { nil } } }
+    var outputText: String {
+        events.compactMap { if case .output(_, let batch) = $0 { batch.lines.map(\.text).joined(separator: "\n") } else { nil } }
+            .joined(separator: "\n")
+    }
+}
+
+/// The real cc-bridge-agent (from $CCB_BIN_DIR or .build/debug), killed when released.
+final class RealAgent {
+    let child: Child
+    var pid: pid_t { child.process.processIdentifier }
+
+    init(_ arguments: [String]) throws {
+        let dir = ProcessInfo.processInfo.environment["CCB_BIN_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent(".build/debug").path
+        child = try Child(dir + "/cc-bridge-agent", arguments)
+    }
+
+    /// SIGKILL without waiting: Foundation's wait would last as long as the agent's orphaned
+    /// job (it inherits a descriptor Foundation watches).
+    func kill9() { Glibc.kill(pid, SIGKILL) }
+}
+
+@Suite(.serialized) struct SessionHubTests {
+    /// A reader that holds the in-FIFO open and never reads: the queued prompt is written once
+    /// (it is in the pipe: delivered) and the loop keeps turning; the old outbox path blocked the
+    /// loop ~1.5 s per retry and wrote the prompt again each time.
+    @Test func queuedPromptGoesOnceAndTheLoopNeverStallsAgainstAReaderThatDoesNotRead() throws {
+        let h = try HubFixture(sendTimeout: 0.2)
+        #expect(h.spin { h.hub.mode(of: "a") != nil })
+        h.hub.send("only once", to: "a", promptID: "p1")
+        #expect(h.spin { h.queued == ["p1"] }, "events: \(h.events)")
+        let holder = open(h.inPath, O_RDONLY | O_NONBLOCK)
+        #expect(holder >= 0)
+        defer { close(holder) }
+        // Measure the longest gap between turns of the loop while the outbox is pumped.
+        var last = MonotonicClock.now()
+        var longest = 0.0
+        let start = last
+        while MonotonicClock.now() - start < 4 {
+            h.loop.runOnce(timeout: 0.05)
+            let now = MonotonicClock.now()
+            longest = max(longest, now - last)
+            last = now
+        }
+        #expect(h.accepted == ["only once"], "events: \(h.events)")
+        #expect(longest < 0.75, "the loop stalled for \(longest) s")
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = read(holder, &buffer, buffer.count)
+        let text = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+        #expect(text == "only once\n", "the in-FIFO held \(text.debugDescription)")
+        #expect(h.activities.contains(.queued(1)))
+        #expect(h.turns.map(\.prompt) == ["only once"])
+    }
+
+    /// A framed agent killed with SIGKILL mid-reply: the turn ends as interrupted at once (no
+    /// request timeout), the exit is reported, and a new agent's `hello` is its comeback.
+    @Test func framedAgentKilledMidReplyEndsTheTurnAndItsComebackIsSeen() throws {
+        let h = try HubFixture()
+        let script = h.tmp.file("job.sh")
+        try "#!/bin/sh\necho \"working on $1\"\nsleep 8\n".write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        let arguments = ["serve", "--name", "a", "--pipe-dir", h.dir, "--protocol", "jsonl", "--exec", script]
+        var agent = try RealAgent(arguments)
+        #expect(h.spin { h.hub.mode(of: "a") == .framed })
+        h.hub.send("long job", to: "a", promptID: "p1")
+        #expect(h.spin { h.outputText.contains("working on long job") }, "events: \(h.events)")
+        #expect(h.turns.last?.status == .active)
+        let killed = MonotonicClock.now()
+        agent.kill9()
+        #expect(h.spin { !h.lifecycle.isEmpty })
+        #expect(MonotonicClock.now() - killed < 5, "the exit must be seen within a few probes")
+        guard case .exited(let turn?, .noReader)? = h.lifecycle.first else {
+            Issue.record("lifecycle: \(h.lifecycle)")
+            return
+        }
+        #expect(turn.id == "p1" && turn.status == .interrupted)
+        #expect(h.turns.first?.status == .interrupted)
+        #expect(h.hub.activity(of: "a") == .agentDown)
+        agent = try RealAgent(arguments)
+        #expect(h.spin { h.lifecycle.count == 2 }, "lifecycle: \(h.lifecycle)")
+        #expect(h.lifecycle.last == .back(restarted: true))
+        #expect(h.hub.activity(of: "a") == .agentRestarted)
+        _ = agent
+    }
+
+    /// Plain protocol: the agent swallows a prompt and dies; a new agent answers the next one.
+    /// The answer belongs to the next prompt, never to the swallowed one.
+    @Test func plainReplyAfterARestartIsNeverCreditedToTheSwallowedPrompt() throws {
+        var settings = SessionSettings()
+        settings.quietPeriod = 60
+        let h = try HubFixture(session: settings)
+        let script = h.tmp.file("job.sh")
+        try "#!/bin/sh\nif [ \"$1\" = swallow ]; then sleep 8; fi\necho \"answer to $1\"\n"
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        let arguments = ["serve", "--name", "a", "--pipe-dir", h.dir, "--exec", script]
+        var agent = try RealAgent(arguments)
+        #expect(h.spin { h.hub.mode(of: "a") != nil && h.hub.activity(of: "a") == .idle })
+        h.hub.send("swallow", to: "a", promptID: "p1")
+        #expect(h.spin { h.accepted == ["swallow"] })
+        usleep(300_000)
+        agent.kill9()
+        // Restarted as `cc-bridge-agent supervise` does it: once it is seen gone (after ~1 s).
+        #expect(h.spin { h.hub.activity(of: "a") == .agentDown }, "events: \(h.events)")
+        agent = try RealAgent(arguments)
+        #expect(h.spin { h.lifecycle.contains(.back(restarted: true)) }, "lifecycle: \(h.lifecycle)")
+        h.hub.send("second", to: "a", promptID: "p2")
+        #expect(h.spin { h.turns.count == 2 && h.turns[1].status == .completed }, "turns: \(h.turns)")
+        #expect(h.turns[0].status == .interrupted, "turns: \(h.turns)")
+        #expect(!h.turns[0].response.contains("answer to second"))
+        #expect(h.turns[1].response.contains("answer to second"), "turns: \(h.turns)")
+        _ = agent
+    }
+
+    /// A second process that would read the same instance is refused, naming the holder's pid;
+    /// once the holder is gone (however it ended) the lock is free again.
+    @Test func secondReaderProcessIsRefusedNamingTheHolder() throws {
+        let tmp = TempDir()
+        let name = try InstanceName(validating: "a")
+        let holder = try Child.python("""
+        import fcntl, os, sys, time
+        os.makedirs(sys.argv[1] + "/history", exist_ok=True)
+        fd = os.open(sys.argv[1] + "/history/a.reader.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, f"{os.getpid()}\\n".encode())
+        print("locked", flush=True)
+        time.sleep(60)
+        """, [tmp.path])
+        let lockPath = ReaderLock.lockPath(instance: name, stateDirectory: tmp.path)
+        #expect(spinUntil { (try? String(contentsOfFile: lockPath, encoding: .utf8))?.isEmpty == false })
+        do {
+            _ = try ReaderLock.acquire(instance: name, stateDirectory: tmp.path)
+            Issue.record("the lock was taken twice")
+        } catch {
+            #expect(error == .held(instance: "a", pid: holder.process.processIdentifier, path: lockPath))
+            #expect(error.description.contains("process \(holder.process.processIdentifier)"))
+        }
+        holder.kill()
+        let lock = try ReaderLock.acquire(instance: name, stateDirectory: tmp.path)
+        #expect(try String(contentsOfFile: lockPath, encoding: .utf8) == "\(getpid())\n")
+        lock.release()
+    }
+
+    /// The hub reads nothing of an instance another process reads, and says who it is.
+    @Test func hubLeavesAnInstanceAloneWhileAnotherProcessReadsIt() throws {
+        let tmp = TempDir()
+        let name = try InstanceName(validating: "a")
+        let other = try ReaderLock.acquire(instance: name, stateDirectory: tmp.path)
+        let h = try HubFixture(stateDirectory: tmp.path)
+        let refused = { h.events.contains { if case .notice(_, .readerRefused) = $0 { true } else { false } } }
+        #expect(h.spin(20, refused))
+        #expect(h.hub.mode(of: "a") == nil)
+        other.release()
+        #expect(h.spin { h.hub.mode(of: "a") != nil })
+    }
+}
+
+private func spinUntil(timeout: Double = 20, _ condition: () -> Bool) -> Bool {
+    let deadline = MonotonicClock.now() + timeout
+    while !condition() {
+        if MonotonicClock.now() > deadline { return false }
+        usleep(10_000)
+    }
+    return true
+}

@@ -1,0 +1,159 @@
+// SessionHubTUITests: what the screen says about a session, end to end (the real binary in tmux,
+// real FIFOs, real agents): a queued prompt reaches a stalled reader once; a typed prompt shows
+// as `❯ prompt` in the scrollback; an agent killed mid-reply under `cc-bridge-agent supervise` is
+// marked, its turn interrupted and the health changes at once; a plain reply after a restart is
+// credited to its own prompt; a second reader of one instance is refused, naming the first.
+
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite(.serialized) struct SessionHubTUITests {
+    static func environment(_ s: TUISession) -> [String: String] {
+        ["HOME": s.scratch.path, "XDG_STATE_HOME": s.scratch.file("state"), "XDG_CONFIG_HOME": s.scratch.file("config")]
+    }
+
+    /// The old outbox path wrote the prompt again at every retry (each after blocking ~1.5 s)
+    /// against an agent that holds the in-FIFO open and does not read.
+    @Test func queuedPromptReachesAReaderThatDoesNotReadExactlyOnce() throws {
+        let s = try TUISession(instances: ["bot"], agentOn: [])
+        #expect(try s.tmux.waitFor("─ prompt → bot"))
+        try s.tmux.send("Tab")
+        try s.tmux.send("deliver me once", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("q1"), "screen:\n\(s.tmux.dump)")
+        let holder = open(s.pipes + "/bot.in.fifo", O_RDONLY | O_NONBLOCK)
+        #expect(holder >= 0)
+        defer { close(holder) }
+        #expect(try s.tmux.waitFor("delivered 1 queued prompt to bot"), "screen:\n\(s.tmux.dump)")
+        // Several retry periods: nothing more may arrive.
+        usleep(4_000_000)
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        let n = read(holder, &buffer, buffer.count)
+        let text = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+        #expect(text == "deliver me once\n", "the in-FIFO held \(text.debugDescription)")
+        #expect(try s.tmux.screen().contains("❯ deliver me once"), "screen:\n\(s.tmux.dump)")
+    }
+
+    /// A live session shows your prompt as restored history does: a `❯ prompt` line, then the reply.
+    @Test func typedPromptAppearsInTheScrollbackBeforeItsReply() throws {
+        let s = try TUISession(instances: ["bot"], agentOn: ["bot"])
+        #expect(try s.tmux.waitFor("─ prompt → bot"))
+        try s.tmux.send("Tab")
+        try s.tmux.send("hello prompt line", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("echo: hello prompt line"), "screen:\n\(s.tmux.dump)")
+        let lines = try s.tmux.capture()
+        let prompt = lines.firstIndex { $0.contains("│❯ hello prompt line") }
+        let reply = lines.firstIndex { $0.contains("echo: hello prompt line") }
+        #expect(prompt != nil && reply != nil && prompt! < reply!, "screen:\n\(lines.joined(separator: "\n"))")
+    }
+
+    /// `cc-bridge-agent supervise` restarts an agent killed with SIGKILL mid-reply: the scrollback
+    /// says so, the turn is interrupted at once (not timed out minutes later), the title turns
+    /// unhealthy at once and healthy again when the agent is back.
+    @Test func agentKilledMidReplyUnderSuperviseIsMarkedAndRecovers() throws {
+        let s = try TUISession(instances: ["bot"], agentOn: [])
+        let job = s.scratch.file("job.sh")
+        try "#!/bin/sh\necho \"working on $1\"\nsleep 20\n".write(toFile: job, atomically: true, encoding: .utf8)
+        chmod(job, 0o755)
+        let supervisor = try Running(try Binaries.agent, ["supervise", "--", "serve", "--name", "bot", "--pipe-dir", s.pipes,
+                                                         "--protocol", "jsonl", "--exec", job])
+        s.agents.append(supervisor)
+        // Healthy as soon as the agent is seen, not at the next scheduled check.
+        #expect(try s.tmux.waitFor("● healthy", timeout: 10), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("Tab")
+        try s.tmux.send("long job", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("working on long job"), "screen:\n\(s.tmux.dump)")
+        let agent = try run("/usr/bin/env", ["pgrep", "-P", String(supervisor.process.processIdentifier)]).stdout
+            .split(separator: "\n").compactMap { pid_t($0) }.first
+        #expect(agent != nil)
+        if let agent { kill(agent, SIGKILL) }
+        #expect(try s.tmux.waitFor("── agent exited · turn 1 interrupted ──", timeout: 10), "screen:\n\(s.tmux.dump)")
+        #expect(try s.tmux.waitFor("unhealthy", timeout: 5), "screen:\n\(s.tmux.dump)")
+        #expect(try s.tmux.waitFor("── agent back (restarted) ──", timeout: 15), "screen:\n\(s.tmux.dump)")
+        #expect(try eventually(timeout: 10) { try !s.tmux.capture()[0].contains("unhealthy") && s.tmux.capture()[0].contains("healthy") },
+                "screen:\n\(s.tmux.dump)")
+        // The interrupted turn is listed as such in the turn history.
+        try s.tmux.send("Escape")
+        #expect(try s.tmux.waitFor("> i to type a prompt"), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("T")
+        #expect(try s.tmux.waitFor("interrupted"), "screen:\n\(s.tmux.dump)")
+    }
+
+    /// Plain protocol: the agent swallows a prompt and dies; restarted a second later, it answers
+    /// the next one. The history credits that answer to the next prompt, never to the swallowed.
+    @Test func plainReplyAfterARestartBelongsToItsOwnPrompt() throws {
+        let s = try TUISession(instances: ["bot"], agentOn: [])
+        let agent = """
+        import os, sys, signal
+        d, name = sys.argv[1], sys.argv[2]
+        inp, out = f"{d}/{name}.in.fifo", f"{d}/{name}.out.fifo"
+        while True:
+            with open(inp, "rb") as f:
+                for raw in f:
+                    line = raw.strip()
+                    if not line: continue
+                    if line == b"swallow": os.kill(os.getpid(), signal.SIGKILL)
+                    for chunk in (b"echo: " + line + b"\\n", "\\u276f ".encode()):
+                        fd = os.open(out, os.O_WRONLY)
+                        os.write(fd, chunk)
+                        os.close(fd)
+        """
+        s.agents.append(try Running("/usr/bin/env", ["python3", "-c", agent, s.pipes, "bot"]))
+        #expect(try s.tmux.waitFor("─ prompt → bot"))
+        try s.tmux.send("Tab")
+        try s.tmux.send("warm up", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("echo: warm up"), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("swallow", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try eventually { s.agents[0].wait(timeout: 0) != nil }, "the agent took the prompt and died")
+        usleep(1_500_000)   // a supervisor's restart delay
+        s.agents.append(try Running("/usr/bin/env", ["python3", "-c", agent, s.pipes, "bot"]))
+        try s.tmux.send("second", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("echo: second"), "screen:\n\(s.tmux.dump)")
+        usleep(500_000)
+        // (Wait until Esc has left the prompt: Esc and q read together would be Alt-q.)
+        try s.tmux.send("Escape")
+        #expect(try s.tmux.waitFor("> i to type a prompt"), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("q")
+        #expect(try s.tmux.waitFor("EXITED 0"), "screen:\n\(s.tmux.dump)")
+        let history = try run(try Binaries.tui, ["history", "bot", "--json"], environment: Self.environment(s))
+        let document = try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [String: Any]
+        let turns = (document?["turns"] as? [[String: Any]]) ?? []
+        let swallowed = turns.first { $0["prompt"] as? String == "swallow" }
+        let second = turns.first { $0["prompt"] as? String == "second" }
+        #expect(swallowed?["status"] as? String == "interrupted", "history: \(history.stdout)")
+        #expect((swallowed?["response"] as? String)?.contains("echo: second") == false, "history: \(history.stdout)")
+        #expect(second?["status"] as? String == "completed", "history: \(history.stdout)")
+        #expect((second?["response"] as? String)?.contains("echo: second") == true, "history: \(history.stdout)")
+    }
+
+    /// Two readers of one out-FIFO would split its stream: `attach` next to a running TUI is
+    /// refused and names the TUI's pid; the first TUI keeps the output.
+    @Test func secondReaderIsRefusedNamingTheFirst() throws {
+        let s = try TUISession(instances: ["bot"], agentOn: ["bot"])
+        #expect(try s.tmux.waitFor("─ prompt → bot"))
+        let first = try SessionTUITests.tuiPID(s.tmux)
+        let scratch = Scratch()
+        let second = try Tmux(size: (100, 10),
+                              command: ["sh", "-c", "\"$@\"; echo \"EXITED $?\"; sleep 60", "sh", try Binaries.tui,
+                                        "attach", "bot", "--pipe-dir", s.pipes],
+                              environment: Self.environment(s).merging(["TERM": "tmux-256color"]) { $1 },
+                              scratch: scratch)
+        #expect(try second.waitFor("EXITED 1"), "screen:\n\(second.dump)")
+        let screen = try second.screen().replacingOccurrences(of: "\n", with: "")
+        #expect(screen.contains("already read by process \(first)"), "screen:\n\(second.dump)")
+        // The first one still gets everything.
+        try s.tmux.send("Tab")
+        try s.tmux.send("still mine", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("echo: still mine"), "screen:\n\(s.tmux.dump)")
+        withExtendedLifetime(scratch) {}
+    }
+}
