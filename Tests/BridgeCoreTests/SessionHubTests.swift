@@ -17,12 +17,14 @@ final class HubFixture {
     let loop: EventLoop
     var hub: SessionHub!
     var events: [SessionEvent] = []
-    var dir: String { tmp.file("pipes") }
+    let dir: String
     var state: String { tmp.file("state") }
     var inPath: String { dir + "/a.in.fifo" }
     var outPath: String { dir + "/a.out.fifo" }
 
-    init(sendTimeout: Double = 2, stateDirectory: String? = nil, session: SessionSettings = SessionSettings()) throws {
+    init(sendTimeout: Double = 2, stateDirectory: String? = nil, directory: String? = nil,
+         session: SessionSettings = SessionSettings()) throws {
+        dir = directory ?? tmp.file("pipes")
         loop = try EventLoop()
         try FifoSafety.ensureDirectory(dir)
         try FifoSafety.create(inPath)
@@ -179,24 +181,27 @@ final class RealAgent {
         let name = try InstanceName(validating: "a")
         let holder = try Child.python("""
         import fcntl, os, sys, time
-        os.makedirs(sys.argv[1] + "/history", exist_ok=True)
-        fd = os.open(sys.argv[1] + "/history/a.reader.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)
+        fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.write(fd, f"{os.getpid()}\\n".encode())
         print("locked", flush=True)
         time.sleep(60)
-        """, [tmp.path])
-        let lockPath = ReaderLock.lockPath(instance: name, stateDirectory: tmp.path)
+        """, [ReaderLock.lockPath(instance: name, pipeDirectory: tmp.file("pipes"), stateDirectory: tmp.path)])
+        let lockPath = ReaderLock.lockPath(instance: name, pipeDirectory: tmp.file("pipes"), stateDirectory: tmp.path)
         #expect(spinUntil { (try? String(contentsOfFile: lockPath, encoding: .utf8))?.isEmpty == false })
         do {
-            _ = try ReaderLock.acquire(instance: name, stateDirectory: tmp.path)
+            _ = try ReaderLock.acquire(instance: name, pipeDirectory: tmp.file("pipes"), stateDirectory: tmp.path)
             Issue.record("the lock was taken twice")
         } catch {
             #expect(error == .held(instance: "a", pid: holder.process.processIdentifier, path: lockPath))
             #expect(error.description.contains("process \(holder.process.processIdentifier)"))
         }
+        // The same name in another pipe directory is another instance, with a lock of its own.
+        let elsewhere = try ReaderLock.acquire(instance: name, pipeDirectory: tmp.file("other-pipes"), stateDirectory: tmp.path)
+        elsewhere.release()
         holder.kill()
-        let lock = try ReaderLock.acquire(instance: name, stateDirectory: tmp.path)
+        let lock = try ReaderLock.acquire(instance: name, pipeDirectory: tmp.file("pipes"), stateDirectory: tmp.path)
         #expect(try String(contentsOfFile: lockPath, encoding: .utf8) == "\(getpid())\n")
         lock.release()
     }
@@ -205,8 +210,9 @@ final class RealAgent {
     @Test func hubLeavesAnInstanceAloneWhileAnotherProcessReadsIt() throws {
         let tmp = TempDir()
         let name = try InstanceName(validating: "a")
-        let other = try ReaderLock.acquire(instance: name, stateDirectory: tmp.path)
-        let h = try HubFixture(stateDirectory: tmp.path)
+        let pipes = tmp.file("pipes")
+        let other = try ReaderLock.acquire(instance: name, pipeDirectory: pipes, stateDirectory: tmp.path)
+        let h = try HubFixture(stateDirectory: tmp.path, directory: pipes)
         let refused = { h.events.contains { if case .notice(_, .readerRefused) = $0 { true } else { false } } }
         #expect(h.spin(20, refused))
         #expect(h.hub.mode(of: "a") == nil)

@@ -149,6 +149,11 @@ import Glibc
         #expect(try second.waitFor("EXITED 1"), "screen:\n\(second.dump)")
         let screen = try second.screen().replacingOccurrences(of: "\n", with: "")
         #expect(screen.contains("already read by process \(first)"), "screen:\n\(second.dump)")
+        // `tail` is a reader too: refused the same way, and it does not take lines away.
+        let tail = try run(try Binaries.tui, ["tail", "bot", "--follow", "--pipe-dir", s.pipes],
+                           timeout: 10, environment: Self.environment(s))
+        #expect(tail.status == 1, "tail: \(tail.stderr)")
+        #expect(tail.stderr.contains("already read by process \(first)"), "tail: \(tail.stderr)")
         // The first one still gets everything.
         try s.tmux.send("Tab")
         try s.tmux.send("still mine", literal: true)

@@ -167,7 +167,8 @@ public final class SessionHub {
         guard let valid = try? InstanceName(validating: name) else { return false }
         let lock: ReaderLock
         do {
-            lock = try ReaderLock.acquire(instance: valid, stateDirectory: options.stateDirectory)
+            lock = try ReaderLock.acquire(instance: valid, pipeDirectory: options.engine.directory,
+                                          stateDirectory: options.stateDirectory)
         } catch {
             let text = error.description
             if refused[name] != text {

@@ -1,8 +1,9 @@
 // ReaderLock: one reader per out-FIFO. Two processes reading one FIFO split its stream between
 // them (each sees fragments) and would both append to the instance's history file, so whoever
 // reads an instance's out-FIFO (the TUI, `attach`, `tail`) first takes this lock: an exclusive
-// `flock` on `<state>/history/<instance>.reader.lock`, next to the history file, holding the
-// holder's pid. The kernel drops a flock when its holder exits, however it exits, so a crash
+// `flock` on `<state>/history/<instance>.<pipe-dir key>.reader.lock`, next to the history file,
+// holding the holder's pid. The key is a hash of the pipe directory's real path, so the same name
+// in two pipe directories is two instances, not a conflict. The kernel drops a flock when its holder exits, however it exits, so a crash
 // never leaves the lock stale; the pid inside is only there to name the holder.
 
 import Foundation
@@ -41,13 +42,27 @@ public final class ReaderLock {
 
     deinit { release() }
 
-    public static func lockPath(instance: InstanceName, stateDirectory: String) -> String {
-        stateDirectory + "/history/" + instance.rawValue + ".reader.lock"
+    public static func lockPath(instance: InstanceName, pipeDirectory: String, stateDirectory: String) -> String {
+        stateDirectory + "/history/" + instance.rawValue + "." + key(of: pipeDirectory) + ".reader.lock"
     }
 
-    /// Takes the lock for `instance`, or throws `.held` naming the process that has it.
-    public static func acquire(instance: InstanceName, stateDirectory: String) throws(ReaderLockError) -> ReaderLock {
-        let path = lockPath(instance: instance, stateDirectory: stateDirectory)
+    /// 16 hex digits of FNV-1a over the pipe directory's real path (as given when it has none).
+    static func key(of pipeDirectory: String) -> String {
+        let canonical = realpath(pipeDirectory, nil).map { pointer in
+            defer { free(pointer) }
+            return String(cString: pointer)
+        } ?? pipeDirectory
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in canonical.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// Takes the lock for `instance` of `pipeDirectory`, or throws `.held` naming the process
+    /// that has it.
+    public static func acquire(instance: InstanceName, pipeDirectory: String,
+                               stateDirectory: String) throws(ReaderLockError) -> ReaderLock {
+        let path = lockPath(instance: instance, pipeDirectory: pipeDirectory, stateDirectory: stateDirectory)
         let directory = (path as NSString).deletingLastPathComponent
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,

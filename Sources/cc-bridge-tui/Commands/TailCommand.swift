@@ -23,6 +23,17 @@ struct TailCommand: ParsableCommand {
     func run() throws {
         let config = try options.loadConfig()
         let name = try options.instanceName(instance)
+        // One reader per out-FIFO: next to a TUI (or another tail) reading this instance, a
+        // second reader would split the stream between them.
+        let readerLock: ReaderLock
+        do {
+            readerLock = try ReaderLock.acquire(instance: name, pipeDirectory: config.pipeDirectory,
+                                                stateDirectory: StatePaths.directory())
+        } catch {
+            FileHandle.standardErrorWrite("cc-bridge-tui: \(error)")
+            throw ExitCode(1)
+        }
+        defer { withExtendedLifetime(readerLock) {} }
         let loop = try EventLoop()
         var hubOptions = InstanceHub.Options(directory: config.pipeDirectory)
         hubOptions.policy = options.policy
