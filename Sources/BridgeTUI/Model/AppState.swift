@@ -184,9 +184,10 @@ public struct AppState: Sendable {
     public var instances: [InstanceState] = []
     /// Name of the selected instance.
     public var selected: String?
-    public var focus: Focus = .list
-    /// Focus to return to when the help, search or filter closes, or the prompt is left.
-    public var previousFocus: Focus = .list
+    /// Where keys go: the list or output pane, with the prompt, a field or an overlay above it.
+    public var focusStack = FocusStack()
+    /// The focus that receives keys (the top of `focusStack`).
+    public var focus: Focus { focusStack.top }
     public var mode: Mode = .all
     public var healthVisible = false
     public var healthRows: [HealthRow] = []

@@ -1,0 +1,36 @@
+// Reducer+General: application commands (quit, health panel, mouse), the screen size and the
+// clock.
+
+import BridgeCore
+
+extension AppState {
+    mutating func performGeneral(_ command: Command) -> [Effect] {
+        switch command {
+        case .quit:
+            return [.quit]
+        case .toggleHealth:
+            healthVisible.toggle()
+            if healthVisible && healthRows.isEmpty { return [.refreshHealth] }
+        case .refreshHealth:
+            info("checking health…")
+            return [.refreshHealth]
+        case .toggleMouse:
+            mouse.toggle()
+            info(mouse ? "mouse on" : "mouse off: the terminal's own selection works")
+            return [.setMouse(mouse)]
+        default:
+            break
+        }
+        return []
+    }
+
+    mutating func resize(rows: Int, cols: Int) {
+        size = Size(rows: max(0, rows), cols: max(0, cols))
+        needsFullRepaint = true
+    }
+
+    mutating func tick(_ time: Double) {
+        now = time
+        if let expires = status?.expires, expires <= time { status = nil }
+    }
+}
