@@ -98,7 +98,7 @@ public struct Keymap: Sendable, Equatable {
 
     public static let defaults = Keymap(bindings: [
         // General
-        KeyBinding(["q"], .quit, "Quit", group: "General", [.navigation, .help]),
+        KeyBinding(["q"], .quit, "Quit", group: "General", [.navigation]),
         KeyBinding(["?", "f1"], .toggleHelp, "Show or hide this help", group: "General", [.navigation, .help]),
         KeyBinding(["H"], .toggleHealth, "Show or hide the health panel", group: "General", [.navigation]),
         KeyBinding(["r"], .refreshHealth, "Check health now", group: "General", [.navigation]),
@@ -164,8 +164,10 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["k", "up"], .scrollUp, "Previous entry", group: "History and outbox", [.outbox, .turns]),
         KeyBinding(["esc", "q"], .closeOverlay, "Close the list", group: "History and outbox", [.outbox, .turns]),
         // Help
-        KeyBinding(["esc"], .closeOverlay, "Close the help", group: "Help", [.help]),
+        KeyBinding(["esc", "q"], .closeOverlay, "Close the help (never quits)", group: "Help", [.help]),
         KeyBinding(["j", "down"], .scrollDown, "Scroll the help down", group: "Help", [.help]),
         KeyBinding(["k", "up"], .scrollUp, "Scroll the help up", group: "Help", [.help]),
+        KeyBinding(["pgdn", "space", "ctrl-f"], .pageDown, "Scroll the help down a page", group: "Help", [.help]),
+        KeyBinding(["pgup", "ctrl-b"], .pageUp, "Scroll the help up a page", group: "Help", [.help]),
     ])
 }

@@ -42,6 +42,13 @@ public enum KeymapDocs {
                 out += "| \(keys) | `\(binding.command.rawValue)` | \(escape(binding.description)) | \(contexts) |\n"
             }
         }
+        out += "\n## Legend\n\n"
+        out += "What the badges and glyphs on the screen mean (also at the end of the help overlay).\n\n"
+        out += "| Symbol | Where | Meaning |\n"
+        out += "| --- | --- | --- |\n"
+        for entry in Legend.entries {
+            out += "| `\(escape(entry.symbol))` | \(entry.where_) | \(escape(entry.meaning)) |\n"
+        }
         return out
     }
 

@@ -54,8 +54,10 @@ extension AppState {
             if let list = layout.list, list.contains(row: event.row, col: event.col) {
                 let offset = ListView.scrollOffset(selected: selectedIndex ?? 0, count: instances.count, height: list.rows)
                 let index = offset + event.row - list.row
+                // A click on the list leaves a field first: the target never changes under the
+                // text being typed.
+                focusStack.reset(to: .list)
                 if index < instances.count { select(index) }
-                if !focus.isTextEntry { focusStack.reset(to: .list) }
             } else if layout.output.contains(row: event.row, col: event.col) || layout.title.contains(row: event.row, col: event.col) {
                 focusStack.reset(to: .output)
             } else if layout.prompt.contains(row: event.row, col: event.col), activeIndex != nil {

@@ -14,14 +14,15 @@ extension AppState {
                 focusStack.push(.help)
                 helpScroll = 0
             }
-        case .scrollUp:
-            if focus == .help { helpScroll = max(0, helpScroll - 1) }
-            else { overlaySelection = max(0, overlaySelection - 1) }
-        case .scrollDown:
+        case .scrollUp, .scrollDown, .pageUp, .pageDown:
+            let up = command == .scrollUp || command == .pageUp
             if focus == .help {
-                helpScroll += 1
+                let rows = HelpView.geometry(size).inner
+                let step = (command == .pageUp || command == .pageDown) ? max(1, rows - 1) : 1
+                let last = max(0, HelpView.lines(keymap, width: HelpView.geometry(size).width).count - rows)
+                helpScroll = max(0, min(last, helpScroll + (up ? -step : step)))
             } else {
-                overlaySelection += 1
+                overlaySelection = max(0, overlaySelection + (up ? -1 : 1))
                 clampOverlaySelection()
             }
         case .toggleOutbox, .toggleTurns:

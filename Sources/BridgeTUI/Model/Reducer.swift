@@ -42,9 +42,9 @@ extension AppState {
             return performGeneral(command)
         case .selectNext, .selectPrevious, .focusOutput, .focusList, .toggleFocus, .attach, .detach:
             return performNavigation(command)
-        case .scrollUp, .scrollDown:
+        case .scrollUp, .scrollDown, .pageUp, .pageDown:
             return focus.isOverlay ? performOverlay(command) : performOutput(command)
-        case .pageUp, .pageDown, .halfPageUp, .halfPageDown, .scrollTop, .followTail, .scrollLeft, .scrollRight,
+        case .halfPageUp, .halfPageDown, .scrollTop, .followTail, .scrollLeft, .scrollRight,
              .toggleWrap, .toggleTimestamps, .clearPane, .saveScrollback, .copyTurn, .interrupt:
             return performOutput(command)
         case .search, .filter, .confirmInput, .cancelInput, .nextMatch, .previousMatch:

@@ -1,0 +1,105 @@
+// TrustedKeysTests: keys act on what the screen says they act on (issue 12): focus is visible,
+// the target of typed text never changes silently. Keys are pressed by binding name.
+
+import Testing
+import BridgeCore
+@testable import BridgeTUI
+
+@Suite struct FocusAndTargetTests {
+    /// Column of the list's border and the row of the selected instance ("api", row 0).
+    static func listBorderStyle(_ h: Harness) -> CellStyle {
+        h.buffer()[0, h.state.layout.borderCol!].style
+    }
+
+    @Test func theFocusedPaneIsDrawnInTheFocusRoleAndTheListSelectionDimsWhenNotFocused() {
+        var h = Harness()
+        let theme = h.state.theme
+        // List focused: its border is in the focus role, the selection is not dimmed.
+        #expect(FocusAndTargetTests.listBorderStyle(h) == theme.style(.focus))
+        #expect(!h.buffer()[0, 2].style.attrs.contains(.dim))
+        h.press("focusOutput")
+        // Output focused: the list border is plain, the selection dimmed, the title's name in the focus role.
+        #expect(FocusAndTargetTests.listBorderStyle(h) == theme.style(.border))
+        #expect(h.buffer()[0, 2].style.attrs.contains(.dim))
+        let titleCol = h.state.layout.title.col + 1   // " api ": the name starts after one space
+        #expect(h.buffer()[0, titleCol].style.fg == theme.style(.focus).fg)
+        #expect(h.buffer()[0, titleCol].style.attrs == theme.style(.focus).attrs)
+        // Prompt focused: its label is in the focus role, neither pane is.
+        h.press("enterPrompt")
+        let labelRow = h.state.layout.promptSeparator.row
+        #expect(h.buffer()[labelRow, 2].style == theme.style(.focus))
+        #expect(h.buffer()[0, titleCol].style.fg != theme.style(.focus).fg)
+    }
+
+    /// The issue's `G j i "hi beta"` Enter with the output pane focused: `j` scrolls, so the prompt
+    /// stays on the instance the pane shows, names it, and the prompt goes exactly there.
+    @Test func promptGoesToTheInstanceItNames() {
+        var h = Harness(instances: ["alpha", "beta"])
+        h.press("focusOutput")
+        h.press("followTail")
+        h.press("scrollDown")
+        h.press("enterPrompt")
+        let named = h.screen()[h.state.layout.promptSeparator.row]
+        h.type("hi beta")
+        let effects = h.press("submitPrompt")
+        guard case .send(let target, _, "hi beta")? = effects.first else {
+            Issue.record("nothing sent: \(effects)")
+            return
+        }
+        #expect(named.contains("prompt → \(target) "))
+    }
+
+    /// A click on the list while typing used to change the prompt's instance under the text:
+    /// "hel" went to api's draft and "lo" to web's. Now the click leaves the prompt first.
+    @Test func clickingTheListWhileTypingLeavesThePromptInsteadOfRetargetingIt() {
+        var h = Harness()
+        h.press("enterPrompt")
+        h.type("hel")
+        h.send(.mouse(MouseEvent(.press(button: 0), row: 1, col: 3)))
+        #expect(h.state.selected == "web")
+        #expect(h.state.focus == .list)
+        #expect(h.state.instance(named: "api")?.prompt.text == "hel")
+        // Typing again needs the prompt opened again, which names the new target.
+        h.press("enterPrompt")
+        h.type("lo")
+        #expect(h.screen()[h.state.layout.promptSeparator.row].contains("prompt → web "))
+        #expect(h.state.instance(named: "web")?.prompt.text == "lo")
+        #expect(h.state.instance(named: "api")?.prompt.text == "hel")
+    }
+}
+
+@Suite struct HelpOverlayTests {
+    @Test func escQAndQuestionMarkCloseTheHelpAndNeverQuit() {
+        var h = Harness()
+        for key in ["esc", "q", "?"] {
+            h.press("toggleHelp")
+            #expect(h.state.focus == .help)
+            #expect(h.key(key).isEmpty, "\(key) in the help must not quit")
+            #expect(h.state.focus == .list, "\(key) closes the help")
+        }
+    }
+
+    @Test func pageKeysScrollTheHelpAPageAndStopAtTheEnd() {
+        var h = Harness()
+        h.press("toggleHelp")
+        let inner = HelpView.geometry(h.state.size).inner
+        h.press("pageDown")
+        #expect(h.state.helpScroll == inner - 1)
+        for _ in 0..<50 { h.press("pageDown") }
+        let total = HelpView.lines(h.state.keymap, width: HelpView.geometry(h.state.size).width).count
+        #expect(h.state.helpScroll == total - inner)
+        // The last page shows the end of the legend.
+        #expect(h.screen().contains { $0.contains("restored from the history file") })
+        h.press("pageUp")
+        #expect(h.state.helpScroll == total - inner - (inner - 1))
+    }
+
+    @Test func theLegendExplainsEveryBadgeAndGlyphInHelpAndDocs() {
+        let lines = HelpView.lines(Keymap.defaults, width: 78)
+        let docs = KeymapDocs.markdown()
+        for symbol in ["▌", "●", "◐", "✖", "○", "+N", "qN", "paused, N new lines", "ʰ"] {
+            #expect(lines.contains { $0.keys == symbol }, "help legend lacks \(symbol)")
+            #expect(docs.contains("| `\(symbol)` |"), "docs legend lacks \(symbol)")
+        }
+    }
+}
