@@ -103,3 +103,29 @@ import BridgeCore
         }
     }
 }
+
+@Suite struct TypingOutsideThePromptTests {
+    /// "hello there" typed with the list focused used to run l (focus output), o (outbox), …
+    @Test func aPrintableKeyWithNoCommandStartsAPromptToTheInstanceShown() {
+        var h = Harness()
+        h.press("selectNext")
+        h.type("hello there")
+        #expect(h.state.focus == .prompt)
+        #expect(h.state.instance(named: "web")?.prompt.text == "hello there")
+        #expect(h.state.instance(named: "api")?.prompt.text == "")
+        #expect(h.screen()[h.state.layout.promptSeparator.row].contains("prompt → web "))
+        #expect(h.effects.isEmpty)
+    }
+
+    @Test func theSameFromTheOutputPaneButNeverFromAnOverlay() {
+        var h = Harness()
+        h.press("focusOutput")
+        h.type(" ok")
+        #expect(h.active.prompt.text == " ok")
+        h.press("leavePrompt")
+        h.press("toggleHelp")
+        h.type("zz")
+        #expect(h.state.focus == .help)
+        #expect(h.active.prompt.text == " ok")
+    }
+}

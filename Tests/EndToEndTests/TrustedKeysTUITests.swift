@@ -56,3 +56,17 @@ extension TrustedKeysTUITests {
         #expect(try s.tmux.waitFor("─ prompt → bot"))
     }
 }
+
+extension TrustedKeysTUITests {
+    /// A sentence typed while the list has focus goes into the prompt instead of running
+    /// l (focus output), o (outbox), t (timestamps), … one letter at a time.
+    @Test func aSentenceTypedOutsideThePromptLandsInThePrompt() throws {
+        let s = try TUISession()
+        #expect(try s.tmux.waitFor("other"))
+        try s.tmux.send("hello there", literal: true)
+        #expect(try s.tmux.waitFor("> hello there"), "screen:\n\(s.tmux.dump)")
+        #expect(try s.tmux.screen().contains("─ prompt → bot"))
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("echo: hello there"), "screen:\n\(s.tmux.dump)")
+    }
+}

@@ -16,6 +16,17 @@ extension AppState {
         if let command = keymap.command(for: event.spec, focus: focus) {
             return perform(command)
         }
+        if !focus.isOverlay, let c = event.spec.printable, let index = activeIndex,
+           Keymap.defaults.command(for: event.spec, focus: focus) == nil {
+            // A printable key with no command here is the start of text: it opens the prompt of
+            // the instance shown and is typed there, instead of being dropped while the keys
+            // after it run commands (docs/keybindings.md, "Typing outside the prompt"). A key
+            // freed by `tui.keys` stays inert: it meant something else before.
+            focusStack.push(.prompt)
+            insertText(String(c))
+            info("typing to \(instances[index].name): \(keymap.label(for: .leavePrompt) ?? "Esc") leaves the prompt")
+            return []
+        }
         if event.spec == KeySpec.ctrl("c") {
             info("\(keymap.label(for: .quit) ?? "q") quits, \(keymap.label(for: .interrupt) ?? "x") interrupts the agent")
         }
