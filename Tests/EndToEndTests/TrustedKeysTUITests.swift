@@ -10,6 +10,12 @@ import Testing
         return row < lines.count ? lines[row] : ""
     }
 
+    /// The parameters of the first SGR sequence of a captured row (the list's selected row).
+    static func firstSGR(_ row: String) -> [String] {
+        guard let start = row.range(of: "\u{1B}["), let end = row[start.upperBound...].firstIndex(of: "m") else { return [] }
+        return row[start.upperBound..<end].split(separator: ";").map(String.init)
+    }
+
     /// `G j i "hi beta"` Enter after focusing the output pane: `j` scrolls that pane, so the prompt
     /// goes to the instance the pane shows, which the prompt names and the dimmed list selection
     /// (the list does not have focus) makes visible.
@@ -19,10 +25,7 @@ import Testing
         try s.tmux.send("l")                 // focus the output pane (as a click on it does)
         try s.tmux.send("G")
         try s.tmux.send("j")
-        let dimmed = try eventually {
-            let row = try TrustedKeysTUITests.styledRow(s, 0)
-            return row.contains("\u{1B}[2m") || row.contains(";2m") || row.contains("[2;")
-        }
+        let dimmed = try eventually { TrustedKeysTUITests.firstSGR(try TrustedKeysTUITests.styledRow(s, 0)).contains("2") }
         #expect(dimmed, "the list's selection is dimmed while the output pane has focus:\n\((try? TrustedKeysTUITests.styledRow(s, 0))?.debugDescription ?? "")")
         try s.tmux.send("i")
         #expect(try s.tmux.waitFor("─ prompt → alpha"), "screen:\n\(s.tmux.dump)")
@@ -31,8 +34,9 @@ import Testing
         #expect(try s.tmux.waitFor("echo: hi beta"), "screen:\n\(s.tmux.dump)")
         #expect(try s.tmux.screen().contains("─ prompt → alpha"))
         // beta received nothing.
-        try s.tmux.send("Escape")
-        try s.tmux.send("Escape")
+        try s.tmux.send("Escape")            // leave the prompt: back to the output pane
+        #expect(try s.tmux.waitFor("> i to type a prompt"), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("BTab")              // Shift-Tab: to the list
         try s.tmux.send("j")
         #expect(try s.tmux.waitFor("─ prompt → beta"), "screen:\n\(s.tmux.dump)")
         #expect(try !s.tmux.screen().contains("echo: hi beta"), "screen:\n\(s.tmux.dump)")
