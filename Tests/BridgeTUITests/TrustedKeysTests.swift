@@ -129,3 +129,59 @@ import BridgeCore
         #expect(h.active.prompt.text == " ok")
     }
 }
+
+@Suite struct SearchFieldTests {
+    /// `/the` then `/zzz` used to search "thezzz": the field opened with the last query in it.
+    @Test func searchOpensEmptyWithTheLastQueryOneKeyAway() {
+        var h = SearchAndFilterTests.fixture()
+        h.press("search")
+        h.type("ok 1")
+        h.press("confirmInput")
+        h.press("search")
+        #expect(h.state.entry.text == "")
+        h.type("zzz")
+        #expect(h.screen()[23] == "/zzz")
+        h.press("cancelInput")
+        h.press("search")
+        h.press("historyPrevious")
+        #expect(h.state.entry.text == "ok 1")
+        h.press("historyNext")
+        #expect(h.state.entry.text == "")
+    }
+
+    @Test func ctrlRTogglesRegularExpressionsAndABadOneKeepsTheField() {
+        var h = SearchAndFilterTests.fixture()
+        h.press("search")
+        h.press("toggleRegex")
+        #expect(h.screen()[23] == "re/")
+        h.type("ERROR at [12]0$")
+        h.press("confirmInput")
+        #expect(h.active.search.regex)
+        #expect(h.active.search.matches == [9, 19])
+        // Highlights follow the expression, byte for byte.
+        #expect(TextMatch("at [12]0", regex: true).ranges(in: "ERROR at 20") == [6..<11])
+        // Smart case applies to expressions too.
+        #expect(TextMatch("error", regex: true).matches("ERROR at 10"))
+        #expect(!TextMatch("Error", regex: true).matches("ERROR at 10"))
+        h.press("search")
+        h.type("(unclosed")
+        h.press("confirmInput")
+        #expect(h.state.focus == .search)
+        #expect(h.state.status?.kind == .error)
+        #expect(h.state.status?.text.hasPrefix("not a regular expression") == true)
+    }
+
+    @Test func theMatchCountStaysInViewAndSmartCaseIsInTheHelp() {
+        var h = SearchAndFilterTests.fixture()
+        h.press("search")
+        h.type("error")
+        h.press("confirmInput")
+        let separator = h.state.layout.promptSeparator.row
+        #expect(h.screen()[separator].hasSuffix(" /error 6 of 6 ─"))
+        h.press("nextMatch")
+        h.send(.tick(now: h.state.now + 60))   // the status message is gone; the count stays
+        #expect(h.screen()[separator].hasSuffix(" /error 5 of 6 ─"))
+        #expect(HelpView.lines(h.state.keymap).contains { $0.text.contains("Smart case") })
+        #expect(KeymapDocs.markdown().contains("Smart case"))
+    }
+}

@@ -10,7 +10,7 @@ public enum Command: String, CaseIterable, Hashable, Sendable {
     // Output pane
     case scrollUp, scrollDown, pageUp, pageDown, halfPageUp, halfPageDown
     case scrollTop, followTail, scrollLeft, scrollRight
-    case search, nextMatch, previousMatch, filter
+    case search, nextMatch, previousMatch, filter, toggleRegex
     case toggleWrap, toggleTimestamps, clearPane, saveScrollback, copyTurn, interrupt
     // Prompt
     case enterPrompt, leavePrompt, submitPrompt, insertNewline, cancelPrompt, cancelInput

@@ -129,12 +129,15 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["s"], .saveScrollback, "Save the scrollback to a file", group: "Output", [.navigation]),
         KeyBinding(["y"], .copyTurn, "Copy the last turn to the clipboard (OSC 52)", group: "Output", [.navigation]),
         // Search and filter
-        KeyBinding(["/"], .search, "Search the scrollback", group: "Search and filter", [.navigation]),
+        KeyBinding(["/"], .search, "Search the scrollback; opens empty, Up brings back the last search. Smart case: a query in lower case ignores case, one with a capital letter does not", group: "Search and filter", [.navigation]),
         KeyBinding(["n"], .nextMatch, "Next match (older, upwards)", group: "Search and filter", [.navigation]),
         KeyBinding(["N"], .previousMatch, "Previous match (newer, downwards)", group: "Search and filter", [.navigation]),
         KeyBinding(["f", "&"], .filter, "Show only lines that match (empty: all lines)", group: "Search and filter", [.navigation]),
         KeyBinding(["enter"], .confirmInput, "Apply the search or filter", group: "Search and filter", [.entry]),
         KeyBinding(["esc", "ctrl-c"], .cancelInput, "Cancel the search or filter", group: "Search and filter", [.entry]),
+        KeyBinding(["ctrl-r"], .toggleRegex, "Regular expression on/off for this search (the field shows re/)", group: "Search and filter", [.entry]),
+        KeyBinding(["up", "ctrl-p"], .historyPrevious, "Earlier search or filter", group: "Search and filter", [.entry]),
+        KeyBinding(["down", "ctrl-n"], .historyNext, "Later search or filter, then what you typed", group: "Search and filter", [.entry]),
         // Prompt
         KeyBinding(["i", "tab", "enter"], .enterPrompt, "Type a prompt", group: "Prompt", [.navigation]),
         KeyBinding(["esc"], .leavePrompt, "Leave the prompt (the text stays)", group: "Prompt", [.prompt]),

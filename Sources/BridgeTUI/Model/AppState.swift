@@ -129,10 +129,15 @@ public struct OutputView: Hashable, Sendable {
 /// output arrives, and the match the view jumped to.
 public struct SearchState: Hashable, Sendable {
     public var query = ""
+    /// The query is a regular expression (Ctrl-R in the search field).
+    public var regex = false
     public var matches: [Int] = []
     /// Absolute line number of the current match.
     public var current: Int?
     public init() {}
+
+    /// The matcher of a committed search; nil when there is none.
+    public var match: TextMatch? { query.isEmpty ? nil : TextMatch(query, regex: regex) }
 }
 
 /// A committed filter: only lines containing the query are shown. `lines` holds the matching
@@ -217,6 +222,10 @@ public struct AppState: Sendable {
     public var helpScroll = 0
     /// The search or filter field while it has focus.
     public var entry = LineEditor()
+    /// The search field treats its text as a regular expression.
+    public var entryRegex = false
+    /// Earlier searches and filters, oldest first (Up in the field walks back); bounded.
+    public var fieldHistory = PromptHistory()
     /// Counter behind deterministic prompt ids ("p1", "p2", ...).
     public var nextPromptNumber = 1
     /// Set by the reducer when the whole screen must be repainted (resize, clear).

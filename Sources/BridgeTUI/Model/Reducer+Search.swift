@@ -9,14 +9,31 @@ extension AppState {
         case .search, .filter:
             guard let active = activeInstance else { break }
             focusStack.push(command == .search ? .search : .filter)
-            entry = LineEditor(command == .search ? active.search.query : active.filter.query)
+            // A search starts empty (Up brings the last one back); a filter shows the one in force.
+            entry = LineEditor(command == .search ? "" : active.filter.query)
+            entryRegex = command == .search && active.search.regex
+            fieldHistory.resetWalk()
         case .confirmInput:
             let text = entry.text
             let wasSearch = focus == .search
+            if wasSearch && entryRegex, let problem = TextMatch.regexProblem(text) {
+                error("not a regular expression: \(problem)")
+                break
+            }
+            if !text.isEmpty { fieldHistory.add(text) }
             focusStack.pop()
-            if wasSearch { commitSearch(text) } else { applyFilter(text) }
+            if wasSearch { commitSearch(text, regex: entryRegex) } else { applyFilter(text) }
         case .cancelInput:
+            fieldHistory.resetWalk()
             focusStack.pop()
+        case .toggleRegex:
+            guard focus == .search else { break }
+            entryRegex.toggle()
+            info(entryRegex ? "regular expression search" : "plain text search")
+        case .historyPrevious:
+            if let text = fieldHistory.previous(current: entry.text) { entry.setText(text) }
+        case .historyNext:
+            if let text = fieldHistory.next() { entry.setText(text) }
         case .nextMatch, .previousMatch:
             stepMatch(older: command == .nextMatch)
         default:
@@ -25,13 +42,14 @@ extension AppState {
         return []
     }
 
-    mutating func commitSearch(_ query: String) {
+    mutating func commitSearch(_ query: String, regex: Bool = false) {
         let pane = outputPane
         withActive { instance in
             instance.search = SearchState()
             instance.search.query = query
-            guard !query.isEmpty else { return }
-            instance.search.matches = instance.matchingLines(TextMatch(query))
+            instance.search.regex = regex
+            guard let match = instance.search.match else { return }
+            instance.search.matches = instance.matchingLines(match)
         }
         guard let active = activeInstance, !query.isEmpty else { return }
         let bottom = active.anchor?.line ?? active.endLine
@@ -85,8 +103,8 @@ extension AppState {
             instance.filter = FilterState()
             instance.filter.query = query
             if !query.isEmpty { instance.filter.lines = instance.matchingLines(TextMatch(query), ignoringFilter: true) }
-            if !instance.search.query.isEmpty {
-                instance.search.matches = instance.matchingLines(TextMatch(instance.search.query))
+            if let match = instance.search.match {
+                instance.search.matches = instance.matchingLines(match)
                 instance.search.current = nil
             }
             instance.resumeFollow()
@@ -104,7 +122,7 @@ extension InstanceState {
     mutating func indexLines(from first: Int) {
         guard filter.isActive || !search.query.isEmpty else { return }
         let filterMatch = filter.isActive ? TextMatch(filter.query) : nil
-        let searchMatch = search.query.isEmpty ? nil : TextMatch(search.query)
+        let searchMatch = search.match
         for n in max(first, scrollback.firstLineNumber)..<scrollback.endLineNumber {
             guard let text = scrollback.line(at: n)?.text else { continue }
             let visible = filterMatch?.matches(text) ?? true

@@ -47,13 +47,15 @@ extension AppState {
         case .halfPageUp, .halfPageDown, .scrollTop, .followTail, .scrollLeft, .scrollRight,
              .toggleWrap, .toggleTimestamps, .clearPane, .saveScrollback, .copyTurn, .interrupt:
             return performOutput(command)
-        case .search, .filter, .confirmInput, .cancelInput, .nextMatch, .previousMatch:
+        case .search, .filter, .confirmInput, .cancelInput, .nextMatch, .previousMatch, .toggleRegex:
             return performSearch(command)
         case .enterPrompt, .leavePrompt, .submitPrompt, .insertNewline, .cancelPrompt,
              .cursorLeft, .cursorRight, .lineStart, .lineEnd, .wordLeft, .wordRight,
-             .deleteBackward, .deleteForward, .killToEnd, .killToStart, .killWordBackward,
-             .historyPrevious, .historyNext:
+             .deleteBackward, .deleteForward, .killToEnd, .killToStart, .killWordBackward:
             return performPrompt(command)
+        case .historyPrevious, .historyNext:
+            // The search and filter fields keep their own history.
+            return (focus == .search || focus == .filter) ? performSearch(command) : performPrompt(command)
         case .toggleHelp, .closeOverlay, .toggleOutbox, .cancelQueued, .toggleTurns, .jumpToTurn, .resendTurn:
             return performOverlay(command)
         }

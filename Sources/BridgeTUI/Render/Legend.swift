@@ -21,6 +21,7 @@ public enum Legend {
             Entry(symbol: "following", where_: "title", meaning: "the pane shows the newest output as it arrives"),
             Entry(symbol: "paused, N new lines", where_: "title", meaning: "the pane holds still; N lines arrived since"),
             Entry(symbol: "filter: …, nowrap +N", where_: "title", meaning: "a filter is on; wrap is off, scrolled N columns right"),
+            Entry(symbol: "/query N of M", where_: "prompt", meaning: "the search in force, the current match and how many (re/: a regular expression)"),
             Entry(symbol: "sending…", where_: "prompt", meaning: "a prompt is on its way to the agent"),
             Entry(symbol: "N queued", where_: "prompt", meaning: "prompts waiting in the outbox"),
             Entry(symbol: "N lines", where_: "prompt", meaning: "lines in the draft (Alt-Enter adds one)"),

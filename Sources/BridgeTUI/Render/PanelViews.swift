@@ -89,6 +89,14 @@ enum PromptView {
         let labelStyle = focused ? theme.style(.focus) : border
         let col = buffer.write(label, row: sep.row, col: sep.col + 1, limit: end, style: labelStyle)
         var right: [String] = []
+        if !instance.search.query.isEmpty {
+            // The committed search and its match count, at the bottom edge of the output pane.
+            let held = instance.search.matches.lowerBound(instance.scrollback.firstLineNumber)
+            let count = instance.search.matches.count - held
+            let position = instance.search.current.map { instance.search.matches.lowerBound($0) - held + 1 }
+            let query = (instance.search.regex ? "re/" : "/") + Excerpt.of(instance.search.query, 20)
+            right.append(query + " " + (position.map { "\($0) of \(count)" } ?? "\(count) match\(count == 1 ? "" : "es")"))
+        }
         if !instance.inFlight.isEmpty { right.append("sending…") }
         if instance.queued > 0 { right.append("\(instance.queued) queued") }
         if instance.prompt.lineCount > 1 { right.append("\(instance.prompt.lineCount) lines") }
@@ -172,7 +180,7 @@ enum StatusBarView {
         let end = rect.col + rect.cols
         switch state.focus {
         case .search, .filter:
-            let label = state.focus == .search ? "/" : "filter: "
+            let label = state.focus == .search ? (state.entryRegex ? "re/" : "/") : "filter: "
             let col = buffer.write(label, row: rect.row, col: rect.col, limit: end, style: theme.style(.statusKey, on: .statusBg))
             let text = state.entry.text
             buffer.write(text, row: rect.row, col: col, limit: end, style: style)
