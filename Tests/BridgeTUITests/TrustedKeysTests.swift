@@ -185,3 +185,42 @@ import BridgeCore
         #expect(KeymapDocs.markdown().contains("Smart case"))
     }
 }
+
+@Suite struct DestructiveKeysTests {
+    /// `c` cleared the pane for good; now `u` brings the lines back, with what arrived since.
+    @Test func aClearCanBeUndoneForAMinute() {
+        var h = Harness()
+        h.numbered("api", 1...5)
+        h.press("search")
+        h.type("line")
+        h.press("confirmInput")
+        h.press("clearPane")
+        #expect(h.active.scrollback.isEmpty)
+        #expect(h.state.status?.text == "cleared api: u brings it back")
+        h.numbered("api", 6...6)
+        h.press("undoClear")
+        #expect(h.active.scrollback.count == 6)
+        #expect(h.outputRows.prefix(6) == ["line 1", "line 2", "line 3", "line 4", "line 5", "line 6"])
+        #expect(h.active.search.matches.count == 6)
+        // Once a minute has passed there is nothing to bring back.
+        h.press("clearPane")
+        h.send(.tick(now: h.state.now + 61))
+        h.press("undoClear")
+        #expect(h.active.scrollback.isEmpty)
+        #expect(h.state.status?.text == "nothing to bring back")
+    }
+
+    @Test func quitWhileAReplyStreamsAsksOnceAndAnyOtherKeyStays() {
+        var h = Harness()
+        h.send(.turnsChanged(instance: "api", turns: [SessionViewTests.turn("p1", "hello", "hal", .active, at: SessionViewTests.t0)]))
+        #expect(h.press("quit").isEmpty)
+        #expect(h.state.status?.text.contains("q again quits") == true)
+        #expect(h.key("j").isEmpty)      // any other key: stay, and the key does nothing else
+        #expect(h.state.selected == "api")
+        #expect(h.press("quit").isEmpty)
+        #expect(h.press("quit") == [.quit])
+        // Nothing in flight: one key quits, as before.
+        var idle = Harness()
+        #expect(idle.press("quit") == [.quit])
+    }
+}

@@ -125,7 +125,8 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["l", "right"], .scrollRight, "Scroll right (wrap off)", group: "Output", [.output]),
         KeyBinding(["w"], .toggleWrap, "Wrap long lines on/off", group: "Output", [.navigation]),
         KeyBinding(["t"], .toggleTimestamps, "Timestamps on/off", group: "Output", [.navigation]),
-        KeyBinding(["c"], .clearPane, "Clear the pane", group: "Output", [.navigation]),
+        KeyBinding(["c"], .clearPane, "Clear the pane (u brings it back for a minute)", group: "Output", [.navigation]),
+        KeyBinding(["u"], .undoClear, "Undo the last clear of the pane, with what arrived since", group: "Output", [.navigation]),
         KeyBinding(["s"], .saveScrollback, "Save the scrollback to a file", group: "Output", [.navigation]),
         KeyBinding(["y"], .copyTurn, "Copy the last turn to the clipboard (OSC 52)", group: "Output", [.navigation]),
         // Search and filter

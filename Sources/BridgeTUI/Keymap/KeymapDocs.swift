@@ -23,6 +23,9 @@ public enum KeymapDocs {
         Focus is drawn in the theme's `focus` role: the list's border, the output pane's title,
         or the prompt's label. The list's selection is dimmed while keys go elsewhere.
 
+        `q` while prompts are queued or a reply is streaming asks first: `q` again quits, any
+        other key stays. `c` (clear) can be undone with `u` for a minute.
+
         Rebind in `config.yaml` under `tui.keys`, one action name to a list of key names;
         the listed keys replace the action's defaults (and are taken from other actions in the
         same place). Unknown action or key names are reported at start-up.

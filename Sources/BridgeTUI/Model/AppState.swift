@@ -149,6 +149,14 @@ public struct FilterState: Hashable, Sendable {
     public init() {}
 }
 
+/// The scrollback a clear removed, so the clear can be undone for a while.
+public struct ClearedPane: Sendable {
+    public var scrollback: Scrollback
+    public var turnStarts: [Int]
+    /// `tick` time after which the copy is dropped.
+    public var until: Double
+}
+
 /// Everything the TUI keeps about one instance.
 public struct InstanceState: Sendable {
     public var info: InstanceInfo
@@ -175,6 +183,8 @@ public struct InstanceState: Sendable {
     public var turnLines: [String: Int] = [:]
     /// Prompts waiting in the outbox, oldest first (`queued` is their count).
     public var queue: [OutboxEntry] = []
+    /// What the last clear removed, kept for `undoClear` until `until` (one per instance).
+    public var cleared: ClearedPane?
 
     public init(info: InstanceInfo, scrollback: Scrollback, view: OutputView) {
         self.info = info
@@ -226,6 +236,8 @@ public struct AppState: Sendable {
     public var entryRegex = false
     /// Earlier searches and filters, oldest first (Up in the field walks back); bounded.
     public var fieldHistory = PromptHistory()
+    /// `quit` was pressed while work was in flight; the next key confirms or cancels.
+    public var confirmingQuit = false
     /// Counter behind deterministic prompt ids ("p1", "p2", ...).
     public var nextPromptNumber = 1
     /// Set by the reducer when the whole screen must be repainted (resize, clear).

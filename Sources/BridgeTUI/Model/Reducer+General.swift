@@ -7,7 +7,12 @@ extension AppState {
     mutating func performGeneral(_ command: Command) -> [Effect] {
         switch command {
         case .quit:
-            return [.quit]
+            guard hasWorkInFlight, !confirmingQuit else { return [.quit] }
+            // Quitting now would drop a reply or leave prompts behind: one more key decides.
+            confirmingQuit = true
+            let key = keymap.label(for: .quit) ?? "q"
+            status = StatusMessage("a reply is streaming or prompts are queued: \(key) again quits, any other key stays",
+                                   kind: .error, expires: nil)
         case .toggleHealth:
             healthVisible.toggle()
             if healthVisible && healthRows.isEmpty { return [.refreshHealth] }
@@ -32,5 +37,8 @@ extension AppState {
     mutating func tick(_ time: Double) {
         now = time
         if let expires = status?.expires, expires <= time { status = nil }
+        for index in instances.indices where (instances[index].cleared?.until ?? .infinity) <= time {
+            instances[index].cleared = nil
+        }
     }
 }

@@ -9,6 +9,12 @@ extension AppState {
             return keymap.quitKeys.contains(event.spec) ? [.quit] : []
         }
         let focus = effectiveFocus
+        if confirmingQuit {
+            confirmingQuit = false
+            if keymap.command(for: event.spec, focus: focus) == .quit { return [.quit] }
+            info("not quitting")
+            return []
+        }
         if focus.isTextEntry, let c = event.spec.printable {
             insertText(String(c))
             return []

@@ -46,7 +46,9 @@ extension AppState {
                 $0.view.anchorSkip = 0
             }
         case .clearPane:
+            let until = now + AppState.undoSeconds
             withActive { instance in
+                instance.cleared = ClearedPane(scrollback: instance.scrollback, turnStarts: instance.turnStarts, until: until)
                 instance.scrollback.removeAll()
                 instance.search.matches = []
                 instance.search.current = nil
@@ -55,6 +57,14 @@ extension AppState {
                 instance.resumeFollow()
             }
             needsFullRepaint = true
+            if let active = activeInstance {
+                info("cleared \(active.name): \(keymap.label(for: .undoClear) ?? "u") brings it back")
+            }
+        case .undoClear:
+            guard let active = activeInstance, active.cleared != nil else { info("nothing to bring back"); break }
+            withActive { $0.undoClear() }
+            needsFullRepaint = true
+            info("\(active.name): the cleared lines are back")
         case .saveScrollback:
             guard let active = activeInstance else { break }
             let path = saveDirectory + "/cc-bridge-\(active.name)-\(TimeFormat.fileStamp(now + Double(timeZoneOffset))).log"
@@ -70,6 +80,15 @@ extension AppState {
             break
         }
         return []
+    }
+
+    static let undoSeconds = 60.0
+
+    /// Work quitting would abandon: prompts queued in an outbox, or a turn not yet answered.
+    var hasWorkInFlight: Bool {
+        instances.contains { instance in
+            instance.queued > 0 || instance.turns.contains { $0.status == .pending || $0.status == .active }
+        }
     }
 
     /// The last turn's lines (from where its prompt was sent), bounded, for the clipboard.
@@ -93,5 +112,22 @@ extension AppState {
         }
         info("copied \(count) line\(count == 1 ? "" : "s") of the last turn" + (truncated ? " (cut at 64 KiB)" : ""))
         return [.copyToClipboard(text)]
+    }
+}
+
+extension InstanceState {
+    /// Puts the cleared lines back in front of what arrived since (line numbers run on, so the
+    /// two join up), and rebuilds the search and filter indexes over the result.
+    mutating func undoClear() {
+        guard var restored = cleared?.scrollback else { return }
+        for n in scrollback.firstLineNumber..<scrollback.endLineNumber {
+            if let line = scrollback.line(at: n) { restored.append(line) }
+        }
+        turnStarts = (cleared?.turnStarts ?? []) + turnStarts
+        cleared = nil
+        scrollback = restored
+        if filter.isActive { filter.lines = matchingLines(TextMatch(filter.query), ignoringFilter: true) }
+        if let match = search.match { search.matches = matchingLines(match) }
+        resumeFollow()
     }
 }

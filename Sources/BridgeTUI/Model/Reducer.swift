@@ -45,7 +45,7 @@ extension AppState {
         case .scrollUp, .scrollDown, .pageUp, .pageDown:
             return focus.isOverlay ? performOverlay(command) : performOutput(command)
         case .halfPageUp, .halfPageDown, .scrollTop, .followTail, .scrollLeft, .scrollRight,
-             .toggleWrap, .toggleTimestamps, .clearPane, .saveScrollback, .copyTurn, .interrupt:
+             .toggleWrap, .toggleTimestamps, .clearPane, .undoClear, .saveScrollback, .copyTurn, .interrupt:
             return performOutput(command)
         case .search, .filter, .confirmInput, .cancelInput, .nextMatch, .previousMatch, .toggleRegex:
             return performSearch(command)
