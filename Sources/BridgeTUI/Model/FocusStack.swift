@@ -23,11 +23,6 @@ public struct FocusStack: Hashable, Sendable {
         layers = []
     }
 
-    /// Changes the base and keeps the layers above it.
-    mutating func setBase(_ focus: Focus) {
-        if FocusStack.isBase(focus) { base = focus }
-    }
-
     /// Puts `focus` on top. A layer of the same kind (another overlay, the other entry field)
     /// is replaced, so the stack never grows past base + prompt + field + overlay.
     mutating func push(_ focus: Focus) {
