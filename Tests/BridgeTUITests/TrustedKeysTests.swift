@@ -224,3 +224,28 @@ import BridgeCore
         #expect(idle.press("quit") == [.quit])
     }
 }
+
+@Suite struct FocusStackTests {
+    @Test func layersCloseBackToWhatIsBelowAndNeverPileUp() {
+        var stack = FocusStack()
+        #expect(stack.top == .list)
+        stack.push(.prompt)
+        stack.push(.search)
+        stack.push(.filter)          // replaces the other field
+        stack.push(.help)
+        stack.push(.turns)           // replaces the other overlay
+        #expect(stack.layers == [.prompt, .filter, .turns])
+        stack.popOverlays()
+        #expect(stack.top == .filter)
+        stack.pop()
+        #expect(stack.top == .prompt)
+        stack.pop()
+        stack.pop()                  // the base stays
+        #expect(stack.top == .list)
+        stack.push(.output)          // a base is never a layer
+        #expect(stack.top == .output && stack.layers.isEmpty)
+        stack.push(.prompt)
+        stack.reset(to: .list)
+        #expect(stack.top == .list && stack.layers.isEmpty)
+    }
+}
