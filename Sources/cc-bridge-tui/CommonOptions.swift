@@ -46,6 +46,37 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
+extension CommonOptions {
+    /// The options every subcommand shares, with whether each takes a value.
+    static let globalOptions: [String: Bool] = ["--pipe-dir": true, "--config": true, "--allow-unsafe-pipes": false]
+
+    /// Moves shared options written before the subcommand to just after it, so
+    /// `cc-bridge-tui --pipe-dir D list` means `cc-bridge-tui list --pipe-dir D` (the parser only
+    /// reads a subcommand's options after its name). Anything else is left as it is.
+    /// `subcommands`: each subcommand's name and the names of its own subcommands (`pipes`:
+    /// `create`, `remove`); the options go after the innermost one named.
+    static func globalOptionsAfterSubcommand(_ arguments: [String], subcommands: [String: Set<String>]) -> [String] {
+        var moved: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            let name = String(argument.split(separator: "=", maxSplits: 1).first ?? "")
+            if let takesValue = globalOptions[name] {
+                let inline = argument.contains("=")
+                let count = (takesValue && !inline) ? 2 : 1
+                moved += arguments[index..<min(arguments.count, index + count)]
+                index += count
+                continue
+            }
+            // Only leading shared options are moved, and only in front of a subcommand's name.
+            guard let inner = subcommands[argument], !moved.isEmpty else { return arguments }
+            let end = (index + 1 < arguments.count && inner.contains(arguments[index + 1])) ? index + 2 : index + 1
+            return Array(arguments[index..<end]) + moved + arguments[end...]
+        }
+        return arguments
+    }
+}
+
 extension FileHandle {
     static func standardErrorWrite(_ line: String) {
         FileHandle.standardError.write(Data((line.hasSuffix("\n") ? line : line + "\n").utf8))

@@ -13,7 +13,11 @@ enum EntryPoint {
     static func main() {
         SignalSetup.ignoreSIGPIPE()
         do {
-            var command = try CCBridgeTUI.parseAsRoot()
+            let names = Dictionary(CCBridgeTUI.configuration.subcommands.map {
+                ($0._commandName, Set($0.configuration.subcommands.map { $0._commandName }))
+            }, uniquingKeysWith: { a, _ in a })
+            let arguments = CommonOptions.globalOptionsAfterSubcommand(Array(CommandLine.arguments.dropFirst()), subcommands: names)
+            var command = try CCBridgeTUI.parseAsRoot(arguments)
             try command.run()
         } catch {
             let code = CCBridgeTUI.exitCode(for: error)

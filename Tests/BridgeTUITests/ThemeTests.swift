@@ -117,3 +117,61 @@ import BridgeCore
         #expect(theme.style(for: TextStyle(foreground: .palette(200)), base: .plain).fg == .palette(200))
     }
 }
+
+/// Issue 12: every shipped theme works from a binary copied anywhere; a bad theme is a warning.
+@Suite struct BuiltinThemeTests {
+    static let sourcePath = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Sources/BridgeTUI/Theme/BuiltinThemes.swift").path
+
+    /// The Swift source that compiles `themes/*.theme` into the binary.
+    static func generatedSource() throws -> String {
+        var out = """
+        // BuiltinThemes: the five shipped theme files, compiled into the binary so a copy of it placed
+        // anywhere has all of them. Generated from themes/*.theme by scripts/gen-builtin-themes; a test
+        // fails when this file and themes/ disagree.
+
+        enum BuiltinThemes {
+            static let text: [String: String] = [
+
+        """
+        for name in ThemeLoader.shippedThemes {
+            let text = try String(contentsOfFile: ThemeTests.themesDir + "/\(name).theme", encoding: .utf8)
+            out += "        \"\(name)\": #\"\"\"\n" + text + "\"\"\"#,\n"
+        }
+        out += "    ]\n}\n"
+        return out
+    }
+
+    @Test func builtinThemesMatchTheFiles() throws {
+        let expected = try BuiltinThemeTests.generatedSource()
+        let committed = (try? String(contentsOfFile: BuiltinThemeTests.sourcePath, encoding: .utf8)) ?? ""
+        if ProcessInfo.processInfo.environment["UPDATE_THEMES"] == "1", committed != expected {
+            try expected.write(toFile: BuiltinThemeTests.sourcePath, atomically: true, encoding: .utf8)
+            return
+        }
+        #expect(committed == expected, "BuiltinThemes.swift is stale: run scripts/gen-builtin-themes")
+        for name in ThemeLoader.shippedThemes {
+            let text = try String(contentsOfFile: ThemeTests.themesDir + "/\(name).theme", encoding: .utf8)
+            #expect(BuiltinThemes.text[name].map { $0 + "\n" } == text, "\(name)")
+        }
+    }
+
+    @Test(arguments: ThemeLoader.shippedThemes)
+    func everyShippedThemeLoadsWithoutItsFile(name: String) throws {
+        let theme = try ThemeLoader.load(nameOrPath: name, searchPaths: ["/nonexistent"])
+        let fromFile = try ThemeLoader.load(nameOrPath: name, searchPaths: [ThemeTests.themesDir])
+        #expect(theme.name == name)
+        for role in ThemeRole.allCases { #expect(theme.style(role) == fromFile.style(role), "\(name) \(role.rawValue)") }
+    }
+
+    @Test func anUnknownOrBrokenThemeWarnsAndFallsBackToTheDefault() {
+        let (theme, warning) = ThemeLoader.resolveOrDefault(configured: "nope", environment: [:], searchPaths: ["/nonexistent"])
+        #expect(theme == .builtinDefault)
+        #expect(warning?.contains("theme 'nope' not found") == true)
+        #expect(warning?.contains("using the default theme") == true)
+        let (dark, none) = ThemeLoader.resolveOrDefault(configured: "dark", environment: [:], searchPaths: ["/nonexistent"])
+        #expect(dark.name == "dark")
+        #expect(none == nil)
+    }
+}

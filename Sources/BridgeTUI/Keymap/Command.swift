@@ -10,8 +10,8 @@ public enum Command: String, CaseIterable, Hashable, Sendable {
     // Output pane
     case scrollUp, scrollDown, pageUp, pageDown, halfPageUp, halfPageDown
     case scrollTop, followTail, scrollLeft, scrollRight
-    case search, nextMatch, previousMatch, filter
-    case toggleWrap, toggleTimestamps, clearPane, saveScrollback, copyTurn, interrupt
+    case search, nextMatch, previousMatch, filter, toggleRegex
+    case toggleWrap, toggleTimestamps, clearPane, undoClear, saveScrollback, copyTurn, interrupt
     // Prompt
     case enterPrompt, leavePrompt, submitPrompt, insertNewline, cancelPrompt, cancelInput
     case cursorLeft, cursorRight, lineStart, lineEnd, wordLeft, wordRight

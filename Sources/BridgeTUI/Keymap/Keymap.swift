@@ -98,7 +98,7 @@ public struct Keymap: Sendable, Equatable {
 
     public static let defaults = Keymap(bindings: [
         // General
-        KeyBinding(["q"], .quit, "Quit", group: "General", [.navigation, .help]),
+        KeyBinding(["q"], .quit, "Quit", group: "General", [.navigation]),
         KeyBinding(["?", "f1"], .toggleHelp, "Show or hide this help", group: "General", [.navigation, .help]),
         KeyBinding(["H"], .toggleHealth, "Show or hide the health panel", group: "General", [.navigation]),
         KeyBinding(["r"], .refreshHealth, "Check health now", group: "General", [.navigation]),
@@ -125,16 +125,20 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["l", "right"], .scrollRight, "Scroll right (wrap off)", group: "Output", [.output]),
         KeyBinding(["w"], .toggleWrap, "Wrap long lines on/off", group: "Output", [.navigation]),
         KeyBinding(["t"], .toggleTimestamps, "Timestamps on/off", group: "Output", [.navigation]),
-        KeyBinding(["c"], .clearPane, "Clear the pane", group: "Output", [.navigation]),
+        KeyBinding(["c"], .clearPane, "Clear the pane (u brings it back for a minute)", group: "Output", [.navigation]),
+        KeyBinding(["u"], .undoClear, "Undo the last clear of the pane, with what arrived since", group: "Output", [.navigation]),
         KeyBinding(["s"], .saveScrollback, "Save the scrollback to a file", group: "Output", [.navigation]),
         KeyBinding(["y"], .copyTurn, "Copy the last turn to the clipboard (OSC 52)", group: "Output", [.navigation]),
         // Search and filter
-        KeyBinding(["/"], .search, "Search the scrollback", group: "Search and filter", [.navigation]),
+        KeyBinding(["/"], .search, "Search the scrollback; opens empty, Up brings back the last search. Smart case: a query in lower case ignores case, one with a capital letter does not", group: "Search and filter", [.navigation]),
         KeyBinding(["n"], .nextMatch, "Next match (older, upwards)", group: "Search and filter", [.navigation]),
         KeyBinding(["N"], .previousMatch, "Previous match (newer, downwards)", group: "Search and filter", [.navigation]),
         KeyBinding(["f", "&"], .filter, "Show only lines that match (empty: all lines)", group: "Search and filter", [.navigation]),
         KeyBinding(["enter"], .confirmInput, "Apply the search or filter", group: "Search and filter", [.entry]),
         KeyBinding(["esc", "ctrl-c"], .cancelInput, "Cancel the search or filter", group: "Search and filter", [.entry]),
+        KeyBinding(["ctrl-r"], .toggleRegex, "Regular expression on/off for this search (the field shows re/)", group: "Search and filter", [.entry]),
+        KeyBinding(["up", "ctrl-p"], .historyPrevious, "Earlier search or filter", group: "Search and filter", [.entry]),
+        KeyBinding(["down", "ctrl-n"], .historyNext, "Later search or filter, then what you typed", group: "Search and filter", [.entry]),
         // Prompt
         KeyBinding(["i", "tab", "enter"], .enterPrompt, "Type a prompt", group: "Prompt", [.navigation]),
         KeyBinding(["esc"], .leavePrompt, "Leave the prompt (the text stays)", group: "Prompt", [.prompt]),
@@ -164,8 +168,10 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["k", "up"], .scrollUp, "Previous entry", group: "History and outbox", [.outbox, .turns]),
         KeyBinding(["esc", "q"], .closeOverlay, "Close the list", group: "History and outbox", [.outbox, .turns]),
         // Help
-        KeyBinding(["esc"], .closeOverlay, "Close the help", group: "Help", [.help]),
+        KeyBinding(["esc", "q"], .closeOverlay, "Close the help (never quits)", group: "Help", [.help]),
         KeyBinding(["j", "down"], .scrollDown, "Scroll the help down", group: "Help", [.help]),
         KeyBinding(["k", "up"], .scrollUp, "Scroll the help up", group: "Help", [.help]),
+        KeyBinding(["pgdn", "space", "ctrl-f"], .pageDown, "Scroll the help down a page", group: "Help", [.help]),
+        KeyBinding(["pgup", "ctrl-b"], .pageUp, "Scroll the help up a page", group: "Help", [.help]),
     ])
 }

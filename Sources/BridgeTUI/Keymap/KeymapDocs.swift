@@ -14,6 +14,18 @@ public enum KeymapDocs {
         printable key is text; `esc` leaves it. Single-letter commands act only outside it.
         `?` shows this table inside the TUI.
 
+        Typing outside the prompt: a printable key that has no command where the focus is (a
+        space, most letters) opens the prompt of the instance shown in the output pane, and it
+        and the keys after it are typed there; the prompt's title names that instance. Keys
+        that do have a command (the tables below) still run it, and a key freed by `tui.keys`
+        stays inert.
+
+        Focus is drawn in the theme's `focus` role: the list's border, the output pane's title,
+        or the prompt's label. The list's selection is dimmed while keys go elsewhere.
+
+        `q` while prompts are queued or a reply is streaming asks first: `q` again quits, any
+        other key stays. `c` (clear) can be undone with `u` for a minute.
+
         Rebind in `config.yaml` under `tui.keys`, one action name to a list of key names;
         the listed keys replace the action's defaults (and are taken from other actions in the
         same place). Unknown action or key names are reported at start-up.
@@ -41,6 +53,13 @@ public enum KeymapDocs {
                 let contexts = binding.contexts.map(\.title).joined(separator: "; ")
                 out += "| \(keys) | `\(binding.command.rawValue)` | \(escape(binding.description)) | \(contexts) |\n"
             }
+        }
+        out += "\n## Legend\n\n"
+        out += "What the badges and glyphs on the screen mean (also at the end of the help overlay).\n\n"
+        out += "| Symbol | Where | Meaning |\n"
+        out += "| --- | --- | --- |\n"
+        for entry in Legend.entries {
+            out += "| `\(escape(entry.symbol))` | \(entry.where_) | \(escape(entry.meaning)) |\n"
         }
         return out
     }

@@ -129,10 +129,15 @@ public struct OutputView: Hashable, Sendable {
 /// output arrives, and the match the view jumped to.
 public struct SearchState: Hashable, Sendable {
     public var query = ""
+    /// The query is a regular expression (Ctrl-R in the search field).
+    public var regex = false
     public var matches: [Int] = []
     /// Absolute line number of the current match.
     public var current: Int?
     public init() {}
+
+    /// The matcher of a committed search; nil when there is none.
+    public var match: TextMatch? { query.isEmpty ? nil : TextMatch(query, regex: regex) }
 }
 
 /// A committed filter: only lines containing the query are shown. `lines` holds the matching
@@ -142,6 +147,14 @@ public struct FilterState: Hashable, Sendable {
     public var lines: [Int] = []
     public var isActive: Bool { !query.isEmpty }
     public init() {}
+}
+
+/// The scrollback a clear removed, so the clear can be undone for a while.
+public struct ClearedPane: Sendable {
+    public var scrollback: Scrollback
+    public var turnStarts: [Int]
+    /// `tick` time after which the copy is dropped.
+    public var until: Double
 }
 
 /// Everything the TUI keeps about one instance.
@@ -172,6 +185,8 @@ public struct InstanceState: Sendable {
     public var turnLines: [String: Int] = [:]
     /// Prompts waiting in the outbox, oldest first (`queued` is their count).
     public var queue: [OutboxEntry] = []
+    /// What the last clear removed, kept for `undoClear` until `until` (one per instance).
+    public var cleared: ClearedPane?
 
     public init(info: InstanceInfo, scrollback: Scrollback, view: OutputView) {
         self.info = info
@@ -186,9 +201,10 @@ public struct AppState: Sendable {
     public var instances: [InstanceState] = []
     /// Name of the selected instance.
     public var selected: String?
-    public var focus: Focus = .list
-    /// Focus to return to when the help, search or filter closes, or the prompt is left.
-    public var previousFocus: Focus = .list
+    /// Where keys go: the list or output pane, with the prompt, a field or an overlay above it.
+    public var focusStack = FocusStack()
+    /// The focus that receives keys (the top of `focusStack`).
+    public var focus: Focus { focusStack.top }
     public var mode: Mode = .all
     public var healthVisible = false
     public var healthRows: [HealthRow] = []
@@ -218,6 +234,12 @@ public struct AppState: Sendable {
     public var helpScroll = 0
     /// The search or filter field while it has focus.
     public var entry = LineEditor()
+    /// The search field treats its text as a regular expression.
+    public var entryRegex = false
+    /// Earlier searches and filters, oldest first (Up in the field walks back); bounded.
+    public var fieldHistory = PromptHistory()
+    /// `quit` was pressed while work was in flight; the next key confirms or cancels.
+    public var confirmingQuit = false
     /// Counter behind deterministic prompt ids ("p1", "p2", ...).
     public var nextPromptNumber = 1
     /// Set by the reducer when the whole screen must be repainted (resize, clear).

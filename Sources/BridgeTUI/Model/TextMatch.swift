@@ -1,24 +1,42 @@
 // TextMatch: substring search over a line's UTF-8 bytes, used by search, filter and highlights.
-// Smart case: a query without uppercase letters matches ASCII letters case-insensitively.
-// Byte offsets line up with StyleRun offsets, so highlights and styles combine directly.
+// Smart case: a query without uppercase letters matches case-insensitively (ASCII letters for a
+// plain query; all letters for a regular expression). Byte offsets line up with StyleRun offsets,
+// so highlights and styles combine directly.
 
 public struct TextMatch: Hashable, Sendable {
     public let query: String
+    /// The query is a regular expression (Swift Regex syntax) rather than plain text.
+    public let isRegex: Bool
     let needle: [UInt8]
     let foldCase: Bool
+    let compiled: CompiledPattern?
 
-    public init(_ query: String) {
+    public init(_ query: String, regex: Bool = false) {
         self.query = query
+        isRegex = regex
         foldCase = !query.contains { $0.isUppercase }
         needle = foldCase ? query.utf8.map(TextMatch.lower) : Array(query.utf8)
+        compiled = regex ? CompiledPattern(query, ignoreCase: foldCase) : nil
+    }
+
+    /// Why `query` is not a usable regular expression, or nil when it is.
+    public static func regexProblem(_ query: String) -> String? {
+        do { _ = try Regex(query); return nil } catch { return "\(error)" }
     }
 
     public var isEmpty: Bool { needle.isEmpty }
+
+    public static func == (a: TextMatch, b: TextMatch) -> Bool { a.query == b.query && a.isRegex == b.isRegex }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(query)
+        hasher.combine(isRegex)
+    }
 
     @inline(__always) static func lower(_ b: UInt8) -> UInt8 { (b >= 65 && b <= 90) ? b + 32 : b }
 
     public func matches(_ text: String) -> Bool {
         guard !needle.isEmpty else { return true }
+        if isRegex { return compiled?.firstRange(in: text) != nil }
         var text = text
         return text.withUTF8 { firstRange(in: $0, from: 0) != nil }
     }
@@ -26,6 +44,7 @@ public struct TextMatch: Hashable, Sendable {
     /// Every non-overlapping match as a UTF-8 byte range.
     public func ranges(in text: String) -> [Range<Int>] {
         guard !needle.isEmpty else { return [] }
+        if isRegex { return compiled?.ranges(in: text) ?? [] }
         var text = text
         return text.withUTF8 { bytes in
             var result: [Range<Int>] = []
@@ -58,5 +77,33 @@ public struct TextMatch: Hashable, Sendable {
             i += 1
         }
         return nil
+    }
+}
+
+/// A compiled regular expression (nil pattern: the query did not compile and matches nothing).
+/// A class so TextMatch stays cheap to copy; the Regex is never mutated after init.
+final class CompiledPattern: @unchecked Sendable {
+    let regex: Regex<AnyRegexOutput>?
+
+    init(_ query: String, ignoreCase: Bool) {
+        regex = (try? Regex(query)).map { $0.ignoresCase(ignoreCase) }
+    }
+
+    func firstRange(in text: String) -> Range<Int>? {
+        guard let regex, let match = try? regex.firstMatch(in: text) else { return nil }
+        return byteRange(match.range, in: text)
+    }
+
+    /// Every non-empty match as a UTF-8 byte range.
+    func ranges(in text: String) -> [Range<Int>] {
+        guard let regex else { return [] }
+        return text.matches(of: regex).compactMap { match in
+            match.range.isEmpty ? nil : byteRange(match.range, in: text)
+        }
+    }
+
+    private func byteRange(_ range: Range<String.Index>, in text: String) -> Range<Int> {
+        let lower = text.utf8.distance(from: text.startIndex, to: range.lowerBound)
+        return lower..<(lower + text.utf8.distance(from: range.lowerBound, to: range.upperBound))
     }
 }

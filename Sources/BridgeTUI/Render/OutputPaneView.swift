@@ -51,7 +51,7 @@ enum OutputPaneView {
         // Drop rows above the pane's top.
         var dropTop = max(0, total - rect.rows)
         var screenRow = rect.row
-        let match = instance.search.query.isEmpty ? nil : TextMatch(instance.search.query)
+        let match = instance.search.match
         for (n, rows) in visible {
             guard let line = instance.scrollback.line(at: n) else { continue }
             let highlights = match?.ranges(in: line.text) ?? []

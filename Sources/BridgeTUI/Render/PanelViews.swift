@@ -86,9 +86,17 @@ enum PromptView {
         let focused = state.focus == .prompt
         var label = " prompt → \(instance.name) "
         if !instance.isPresent { label = " \(instance.name) is gone " }
-        let labelStyle = focused ? theme.style(.promptLabel) : border
+        let labelStyle = focused ? theme.style(.focus) : border
         let col = buffer.write(label, row: sep.row, col: sep.col + 1, limit: end, style: labelStyle)
         var right: [String] = []
+        if !instance.search.query.isEmpty {
+            // The committed search and its match count, at the bottom edge of the output pane.
+            let held = instance.search.matches.lowerBound(instance.scrollback.firstLineNumber)
+            let count = instance.search.matches.count - held
+            let position = instance.search.current.map { instance.search.matches.lowerBound($0) - held + 1 }
+            let query = (instance.search.regex ? "re/" : "/") + Excerpt.of(instance.search.query, 20)
+            right.append(query + " " + (position.map { "\($0) of \(count)" } ?? "\(count) match\(count == 1 ? "" : "es")"))
+        }
         if !instance.inFlight.isEmpty { right.append("sending…") }
         if instance.queued > 0 { right.append("\(instance.queued) queued") }
         if instance.prompt.lineCount > 1 { right.append("\(instance.prompt.lineCount) lines") }
@@ -146,6 +154,8 @@ enum StatusBarView {
         case .resendTurn: "re-send"
         case .scrollDown: "next"
         case .scrollUp: "previous"
+        case .pageDown: "page down"
+        case .pageUp: "page up"
         default: command.rawValue
         }
     }
@@ -154,7 +164,7 @@ enum StatusBarView {
         switch state.focus {
         case .prompt: [.submitPrompt, .insertNewline, .leavePrompt, .cancelPrompt, state.isAttached ? .detach : .toggleHelp]
         case .search, .filter: [.confirmInput, .cancelInput]
-        case .help: [.closeOverlay, .quit]
+        case .help: [.closeOverlay, .pageDown, .pageUp]
         case .outbox: [.scrollDown, .scrollUp, .cancelQueued, .closeOverlay]
         case .turns: [.scrollDown, .scrollUp, .jumpToTurn, .resendTurn, .closeOverlay]
         case .list, .output:
@@ -170,7 +180,7 @@ enum StatusBarView {
         let end = rect.col + rect.cols
         switch state.focus {
         case .search, .filter:
-            let label = state.focus == .search ? "/" : "filter: "
+            let label = state.focus == .search ? (state.entryRegex ? "re/" : "/") : "filter: "
             let col = buffer.write(label, row: rect.row, col: rect.col, limit: end, style: theme.style(.statusKey, on: .statusBg))
             let text = state.entry.text
             buffer.write(text, row: rect.row, col: col, limit: end, style: style)
@@ -198,42 +208,82 @@ enum StatusBarView {
 }
 
 enum HelpView {
-    /// The help text, generated from the keymap: (text, isTitle, keyColumnWidth).
-    static func lines(_ keymap: Keymap) -> [(keys: String, text: String, isTitle: Bool)] {
-        var result: [(String, String, Bool)] = []
+    typealias Line = (keys: String, text: String, isTitle: Bool)
+
+    /// Where the help box goes: its outer width, the rows inside the border, its corner.
+    static func geometry(_ size: Size) -> (width: Int, inner: Int, top: Int, left: Int) {
+        let width = min(size.cols - 4, 78)
+        return (width, max(1, size.rows - 4), 1, (size.cols - width) / 2)
+    }
+
+    static func keyWidth(_ width: Int) -> Int { min(22, width / 3) }
+
+    /// The help text, generated from the keymap and the legend; descriptions are wrapped at word
+    /// boundaries to fit a box `width` columns wide (continuation lines have no keys).
+    static func lines(_ keymap: Keymap, width: Int = Int.max / 2) -> [Line] {
+        let textWidth = max(8, width - 5 - keyWidth(width))
+        var result: [Line] = []
+        func add(_ keys: String, _ text: String) {
+            for (i, part) in wrap(text, width: textWidth).enumerated() { result.append((i == 0 ? keys : "", part, false)) }
+        }
         for group in Keymap.groups {
             let bindings = keymap.bindings.filter { $0.group == group && !$0.keys.isEmpty }
             guard !bindings.isEmpty else { continue }
             if !result.isEmpty { result.append(("", "", false)) }
             result.append(("", group, true))
-            for binding in bindings {
-                result.append((binding.keys.map(\.label).joined(separator: " "), binding.description, false))
+            for binding in bindings { add(binding.keys.map(\.label).joined(separator: " "), binding.description) }
+        }
+        result.append(("", "", false))
+        result.append(("", "Legend", true))
+        for entry in Legend.entries { add(entry.symbol, entry.meaning + " (" + entry.where_ + ")") }
+        return result
+    }
+
+    /// Splits `text` into rows of at most `width` cells, at spaces when a word fits on a row.
+    static func wrap(_ text: String, width: Int) -> [String] {
+        guard CharWidth.of(text) > width, width > 0 else { return [text] }
+        var rows: [String] = []
+        var row = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false).map(String.init) {
+            let candidate = row.isEmpty ? word : row + " " + word
+            if CharWidth.of(candidate) <= width { row = candidate; continue }
+            if !row.isEmpty { rows.append(row) }
+            row = word
+            while CharWidth.of(row) > width {   // a word longer than a row is cut
+                var head = "", used = 0
+                for ch in row {
+                    if used + CharWidth.of(ch) > width { break }
+                    head.append(ch)
+                    used += CharWidth.of(ch)
+                }
+                rows.append(head)
+                row = String(row.dropFirst(head.count))
             }
         }
-        return result
+        if !row.isEmpty { rows.append(row) }
+        return rows
     }
 
     static func draw(into buffer: inout CellBuffer, size: Size, state: AppState) {
         let theme = state.theme
-        let width = min(size.cols - 4, 78)
-        let height = size.rows - 2
-        let top = 1, left = (size.cols - width) / 2
+        let (width, inner, top, left) = geometry(size)
         let style = theme.style(.helpFg, on: .helpBg)
         let border = theme.style(.border, on: .helpBg)
-        let right = left + width - 1, bottom = top + height - 1
-        let close = state.keymap.label(for: .closeOverlay) ?? "Esc"
-        OverlayBox.draw(into: &buffer, size: size, state: state, title: " Keys (\(close) closes, j/k scroll) ")
-        let all = lines(state.keymap)
-        let inner = height - 2
+        let right = left + width - 1, bottom = top + inner + 1
+        var close = state.keymap.bindings.filter { $0.command == .closeOverlay && $0.contexts.contains(.help) }.flatMap(\.keys)
+        close += state.keymap.binding(for: .toggleHelp)?.keys.prefix(1) ?? []
+        OverlayBox.draw(into: &buffer, size: size, state: state,
+                        title: " Keys (\(close.map(\.label).joined(separator: " ")) close · j/k PgUp/PgDn scroll) ")
+        let all = lines(state.keymap, width: width)
         let scroll = min(state.helpScroll, max(0, all.count - inner))
-        let keyWidth = min(22, width / 3)
+        let keyWidth = keyWidth(width)
         for (i, line) in all.dropFirst(scroll).prefix(inner).enumerated() {
             let row = top + 1 + i
             if line.isTitle {
                 buffer.write(line.text, row: row, col: left + 2, limit: right, style: theme.style(.helpTitle, on: .helpBg))
             } else {
                 buffer.write(Truncate.tail(line.keys, width: keyWidth), row: row, col: left + 2, limit: right, style: theme.style(.helpKey, on: .helpBg))
-                buffer.write(Truncate.tail(line.text, width: right - (left + 3 + keyWidth) - 1), row: row, col: left + 3 + keyWidth, limit: right, style: style)
+                buffer.write(line.text, row: row, col: left + 3 + keyWidth, limit: right - 1, style: style)
             }
         }
         if all.count > inner + scroll {

@@ -84,7 +84,9 @@ enum ListView {
     static func draw(into buffer: inout CellBuffer, layout: Layout, state: AppState) {
         guard let rect = layout.list, let borderCol = layout.borderCol else { return }
         let theme = state.theme
-        let border = theme.style(.border)
+        let focused = state.effectiveFocus == .list
+        // The focused pane's border is drawn in the focus role.
+        let border = theme.style(focused ? .focus : .border)
         for r in 0..<rect.rows { buffer.write("│", row: rect.row + r, col: borderCol, style: border) }
         let base = theme.style(.listFg)
         if state.instances.isEmpty {
@@ -97,9 +99,12 @@ enum ListView {
             let index = offset + r
             let instance = state.instances[index]
             let isSelected = index == selectedIndex
-            let focused = state.focus == .list
             var rowStyle = isSelected ? theme.style(.listSelected) : base
-            if isSelected && !focused { rowStyle.attrs.remove(.bold) }
+            if isSelected && !focused {
+                // Dimmed: the selection names the instance shown, but keys do not go to the list.
+                rowStyle.attrs.remove(.bold)
+                rowStyle.attrs.insert(.dim)
+            }
             let row = rect.row + r
             let end = rect.col + rect.cols
             buffer.fill(row: row, col: rect.col, rows: 1, cols: rect.cols, style: rowStyle)
@@ -190,7 +195,10 @@ enum TitleView {
         buffer.write(plainPart, row: rect.row, col: rightStart, limit: end, style: style)
         // Left: name, state word, stream state, pipe path (cut from the left to fit).
         let (glyph, word, role) = StateGlyph.of(instance)
-        var col = buffer.write(" \(instance.name) ", row: rect.row, col: rect.col, limit: rightStart - 1, style: style)
+        // The name is the output pane's title: in the focus role while the pane has focus.
+        var nameStyle = state.effectiveFocus == .output ? theme.style(.focus, on: .titleBg) : style
+        nameStyle.bg = style.bg
+        var col = buffer.write(" \(instance.name) ", row: rect.row, col: rect.col, limit: rightStart - 1, style: nameStyle)
         var glyphStyle = theme.style(role)
         glyphStyle.bg = style.bg
         col = buffer.write(glyph, row: rect.row, col: col, limit: rightStart - 1, style: glyphStyle)

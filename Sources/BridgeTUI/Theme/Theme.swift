@@ -58,6 +58,8 @@ public enum ThemeRole: String, CaseIterable, Hashable, Sendable {
     case promptCursor = "prompt.cursor"
     case promptLabel = "prompt.label"
     case border = "border"
+    /// The focused pane: its border, its title, the prompt's label while typing.
+    case focus = "focus"
     case helpFg = "help.fg"
     case helpBg = "help.bg"
     case helpKey = "help.key"
@@ -159,6 +161,7 @@ public struct Theme: Hashable, Sendable {
         .promptCursor: ThemeStyle(attrs: [.reverse]),
         .promptLabel: ThemeStyle(attrs: [.bold]),
         .border: ThemeStyle(attrs: [.dim]),
+        .focus: ThemeStyle(fg: .ansi(6), attrs: [.bold]),
         .helpFg: ThemeStyle(),
         .helpBg: ThemeStyle(),
         .helpKey: ThemeStyle(attrs: [.bold]),
@@ -194,6 +197,7 @@ public struct Theme: Hashable, Sendable {
         .promptCursor: ThemeStyle(attrs: [.reverse]),
         .promptLabel: ThemeStyle(attrs: [.bold]),
         .border: ThemeStyle(),
+        .focus: ThemeStyle(attrs: [.bold, .underline]),
         .helpFg: ThemeStyle(),
         .helpBg: ThemeStyle(),
         .helpKey: ThemeStyle(attrs: [.bold]),

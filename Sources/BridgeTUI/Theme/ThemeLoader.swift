@@ -54,8 +54,8 @@ public enum ThemeLoader {
     }
 
     /// Loads a theme by name (searched in `searchPaths` as `<name>.theme`) or by path (anything
-    /// with a `/` or ending in `.theme`). `default` and `monochrome` fall back to the built-ins
-    /// when no file is found.
+    /// with a `/` or ending in `.theme`). A shipped name with no file found is the copy compiled
+    /// into the binary (`default` and `monochrome` are the built-in values themselves).
     public static func load(nameOrPath: String, searchPaths: [String]) throws(ThemeError) -> Theme {
         let isPath = nameOrPath.contains("/") || nameOrPath.hasSuffix(".theme")
         let candidates = isPath ? [nameOrPath] : searchPaths.map { $0 + "/" + nameOrPath + ".theme" }
@@ -68,7 +68,22 @@ public enum ThemeLoader {
         }
         if !isPath && nameOrPath == "default" { return .builtinDefault }
         if !isPath && nameOrPath == "monochrome" { return .monochrome }
+        if !isPath, let text = BuiltinThemes.text[nameOrPath] {
+            return try parse(text, file: "(built-in \(nameOrPath).theme)", name: nameOrPath)
+        }
         throw .notFound(name: nameOrPath, searched: candidates)
+    }
+
+    /// `resolve`, but a theme that cannot be used is a warning, not a failure: the default theme
+    /// is used instead and the warning says why (the TUI must start with some theme).
+    public static func resolveOrDefault(configured: String, environment: [String: String],
+                                        searchPaths: [String]) -> (theme: Theme, warning: String?) {
+        do {
+            return (try resolve(configured: configured, environment: environment, searchPaths: searchPaths), nil)
+        } catch {
+            let known = shippedThemes.joined(separator: ", ")
+            return (.builtinDefault, "theme: \(error); using the default theme (built in: \(known))")
+        }
     }
 
     /// The theme to use: NO_COLOR (non-empty) forces monochrome; otherwise the configured one.

@@ -25,14 +25,12 @@ enum TUILauncher {
     static func run(config: BridgeConfig, policy: PipePolicy, ui: UIOptions, attach: String?,
                     stateDirectory: String? = nil, managed: Set<String> = []) throws {
         let environment = ProcessInfo.processInfo.environment
-        let theme: Theme
-        do {
-            let paths = ThemeLoader.defaultSearchPaths(environment: environment, executablePath: executablePath())
-            theme = try ThemeLoader.resolve(configured: ui.theme ?? config.tui.theme, environment: environment, searchPaths: paths)
-        } catch {
-            FileHandle.standardErrorWrite("cc-bridge-tui: theme: \(error)")
-            throw ExitCode(2)
-        }
+        let paths = ThemeLoader.defaultSearchPaths(environment: environment, executablePath: executablePath())
+        let (theme, themeWarning) = ThemeLoader.resolveOrDefault(configured: ui.theme ?? config.tui.theme,
+                                                                 environment: environment, searchPaths: paths)
+        // Said before the screen is taken and again after it is given back, where it stays visible.
+        if let themeWarning { FileHandle.standardErrorWrite("warning: \(themeWarning)") }
+        defer { if let themeWarning { FileHandle.standardErrorWrite("warning: \(themeWarning)") } }
         FileLogging.bootstrap()
         var options = TUIOptions(config: config, theme: theme, mouse: ui.noMouse ? false : config.tui.mouse)
         options.policy = policy

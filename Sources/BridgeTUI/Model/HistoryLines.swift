@@ -1,0 +1,33 @@
+// HistoryLines: the scrollback lines that show a turn restored from the history file.
+
+import BridgeCore
+
+/// The scrollback lines that show a restored turn: `❯ prompt` (bold), the response (dim), and
+/// for a turn that did not complete, why.
+public enum HistoryLines {
+    public static func line(_ text: String, style: TextStyle, at time: Double) -> OutputLine {
+        OutputLine(text: text, runs: text.isEmpty ? [] : [StyleRun(start: 0, count: text.utf8.count, style: style)], timestamp: time)
+    }
+
+    public static func lines(for turn: Turn) -> [OutputLine] {
+        var out: [OutputLine] = []
+        let promptStyle = TextStyle(foreground: .ansi(6), bold: true)
+        for (i, part) in turn.prompt.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            out.append(line((i == 0 ? "❯ " : "  ") + part, style: promptStyle, at: turn.sentAt))
+        }
+        var response = Substring(turn.response)
+        while response.last == "\n" { response = response.dropLast() }
+        let dim = TextStyle(dim: true)
+        let at = turn.firstByteAt ?? turn.sentAt
+        if !response.isEmpty {
+            for part in response.split(separator: "\n", omittingEmptySubsequences: false) {
+                out.append(line(String(part), style: dim, at: at))
+            }
+        }
+        if turn.status != .completed {
+            let why = turn.error.map { ": \($0)" } ?? ""
+            out.append(line("[\(turn.status.rawValue)\(why)]", style: TextStyle(foreground: .ansi(1), dim: true), at: turn.doneAt ?? at))
+        }
+        return out
+    }
+}

@@ -1,0 +1,195 @@
+// Reducer+EngineEvents: what the engine reports: instances found and gone, output, send results,
+// the outbox, turns, history restored at start-up and health.
+
+import BridgeCore
+
+extension AppState {
+    mutating func updateInstances(_ infos: [InstanceInfo]) {
+        var old = Dictionary(instances.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var result: [InstanceState] = []
+        for info in infos {
+            if var existing = old.removeValue(forKey: info.name) {
+                existing.info = info
+                existing.isPresent = true
+                result.append(existing)
+            } else {
+                result.append(newInstance(info))
+            }
+        }
+        // Vanished instances stay (marked gone) while they hold output or a draft.
+        for previous in instances where old[previous.name] != nil {
+            var gone = previous
+            gone.isPresent = false
+            if !gone.scrollback.isEmpty || !gone.prompt.isEmpty { result.append(gone) }
+        }
+        instances = result
+        balanceScrollback()
+        if case .attach(let name) = mode, instance(named: name) == nil {
+            mode = .all
+            focusStack.reset(to: .list)
+        }
+        if selected == nil || selectedIndex == nil {
+            selected = instances.first?.name
+        }
+    }
+
+    func newInstance(_ info: InstanceInfo) -> InstanceState {
+        InstanceState(
+            info: info,
+            scrollback: Scrollback(maxLines: settings.scrollbackLines, maxBytes: settings.scrollbackBytes),
+            view: OutputView(wrap: settings.wrap, timestamps: settings.timestamps))
+    }
+
+    /// Splits `tui.scrollback_total_bytes` over the instances held (gone ones with output too);
+    /// called whenever their number changes. Trims at once when a share shrinks.
+    mutating func balanceScrollback() {
+        let count = instances.count
+        for index in instances.indices {
+            let first = instances[index].firstLine
+            ScrollbackBudget.apply(to: &instances[index].scrollback, settings: settings, instanceCount: count)
+            guard instances[index].firstLine != first else { continue }
+            // Lines were trimmed: the same upkeep as when output pushes old lines out.
+            let floor = instances[index].firstLine
+            instances[index].filter.lines.compact(below: floor)
+            instances[index].search.matches.compact(below: floor)
+            if !instances[index].view.follow, instances[index].view.anchorLine < floor {
+                instances[index].setAnchor(floor, skip: 0)
+            }
+        }
+    }
+
+    mutating func appendOutput(_ name: String, _ batch: OutputBatch) {
+        if instance(named: name) == nil {
+            // Output before discovery reported the instance: keep it rather than lose it.
+            instances.append(newInstance(InstanceInfo(name: name, inPath: "", outPath: "", status: .ready)))
+            balanceScrollback()
+            if selected == nil { selected = name }
+        }
+        let isActive = activeInstance?.name == name
+        withInstance(name) { instance in
+            let appended = instance.recordOutput(batch)
+            if !instance.view.follow { instance.view.newWhilePaused += appended }
+            if !isActive { instance.unread += appended }
+            instance.filter.lines.compact(below: instance.firstLine)
+            instance.search.matches.compact(below: instance.firstLine)
+            if !instance.view.follow, instance.view.anchorLine < instance.firstLine {
+                instance.setAnchor(instance.firstLine, skip: 0)
+            }
+        }
+    }
+
+    mutating func handleSendResult(_ name: String, _ id: String, _ failure: String?) {
+        withInstance(name) { instance in
+            let text = instance.inFlight.removeValue(forKey: id)
+            if failure != nil { instance.turnLines[id] = nil }
+            if failure == nil {
+                if let text, instance.prompt.text == text { instance.prompt = LineEditor() }
+            } else if let text, instance.prompt.isEmpty {
+                instance.prompt.setText(text)
+            }
+        }
+        if let failure { error("send to \(name) failed: \(failure)") }
+        else { info("sent to \(name)") }
+    }
+
+    mutating func handleQueueChanged(_ name: String, _ count: Int) {
+        withInstance(name) { $0.queued = max(0, count) }
+    }
+
+    mutating func handleOutboxChanged(_ name: String, _ entries: [OutboxEntry]) {
+        withInstance(name) { instance in
+            instance.queue = entries.filter { $0.state == .queued }
+            instance.queued = instance.queue.count
+        }
+        if focus == .outbox { clampOverlaySelection() }
+    }
+
+    mutating func handleSendQueued(_ name: String, _ id: String, _ reason: String) {
+        withInstance(name) { instance in
+            let text = instance.inFlight.removeValue(forKey: id)
+            instance.turnLines[id] = nil
+            if let text, instance.prompt.text == text { instance.prompt = LineEditor() }
+        }
+        status = StatusMessage("queued for \(name): \(reason); will be delivered when it reads again",
+                               kind: .info, expires: now + 2 * AppState.statusSeconds)
+    }
+
+    mutating func handleHealth(_ rows: [HealthRow], _ perInstance: [String: InstanceHealth]) {
+        healthRows = rows
+        for index in instances.indices {
+            if let health = perInstance[instances[index].name] { instances[index].health = health }
+        }
+    }
+
+    // MARK: - History
+
+    static let maxTurnRows = 200
+
+    /// Puts the earlier conversation into the (normally still empty) scrollback: a dimmed header,
+    /// each turn as a `❯ prompt` line and its dimmed response, then a footer before live output.
+    mutating func restoreHistory(_ name: String, turns: [Turn], inputs: [String], queue: [OutboxEntry]) {
+        let time = now
+        withInstance(name) { instance in
+            if !inputs.isEmpty {
+                var history = PromptHistory()
+                for text in inputs { history.add(text) }
+                for entry in instance.history.entries { history.add(entry) }
+                instance.history = history
+            }
+            instance.queue = queue.filter { $0.state == .queued }
+            instance.queued = instance.queue.count
+            guard !turns.isEmpty else { return }
+            let dim = TextStyle(dim: true)
+            instance.record(HistoryLines.line("── earlier conversation: \(turns.count) turn\(turns.count == 1 ? "" : "s") from history ──",
+                                              style: dim, at: turns.first?.sentAt ?? time), appended: true)
+            var rows: [TurnRow] = []
+            for turn in turns {
+                let start = instance.endLine
+                for line in HistoryLines.lines(for: turn) { instance.record(line, appended: true) }
+                rows.append(TurnRow(turn, line: start, restored: true))
+            }
+            instance.record(HistoryLines.line("── end of history; live output below ──", style: dim, at: time), appended: true)
+            instance.turns = rows + instance.turns.filter { row in !rows.contains { $0.id == row.id } }
+            if instance.turns.count > AppState.maxTurnRows { instance.turns.removeFirst(instance.turns.count - AppState.maxTurnRows) }
+            instance.resumeFollow()
+        }
+    }
+}
+
+extension InstanceState {
+    /// Updates the turn rows from the tracker's changed turns; a new turn starts where its prompt
+    /// was sent (or, for a delivered queued prompt, at the current end of the scrollback).
+    mutating func upsertTurns(_ changed: [Turn]) {
+        for turn in changed {
+            if let i = turns.lastIndex(where: { $0.id == turn.id }) {
+                let line = turns[i].line
+                let restored = turns[i].restored
+                turns[i] = TurnRow(turn, line: line, restored: restored)
+            } else {
+                let line = turnLines.removeValue(forKey: turn.id) ?? endLine
+                turns.append(TurnRow(turn, line: line, restored: false))
+                if turns.count > AppState.maxTurnRows { turns.removeFirst(turns.count - AppState.maxTurnRows) }
+            }
+        }
+    }
+
+    /// Adds a line and updates the search and filter indexes.
+    mutating func record(_ line: OutputLine, appended: Bool) {
+        scrollback.append(line)
+        indexLines(from: scrollback.endLineNumber - 1)
+    }
+
+    /// Applies a batch of output to the scrollback (a replaced open line is re-checked) and indexes
+    /// the new lines for an active filter or search. Returns how many lines were appended.
+    mutating func recordOutput(_ batch: OutputBatch) -> Int {
+        let replaces = batch.replacesOpenLine && scrollback.lastIsOpen && !scrollback.isEmpty
+        let firstChanged = scrollback.endLineNumber - (replaces ? 1 : 0)
+        if replaces {
+            if filter.lines.last == firstChanged { filter.lines.removeLast() }
+            if search.matches.last == firstChanged { search.matches.removeLast() }
+        }
+        let appended = scrollback.apply(batch)
+        indexLines(from: firstChanged)
+        return appended
+    }
+}

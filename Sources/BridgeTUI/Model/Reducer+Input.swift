@@ -1,0 +1,88 @@
+// Reducer+Input: keys, pastes and mouse events, turned into commands or text for the focused
+// field. Which command a key runs is the keymap's decision (Keymap.command(for:focus:)).
+
+import BridgeCore
+
+extension AppState {
+    mutating func handleKey(_ event: KeyEvent) -> [Effect] {
+        if layout.tooSmall {
+            return keymap.quitKeys.contains(event.spec) ? [.quit] : []
+        }
+        let focus = effectiveFocus
+        if confirmingQuit {
+            confirmingQuit = false
+            if keymap.command(for: event.spec, focus: focus) == .quit { return [.quit] }
+            info("not quitting")
+            return []
+        }
+        if focus.isTextEntry, let c = event.spec.printable {
+            insertText(String(c))
+            return []
+        }
+        if let command = keymap.command(for: event.spec, focus: focus) {
+            return perform(command)
+        }
+        if !focus.isOverlay, let c = event.spec.printable, let index = activeIndex,
+           Keymap.defaults.command(for: event.spec, focus: focus) == nil {
+            // A printable key with no command here is the start of text: it opens the prompt of
+            // the instance shown and is typed there, instead of being dropped while the keys
+            // after it run commands (docs/keybindings.md, "Typing outside the prompt"). A key
+            // freed by `tui.keys` stays inert: it meant something else before.
+            focusStack.push(.prompt)
+            insertText(String(c))
+            info("typing to \(instances[index].name): \(keymap.label(for: .leavePrompt) ?? "Esc") leaves the prompt")
+            return []
+        }
+        if event.spec == KeySpec.ctrl("c") {
+            info("\(keymap.label(for: .quit) ?? "q") quits, \(keymap.label(for: .interrupt) ?? "x") interrupts the agent")
+        }
+        return []
+    }
+
+    mutating func handlePaste(_ text: String) {
+        switch effectiveFocus {
+        case .prompt: insertText(text)
+        case .search, .filter: insertText(text.replacingOccurrences(of: "\n", with: " "))
+        case .help, .outbox, .turns: break
+        case .list, .output:
+            // A paste is meant for the prompt: open it and insert (never submit).
+            guard activeIndex != nil else { return }
+            focusStack.push(.prompt)
+            insertText(text)
+        }
+    }
+
+    mutating func handleMouse(_ event: MouseEvent) -> [Effect] {
+        guard mouse, !layout.tooSmall else { return [] }
+        let layout = self.layout
+        switch event.kind {
+        case .wheelUp, .wheelDown:
+            if focus == .help {
+                helpScroll = max(0, helpScroll + (event.kind == .wheelUp ? -3 : 3))
+                return []
+            }
+            let pane = layout.output
+            withActive {
+                if event.kind == .wheelUp { $0.scrollUp(rows: 3, height: pane.rows, width: pane.cols) }
+                else { $0.scrollDown(rows: 3, height: pane.rows, width: pane.cols) }
+            }
+        case .press(button: 0):
+            if focus.isOverlay { focusStack.pop(); return [] }
+            if let list = layout.list, list.contains(row: event.row, col: event.col) {
+                let offset = ListView.scrollOffset(selected: selectedIndex ?? 0, count: instances.count, height: list.rows)
+                let index = offset + event.row - list.row
+                // A click on the list leaves a field first: the target never changes under the
+                // text being typed.
+                focusStack.reset(to: .list)
+                if index < instances.count { select(index) }
+            } else if layout.output.contains(row: event.row, col: event.col) || layout.title.contains(row: event.row, col: event.col) {
+                focusStack.reset(to: .output)
+            } else if layout.prompt.contains(row: event.row, col: event.col), activeIndex != nil {
+                if focus != .prompt { focusStack.push(.prompt) }
+            }
+        default:
+            break
+        }
+        return []
+    }
+}
