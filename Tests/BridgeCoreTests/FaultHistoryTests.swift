@@ -20,6 +20,16 @@ private func writeHistory(_ tmp: TempDir, _ fill: (FileHandle) -> Void) throws -
     return path
 }
 
+/// A descriptor a @Sendable syscall closure records and another reads.
+final class SharedFD: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Int32 = -2
+    var fd: Int32 {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
+    }
+}
+
 private func fileSize(_ path: String) -> Int {
     ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? -1
 }
@@ -93,10 +103,19 @@ private func fileSize(_ path: String) -> Int {
         let original = try Data(contentsOf: URL(fileURLWithPath: store.path))
 
         var syscalls = Syscalls.live
+        // The temporary file of the rewrite lives on a full disk: its writes go to the real
+        // /dev/full (the store refuses to open a device as its temp file, so the file stays real).
+        let full = open("/dev/full", O_WRONLY | O_CLOEXEC)
+        try #require(full >= 0)
+        defer { close(full) }
+        let tempFD = SharedFD()
         syscalls.open = { path, flags, mode in
-            // The temporary file of the rewrite lives on a full disk.
-            path.hasSuffix(".tmp") ? Syscalls.live.open("/dev/full", (flags & ~O_NOFOLLOW) & ~O_CREAT, mode)
-                                   : Syscalls.live.open(path, flags, mode)
+            let fd = Syscalls.live.open(path, flags, mode)
+            if path.hasSuffix(".tmp") { tempFD.fd = fd }
+            return fd
+        }
+        syscalls.write = { fd, buffer, count in
+            Syscalls.live.write(fd == tempFD.fd ? full : fd, buffer, count)
         }
         let loaded = HistoryStore(instance: historyName(), stateDirectory: tmp.path, io: HistoryIO(syscalls: syscalls))
         loaded.load()
