@@ -84,14 +84,9 @@ extension HistoryStore {
             let start = max(0, pos - chunkSize)
             let want = pos - start
             var got = 0
+            if lseek(fd, off_t(start), SEEK_SET) < 0 { return .failure(SystemError("lseek", path: path)) }
             while got < want {
-                let n = chunk.withUnsafeMutableBytes { raw -> Int in
-                    #if canImport(Glibc)
-                    Glibc.pread(fd, raw.baseAddress! + got, want - got, off_t(start + got))
-                    #else
-                    Darwin.pread(fd, raw.baseAddress! + got, want - got, off_t(start + got))
-                    #endif
-                }
+                let n = chunk.withUnsafeMutableBytes { syscalls.read(fd, $0.baseAddress! + got, want - got) }
                 if n > 0 { got += n; continue }
                 if n < 0 && errno == EINTR { continue }
                 if n == 0 { break }   // the file shrank under us: use what is there

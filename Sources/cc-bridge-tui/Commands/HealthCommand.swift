@@ -108,9 +108,10 @@ enum HealthText {
     /// The instance's history, read without writing, replayed into a tracker. nil without history.
     static func session(instance: String, config: BridgeConfig, stateDirectory: String, now: Double)
         -> (SessionTracker, HistoryStore.Contents)? {
-        let path = HistoryStore.historyPath(instance: instance, stateDirectory: stateDirectory)
-        let contents = HistoryStore.read(path: path, maxHistory: config.docker.session.maxHistory)
-        guard !contents.turns.isEmpty || !contents.outbox.isEmpty || contents.error != nil else { return nil }
+        let contents = HistoryStore.read(instance: instance, stateDirectory: stateDirectory,
+                                         maxHistory: config.docker.session.maxHistory)
+        guard !contents.turns.isEmpty || !contents.outbox.isEmpty || contents.error != nil || !contents.warnings.isEmpty
+        else { return nil }
         var tracker = SessionTracker(settings: config.docker.session)
         tracker.restore(contents.turns, at: now)
         return (tracker, contents)

@@ -21,8 +21,9 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         let config = try options.loadConfig()
         let name = try options.instanceName(instance)
-        let path = HistoryStore.historyPath(instance: name.rawValue, stateDirectory: StatePaths.directory())
-        let contents = HistoryStore.read(path: path, maxHistory: config.docker.session.maxHistory)
+        let contents = HistoryStore.read(instance: name.rawValue, stateDirectory: StatePaths.directory(),
+                                         maxHistory: config.docker.session.maxHistory)
+        let path = contents.path
         if let error = contents.error {
             FileHandle.standardErrorWrite("cc-bridge-tui: \(path): \(error)")
             throw ExitCode(1)
