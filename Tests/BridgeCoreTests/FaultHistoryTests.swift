@@ -152,6 +152,8 @@ private func finishes(within timeout: Double, unblocking fifos: [String], _ body
 /// Lets a store cross into the test's worker thread (only that thread uses it meanwhile).
 private struct Handed<Value>: @unchecked Sendable { let value: Value }
 
+private final class Box<Value> { var value: Value? }
+
 private func isFIFO(_ path: String) -> Bool { HistoryFile.kindOf(path) == "FIFO" }
 
 extension FaultHistoryTests {
@@ -172,7 +174,13 @@ extension FaultHistoryTests {
         #expect(isFIFO(path), "the FIFO is left in place")
         #expect(store.value.path == beside)
         // What the `history` and `status` commands read: the fresh file, with the same notice.
-        let contents = HistoryStore.read(instance: "alpha", stateDirectory: tmp.path)
+        let read = Handed(value: Box<HistoryStore.Contents>())
+        let stateDirectory = tmp.path
+        let readFinished = finishes(within: 5, unblocking: [path]) {
+            read.value.value = HistoryStore.read(instance: "alpha", stateDirectory: stateDirectory)
+        }
+        #expect(readFinished, "reading blocked on the FIFO")
+        let contents = try #require(read.value.value)
         #expect(contents.turns.map(\.id) == ["a"])
         #expect(contents.warnings.first?.contains("is a FIFO") == true)
         #expect(contents.path == beside)

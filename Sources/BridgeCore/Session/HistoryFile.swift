@@ -20,6 +20,16 @@ public enum HistoryFileProblem: Error, Equatable, CustomStringConvertible, Senda
     /// Opening or reading failed (EACCES above all).
     case unusable(SystemError)
 
+    /// Why, without the path: "it is a FIFO, not a regular file", "Permission denied", ...
+    public var reason: String {
+        switch self {
+        case .missing: "it is missing"
+        case .notRegular(_, let kind): "it is a \(kind), not a regular file"
+        case .notOwned(_, let owner): "it is owned by uid \(owner), not by this user (uid \(geteuid()))"
+        case .unusable(let error): String(cString: strerror(error.code))
+        }
+    }
+
     public var description: String {
         switch self {
         case .missing: "missing"

@@ -56,6 +56,15 @@ public enum HistoryError: Error, Equatable, CustomStringConvertible, Sendable {
     /// This store does not write: another process holds the history's lock, or no usable file.
     case readOnly(String)
 
+    /// The cause alone, without paths.
+    public var reason: String {
+        switch self {
+        case .refused(let problem): problem.reason
+        case .read(let e), .write(let e): String(cString: strerror(e.code))
+        default: description
+        }
+    }
+
     public var isDiskFull: Bool {
         if case .write(let e) = self { return e.code == ENOSPC || e.code == EDQUOT }
         return false
@@ -221,9 +230,10 @@ public final class HistoryStore {
         return second
     }
 
+    /// Names both files, the reason first (the TUI's status line may cut the end).
     static func refusalNotice(standard: String, error: HistoryError, beside: String, besideError: HistoryError?) -> String {
-        var text = "\(error) (\(standard)); it is left in place, history goes to \(beside)"
-        if let besideError { text += ", which cannot be used either (\(besideError)): history is kept in memory only" }
+        var text = "history file not used (\(error.reason)): \(standard) is left in place, history goes to \(beside)"
+        if let besideError { text += ", which cannot be used either (\(besideError.reason)): history is kept in memory only" }
         return text
     }
 
