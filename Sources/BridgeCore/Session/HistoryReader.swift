@@ -152,10 +152,10 @@ extension HistoryStore {
         let turnPrefix = Array(#"{"kind":"turn","#.utf8), inputPrefix = Array(#"{"kind":"input","#.utf8)
         let result = eachLineBackwards(fd, size: identity.size, path: path, maxLineBytes: limits.maxLineBytes,
                                        scanBytes: limits.scanBytes, syscalls: syscalls) { line in
-            contents.lines += 1
-            if line.fromEnd == 1 && !line.hasNewline { contents.endsCleanly = false }
             let turnsFull = turnIndex.count >= limits.maxHistory, inputsFull = inputs.count >= limits.maxInputs
             if turnsFull && inputsFull { return false }
+            contents.lines += 1
+            if line.fromEnd == 1 && !line.hasNewline { contents.endsCleanly = false }
             guard let bytes = line.bytes else {
                 let why = line.hasNewline ? "record longer than \(limits.maxLineBytes >> 20) MiB, skipped"
                                           : "torn last line (no newline; a writer stopped mid-write), skipped"
