@@ -232,7 +232,7 @@ public final class HistoryStore {
 
     /// Names both files, the reason first (the TUI's status line may cut the end).
     static func refusalNotice(standard: String, error: HistoryError, beside: String, besideError: HistoryError?) -> String {
-        var text = "history file not used (\(error.reason)): \(standard) is left in place, history goes to \(beside)"
+        var text = "history not kept in its file (\(error.reason)): \(standard) is left in place, history goes to \(beside)"
         if let besideError { text += ", which cannot be used either (\(besideError.reason)): history is kept in memory only" }
         return text
     }
