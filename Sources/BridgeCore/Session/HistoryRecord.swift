@@ -49,10 +49,18 @@ public enum HistoryRecord: Equatable, Sendable {
 
     public static let version = 1
 
-    /// One line, without the newline. Keys sorted so files diff well.
-    public func encodedLine() -> [UInt8] {
+    /// One encoder and one decoder for every record (making one per line was most of the cost
+    /// of loading and compacting a history). Their settings never change after this.
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+    private static let decoder = JSONDecoder()
+
+    /// One line, without the newline. Keys sorted so files diff well.
+    public func encodedLine() -> [UInt8] {
+        let encoder = Self.encoder
         // Encoding these value types cannot fail (no non-finite doubles reach them in practice;
         // if one does, the record is replaced by a marker rather than lost silently).
         if let data = try? encoder.encode(self) { return Array(data) }
@@ -76,9 +84,9 @@ public enum HistoryRecord: Equatable, Sendable {
     public static func decode(line: some Collection<UInt8>) -> Result<HistoryRecord, DecodeProblem> {
         let data = Data(line)
         do {
-            let head = try JSONDecoder().decode(Head.self, from: data)
+            let decoder = Self.decoder
+            let head = try decoder.decode(Head.self, from: data)
             if head.v > version { return .failure(.newerVersion(head.v)) }
-            let decoder = JSONDecoder()
             switch head.kind {
             case "turn": return .success(.turn(try decoder.decode(Body<Turn>.self, from: data).turn!))
             case "input": return .success(.input(try decoder.decode(Body<InputEntry>.self, from: data).input!))

@@ -180,6 +180,9 @@ public final class HistoryStore {
         public var fileSize = 0
     }
 
+    /// A replaced file larger than this is released on a background queue (see compact()).
+    static let closeAsideBytes = 16 << 20
+
     /// At most this many warnings name a damaged line; the rest are counted in one more warning,
     /// so a file of garbage cannot fill memory with warnings.
     public static let maxWarnings = 100
@@ -392,16 +395,25 @@ public final class HistoryStore {
         if let readOnly { return refuseWrite(readOnly) }
         if let error = ensureDirectory() { return fail(error) }
         // The file about to be replaced must be this store's, and nothing in it may be lost.
+        var replaced: Int32 = -1
         switch HistoryFile.open(path, O_RDONLY, syscalls: io.syscalls) {
         case .success(let rfd):
             let now = HistoryFile.identity(rfd)
-            _ = io.syscalls.close(rfd)
+            // Freeing a big file's blocks happens when its last reference goes, which would be
+            // inside rename(2) (~50 ms for 1 GB): hold it open and let it go off this thread.
+            if (now?.size ?? 0) > Self.closeAsideBytes { replaced = rfd } else { _ = io.syscalls.close(rfd) }
             if foreign || now != known { mergeForeignRecords() }
         case .failure(.missing): break
         case .failure(let problem):
             if path != standardPath { return fail(.refused(problem)) }
             moveBeside(problem)
             return compact()
+        }
+        defer {
+            if replaced >= 0 {
+                let close = io.syscalls.close
+                DispatchQueue.global(qos: .utility).async { [replaced] in _ = close(replaced) }
+            }
         }
         outbox.removeAll { $0.state != .queued }
         var records = turns.map { HistoryRecord.turn($0) }
