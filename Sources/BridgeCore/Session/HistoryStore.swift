@@ -113,7 +113,6 @@ public final class HistoryStore {
     private var known: HistoryFile.Identity?
     /// The file holds records this store did not load: merge them before a rewrite.
     private var foreign = false
-    private var loaded = false
 
     private var fd: Int32 = -1
     /// Turn ids that have at least one record in the file since the last rewrite.
@@ -196,27 +195,17 @@ public final class HistoryStore {
     }
 
     static func read(path: String, limits: ReadLimits, syscalls: Syscalls) -> Contents {
+        var contents = Contents()
         switch HistoryFile.open(path, O_RDONLY, syscalls: syscalls) {
         case .success(let fd):
-            defer { _ = syscalls.close(fd) }
-            var contents = read(fd: fd, path: path, limits: limits, syscalls: syscalls)
-            contents.path = path
-            return contents
-        case .failure(.missing):
-            var contents = Contents()
-            contents.path = path
-            return contents
-        case .failure(.unusable(let e)):
-            var contents = Contents()
-            contents.path = path
-            contents.error = .read(e)
-            return contents
-        case .failure(let problem):
-            var contents = Contents()
-            contents.path = path
-            contents.error = .refused(problem)
-            return contents
+            contents = read(fd: fd, path: path, limits: limits, syscalls: syscalls)
+            _ = syscalls.close(fd)
+        case .failure(.missing): break
+        case .failure(.unusable(let e)): contents.error = .read(e)
+        case .failure(let problem): contents.error = .refused(problem)
         }
+        contents.path = path
+        return contents
     }
 
     /// An instance's history as the TUI would load it: the standard file, or, when that one is
@@ -279,7 +268,6 @@ public final class HistoryStore {
         fileLines = contents.lines
         known = currentIdentity()
         foreign = false
-        loaded = true
         needsRewrite = !contents.endsCleanly || !contents.warnings.isEmpty || !contents.complete
         let live = turns.count + inputs.count + outbox.count
         if compact && readOnly == nil && contents.lines > 0 && (needsRewrite || contents.lines > live) {
