@@ -68,6 +68,7 @@ struct CCBBench: ParsableCommand {
         section("firehose") { try bench.firehose() }
         section("memory") { try bench.memory() }
         section("startup") { try bench.startupAndIdle() }
+        section("history-load") { try bench.historyLoad() }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

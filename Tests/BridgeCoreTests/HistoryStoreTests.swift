@@ -197,11 +197,12 @@ func permissions(_ path: String) -> UInt32 {
         guard FileManager.default.isWritableFile(atPath: "/dev/full") else { return }
         let tmp = TempDir()
         var syscalls = Syscalls.live
-        // Every file of the history goes to /dev/full (the directory itself stays real).
-        syscalls.open = { path, flags, mode in
-            let target = path.hasSuffix(".jsonl") || path.hasSuffix(".tmp") ? "/dev/full" : path
-            return Syscalls.live.open(target, flags & ~O_NOFOLLOW, mode)
-        }
+        // Every write of the history goes to the real /dev/full. (The files themselves stay
+        // regular files: the store refuses to open a device as its history.)
+        let full = open("/dev/full", O_WRONLY | O_CLOEXEC)
+        try #require(full >= 0)
+        defer { close(full) }
+        syscalls.write = { _, buffer, count in Syscalls.live.write(full, buffer, count) }
         let store = HistoryStore(instance: historyName(), stateDirectory: tmp.path, io: HistoryIO(syscalls: syscalls))
         let first = try #require(store.record(finishedTurn("a", at: 1)))
         guard case .write(let sys) = first else { Issue.record("expected a write error, got \(first)"); return }

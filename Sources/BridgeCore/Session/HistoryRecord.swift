@@ -49,10 +49,18 @@ public enum HistoryRecord: Equatable, Sendable {
 
     public static let version = 1
 
-    /// One line, without the newline. Keys sorted so files diff well.
-    public func encodedLine() -> [UInt8] {
+    /// One encoder and one decoder for every record (making one per line was most of the cost
+    /// of loading and compacting a history). Their settings never change after this.
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+    private static let decoder = JSONDecoder()
+
+    /// One line, without the newline. Keys sorted so files diff well.
+    public func encodedLine() -> [UInt8] {
+        let encoder = Self.encoder
         // Encoding these value types cannot fail (no non-finite doubles reach them in practice;
         // if one does, the record is replaced by a marker rather than lost silently).
         if let data = try? encoder.encode(self) { return Array(data) }
@@ -74,17 +82,10 @@ public enum HistoryRecord: Equatable, Sendable {
     }
 
     public static func decode(line: some Collection<UInt8>) -> Result<HistoryRecord, DecodeProblem> {
-        let data = Data(line)
         do {
-            let head = try JSONDecoder().decode(Head.self, from: data)
-            if head.v > version { return .failure(.newerVersion(head.v)) }
-            let decoder = JSONDecoder()
-            switch head.kind {
-            case "turn": return .success(.turn(try decoder.decode(Body<Turn>.self, from: data).turn!))
-            case "input": return .success(.input(try decoder.decode(Body<InputEntry>.self, from: data).input!))
-            case "outbox": return .success(.outbox(try decoder.decode(Body<OutboxEntry>.self, from: data).outbox!))
-            default: return .failure(.unknownKind(head.kind))
-            }
+            return .success(try decoder.decode(Envelope.self, from: Data(line)).record)
+        } catch let problem as DecodeProblem {
+            return .failure(problem)
         } catch let error as DecodingError {
             return .failure(.corrupt(Self.describe(error)))
         } catch {
@@ -92,31 +93,23 @@ public enum HistoryRecord: Equatable, Sendable {
         }
     }
 
-    private struct Head: Decodable {
-        var v: Int
-        var kind: String
-    }
-
-    /// Decodes the payload under the key named after its kind.
-    private struct Body<T: Decodable>: Decodable {
-        var turn: T?
-        var input: T?
-        var outbox: T?
+    /// One pass over the line: the version and kind first (a newer version or an unknown kind
+    /// is refused before its payload is looked at), then the payload under the key named after
+    /// its kind.
+    private struct Envelope: Decodable {
+        var record: HistoryRecord
         init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
+            let c = try decoder.container(keyedBy: Keys.self)
+            let v = try c.decode(Int.self, forKey: .v)
             let kind = try c.decode(String.self, forKey: .kind)
-            guard let key = CodingKeys(rawValue: kind) else {
-                throw DecodingError.dataCorruptedError(forKey: .kind, in: c, debugDescription: "unknown kind")
-            }
-            let value = try c.decode(T.self, forKey: key)
-            switch key {
-            case .turn: turn = value
-            case .input: input = value
-            case .outbox: outbox = value
-            case .kind: break
+            if v > HistoryRecord.version { throw DecodeProblem.newerVersion(v) }
+            switch kind {
+            case "turn": record = .turn(try c.decode(Turn.self, forKey: .turn))
+            case "input": record = .input(try c.decode(InputEntry.self, forKey: .input))
+            case "outbox": record = .outbox(try c.decode(OutboxEntry.self, forKey: .outbox))
+            default: throw DecodeProblem.unknownKind(kind)
             }
         }
-        enum CodingKeys: String, CodingKey { case kind, turn, input, outbox }
     }
 
     static func describe(_ error: DecodingError) -> String {

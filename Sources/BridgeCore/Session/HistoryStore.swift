@@ -1,12 +1,21 @@
 // HistoryStore: an instance's turns, prompt-line history and outbox, kept in memory and appended
 // to `<state dir>/history/<instance>.jsonl` (see HistoryRecord for the format).
 //
+// Safety: every file is opened through HistoryFile (non-blocking, O_NOFOLLOW, a regular file of
+// this user). A history file that cannot be used (a FIFO, another user's, unreadable) is never
+// replaced: it is left in place and the history goes to a fresh file beside it
+// (`<instance>.jsonl.fresh`); the notice names both. One writer per history: `load()` takes the
+// HistoryLock, and a second store that loads the same file reads it and keeps its own changes in
+// memory (read-only). A store that never loads (tests, tools) takes no lock.
+// Before a rewrite the file is checked against what this store last saw of it; records another
+// writer added meanwhile are merged in, so a rewrite never drops turns this store did not load.
+// Loading reads from the end, bounded (HistoryReader).
 // Durability: a record is one write(2) of one line; a finished turn and every outbox change are
 // followed by fsync. While a turn streams, only its first (pending) record is written; its later
 // versions stay in memory until it finishes or `flush()`.
 // Damage: loading skips a torn or corrupt line with a warning that names it and keeps the rest.
 // Size: on load, and when the file holds about twice max_history turns, it is rewritten with the
-// newest max_history turns (temp file, fsync, rename, fsync of the directory).
+// newest max_history turns (fresh temp file, fsync, rename, fsync of the directory).
 // Errors: a failed write (ENOSPC above all) becomes `lastError`; the store keeps working in
 // memory, and the next write rewrites the whole file from memory, so nothing torn is appended to.
 // Not thread-safe: one owner (the event loop thread, or a command).
@@ -42,6 +51,19 @@ public enum HistoryError: Error, Equatable, CustomStringConvertible, Sendable {
     case directory(String)
     /// The file exists but cannot be read.
     case read(SystemError)
+    /// The file is not one this program may use (a FIFO, another user's, ...).
+    case refused(HistoryFileProblem)
+    /// This store does not write: another process holds the history's lock, or no usable file.
+    case readOnly(String)
+
+    /// The cause alone, without paths.
+    public var reason: String {
+        switch self {
+        case .refused(let problem): problem.reason
+        case .read(let e), .write(let e): String(cString: strerror(e.code))
+        default: description
+        }
+    }
 
     public var isDiskFull: Bool {
         if case .write(let e) = self { return e.code == ENOSPC || e.code == EDQUOT }
@@ -55,6 +77,8 @@ public enum HistoryError: Error, Equatable, CustomStringConvertible, Sendable {
         case .write(let e): "history not saved (\(e)); kept in memory, will retry on the next change"
         case .directory(let why): "history directory: \(why)"
         case .read(let e): "history not loaded (\(e))"
+        case .refused(let problem): "history not loaded: \(problem)"
+        case .readOnly(let why): "history not saved: \(why); kept in memory"
         }
     }
 }
@@ -62,7 +86,10 @@ public enum HistoryError: Error, Equatable, CustomStringConvertible, Sendable {
 public final class HistoryStore {
     public let instance: String
     public let directory: String
-    public let path: String
+    /// The file in use: `standardPath`, or the fresh file beside it when that one is refused.
+    public private(set) var path: String
+    /// `<state dir>/history/<instance>.jsonl`.
+    public let standardPath: String
     public let maxHistory: Int
     public let maxInputs: Int
     public let io: HistoryIO
@@ -78,6 +105,14 @@ public final class HistoryStore {
     /// The most recent write problem; cleared by the next successful write.
     public private(set) var lastError: HistoryError?
     public private(set) var compactions = 0
+    /// Set when this store does not write (another writer holds the lock, or no usable file).
+    public private(set) var readOnly: String?
+
+    private var lock: HistoryLock?
+    /// What this store last saw of its file (after its load or its own write); nil: not seen.
+    private var known: HistoryFile.Identity?
+    /// The file holds records this store did not load: merge them before a rewrite.
+    private var foreign = false
 
     private var fd: Int32 = -1
     /// Turn ids that have at least one record in the file since the last rewrite.
@@ -94,11 +129,16 @@ public final class HistoryStore {
         stateDirectory + "/history/" + instance + ".jsonl"
     }
 
+    /// Where the history goes when the standard file is refused. Instance names end in ".jsonl"
+    /// here, so no instance's history can have this name.
+    public static func besidePath(_ standardPath: String) -> String { standardPath + ".fresh" }
+
     public init(instance: InstanceName, stateDirectory: String = HistoryStore.defaultStateDirectory(),
                 maxHistory: Int = 100, maxInputs: Int = 1000, io: HistoryIO = .live) {
         self.instance = instance.rawValue
         self.directory = stateDirectory + "/history"
-        self.path = Self.historyPath(instance: instance.rawValue, stateDirectory: stateDirectory)
+        self.standardPath = Self.historyPath(instance: instance.rawValue, stateDirectory: stateDirectory)
+        self.path = standardPath
         self.maxHistory = max(maxHistory, 1)
         self.maxInputs = max(maxInputs, 1)
         self.io = io
@@ -106,9 +146,16 @@ public final class HistoryStore {
 
     deinit { close() }
 
+    /// Closes the file; the lock is kept until the store goes (or `releaseLock`).
     public func close() {
         if fd >= 0 { _ = io.syscalls.close(fd) }
         fd = -1
+    }
+
+    public func releaseLock() {
+        close()
+        lock?.release()
+        lock = nil
     }
 
     // MARK: loading
@@ -124,86 +171,161 @@ public final class HistoryStore {
         /// False when the last line had no newline.
         public var endsCleanly = true
         public var error: HistoryError?
+        /// The file read (the standard one or the fresh file beside it).
+        public var path = ""
+        /// True when reading got to the start of the file (everything was considered).
+        public var complete = true
+        public var bytesRead = 0
+        public var fileSize = 0
     }
+
+    /// A replaced file larger than this is released on a background queue (see compact()).
+    static let closeAsideBytes = 16 << 20
 
     /// At most this many warnings name a damaged line; the rest are counted in one more warning,
     /// so a file of garbage cannot fill memory with warnings.
     public static let maxWarnings = 100
 
-    /// Reads and parses a history file; a missing file is empty.
+    /// Reads and parses a history file from its end, within bounds (see HistoryReader); a missing
+    /// file is empty. Never blocks, never follows a symlink; a file that is not a regular file
+    /// of this user is refused (`error`).
     public static func read(path: String, maxHistory: Int = .max, maxInputs: Int = .max,
                             syscalls: Syscalls = .live) -> Contents {
+        read(path: path, limits: ReadLimits(maxHistory: maxHistory, maxInputs: maxInputs), syscalls: syscalls)
+    }
+
+    static func read(path: String, limits: ReadLimits, syscalls: Syscalls) -> Contents {
         var contents = Contents()
-        let bytes: [UInt8]
-        switch readAll(path, syscalls: syscalls) {
-        case .success(let b): bytes = b
-        case .failure(let e):
-            if e.code != ENOENT { contents.error = .read(e) }
-            return contents
+        switch HistoryFile.open(path, O_RDONLY, syscalls: syscalls) {
+        case .success(let fd):
+            contents = read(fd: fd, path: path, limits: limits, syscalls: syscalls)
+            _ = syscalls.close(fd)
+        case .failure(.missing): break
+        case .failure(.unusable(let e)): contents.error = .read(e)
+        case .failure(let problem): contents.error = .refused(problem)
         }
-        var turnIndex: [String: Int] = [:]
-        var outboxIndex: [String: Int] = [:]
-        var lineNumber = 0
-        var start = 0
-        var unreported = 0
-        while start < bytes.count {
-            lineNumber += 1
-            let end = bytes[start...].firstIndex(of: 0x0A)
-            let line = bytes[start..<(end ?? bytes.count)]
-            start = (end ?? bytes.count) + 1
-            if end == nil { contents.endsCleanly = false }
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            switch HistoryRecord.decode(line: line) {
-            case .success(.turn(let turn)):
-                if let i = turnIndex[turn.id] { contents.turns[i] = turn } else {
-                    turnIndex[turn.id] = contents.turns.count
-                    contents.turns.append(turn)
-                }
-            case .success(.input(let input)):
-                contents.inputs.append(input)
-            case .success(.outbox(let entry)):
-                if let i = outboxIndex[entry.id] { contents.outbox[i] = entry } else {
-                    outboxIndex[entry.id] = contents.outbox.count
-                    contents.outbox.append(entry)
-                }
-            case .failure(let problem):
-                let torn = end == nil ? "torn last line (no newline; a writer stopped mid-write), skipped"
-                                      : "\(problem), skipped"
-                if contents.warnings.count < maxWarnings {
-                    contents.warnings.append("\(path):\(lineNumber): \(torn)")
-                } else {
-                    unreported += 1
-                }
-            }
-        }
-        if unreported > 0 { contents.warnings.append("\(path): \(unreported) more damaged lines skipped") }
-        contents.lines = lineNumber
-        if contents.turns.count > maxHistory { contents.turns.removeFirst(contents.turns.count - maxHistory) }
-        if contents.inputs.count > maxInputs { contents.inputs.removeFirst(contents.inputs.count - maxInputs) }
+        contents.path = path
         return contents
+    }
+
+    /// An instance's history as the TUI would load it: the standard file, or, when that one is
+    /// refused, the fresh file beside it (with a warning that names both).
+    public static func read(instance: String, stateDirectory: String, maxHistory: Int = .max,
+                            maxInputs: Int = .max, syscalls: Syscalls = .live) -> Contents {
+        let standard = historyPath(instance: instance, stateDirectory: stateDirectory)
+        let limits = ReadLimits(maxHistory: maxHistory, maxInputs: maxInputs)
+        let first = read(path: standard, limits: limits, syscalls: syscalls)
+        guard let error = first.error else { return first }
+        let beside = besidePath(standard)
+        var second = read(path: beside, limits: limits, syscalls: syscalls)
+        second.warnings.insert(refusalNotice(standard: standard, error: error, beside: beside, besideError: second.error), at: 0)
+        return second
+    }
+
+    /// Names both files, the reason first (the TUI's status line may cut the end).
+    static func refusalNotice(standard: String, error: HistoryError, beside: String, besideError: HistoryError?) -> String {
+        var text = "history not kept in its file (\(error.reason)): \(standard) is left in place, history goes to \(beside)"
+        if let besideError { text += ", which cannot be used either (\(besideError.reason)): history is kept in memory only" }
+        return text
     }
 
     /// Loads the file into memory, replacing what the store held. Returns the warnings (also in
     /// `warnings`). With `compact`, a file with superseded records, damage or more than
-    /// max_history turns is rewritten.
+    /// max_history turns is rewritten (only by the store that holds the lock).
     @discardableResult
     public func load(compact: Bool = true) -> [String] {
         close()
-        let contents = Self.read(path: path, maxHistory: maxHistory, maxInputs: maxInputs, syscalls: io.syscalls)
+        takeLock()
+        let limits = ReadLimits(maxHistory: maxHistory, maxInputs: maxInputs)
+        let beside = Self.besidePath(standardPath)
+        if readOnly == nil && HistoryFile.kindOf(standardPath) == nil,
+           case .success(let bfd) = HistoryFile.open(beside, O_RDONLY, syscalls: io.syscalls) {
+            // The refused file was moved away: the fresh one becomes the history again.
+            _ = io.syscalls.close(bfd)
+            _ = io.rename(beside, standardPath)
+        }
+        var contents = Self.read(path: standardPath, limits: limits, syscalls: io.syscalls)
+        var notice: String?
+        path = standardPath
+        if let error = contents.error {
+            // Never replaced: left in place, the history goes beside it.
+            let besideContents = Self.read(path: beside, limits: limits, syscalls: io.syscalls)
+            notice = Self.refusalNotice(standard: standardPath, error: error, beside: beside, besideError: besideContents.error)
+            contents = besideContents
+            path = beside
+            if let besideError = contents.error {
+                contents = Contents()
+                readOnly = readOnly ?? "neither \(standardPath) nor \(beside) can be used (\(besideError))"
+            }
+        }
         turns = contents.turns
         inputs = contents.inputs
         outbox = contents.outbox
-        warnings = contents.warnings
-        if let error = contents.error { lastError = error }
+        warnings = (notice.map { [$0] } ?? []) + contents.warnings
+        if let readOnly { lastError = .readOnly(readOnly) }
         dirty = []
         fileTurnIDs = Set(turns.map(\.id))
         fileLines = contents.lines
-        needsRewrite = !contents.endsCleanly || !contents.warnings.isEmpty
+        known = currentIdentity()
+        foreign = false
+        needsRewrite = !contents.endsCleanly || !contents.warnings.isEmpty || !contents.complete
         let live = turns.count + inputs.count + outbox.count
-        if compact && contents.error == nil && contents.lines > 0 && (needsRewrite || contents.lines > live) {
+        if compact && readOnly == nil && contents.lines > 0 && (needsRewrite || contents.lines > live) {
             _ = self.compact()
         }
         return warnings
+    }
+
+    /// Takes the writer lock if it is not held yet; without it the store is read-only.
+    private func takeLock() {
+        guard lock == nil && readOnly == nil else { return }
+        if let error = ensureDirectory() {
+            readOnly = "\(error)"
+            return
+        }
+        switch HistoryLock.acquire(for: standardPath, syscalls: io.syscalls) {
+        case .acquired(let taken): lock = taken
+        case .held(let pid):
+            let who = pid.map { "process \($0)" } ?? "another process"
+            readOnly = "\(standardPath) is written by \(who) (another cc-bridge-tui on the same state directory); "
+                + "this one only reads it"
+        case .unusable(let problem):
+            readOnly = "its lock file cannot be used (\(problem))"
+        }
+    }
+
+    /// Identity of the file at `path` now (nil when missing or unusable).
+    private func currentIdentity() -> HistoryFile.Identity? {
+        guard case .success(let rfd) = HistoryFile.open(path, O_RDONLY, syscalls: io.syscalls) else { return nil }
+        defer { _ = io.syscalls.close(rfd) }
+        return HistoryFile.identity(rfd)
+    }
+
+    /// Adds what another writer put in the file since this store last saw it: turns, inputs and
+    /// outbox entries it does not hold. This store's own versions win.
+    private func mergeForeignRecords() {
+        let theirs = Self.read(path: path, limits: ReadLimits(maxHistory: maxHistory, maxInputs: maxInputs), syscalls: io.syscalls)
+        guard theirs.error == nil else { return }
+        let ours = Set(turns.map(\.id))
+        let added = theirs.turns.filter { !ours.contains($0.id) }
+        if !added.isEmpty {
+            turns = (turns + added).enumerated().sorted { a, b in
+                a.element.sentAt != b.element.sentAt ? a.element.sentAt < b.element.sentAt : a.offset < b.offset
+            }.map(\.element)
+            if turns.count > maxHistory { turns.removeFirst(turns.count - maxHistory) }
+        }
+        let newInputs = theirs.inputs.filter { !inputs.contains($0) }
+        if !newInputs.isEmpty {
+            inputs = (inputs + newInputs).sorted { $0.at < $1.at }
+            if inputs.count > maxInputs { inputs.removeFirst(inputs.count - maxInputs) }
+        }
+        for entry in theirs.outbox {
+            if let i = outbox.firstIndex(where: { $0.id == entry.id }) {
+                if entry.changedAt > outbox[i].changedAt { outbox[i] = entry }
+            } else {
+                outbox.append(entry)
+            }
+        }
     }
 
     // MARK: recording
@@ -254,10 +376,33 @@ public final class HistoryStore {
     }
 
     /// Rewrites the file from memory: newest max_history turns, max_inputs inputs, queued outbox.
+    /// Records another writer added since this store last saw the file are merged in first.
     @discardableResult
     public func compact() -> HistoryError? {
         close()
+        if let readOnly { return refuseWrite(readOnly) }
         if let error = ensureDirectory() { return fail(error) }
+        // The file about to be replaced must be this store's, and nothing in it may be lost.
+        var replaced: Int32 = -1
+        switch HistoryFile.open(path, O_RDONLY, syscalls: io.syscalls) {
+        case .success(let rfd):
+            let now = HistoryFile.identity(rfd)
+            // Freeing a big file's blocks happens when its last reference goes, which would be
+            // inside rename(2) (~50 ms for 1 GB): hold it open and let it go off this thread.
+            if (now?.size ?? 0) > Self.closeAsideBytes { replaced = rfd } else { _ = io.syscalls.close(rfd) }
+            if foreign || now != known { mergeForeignRecords() }
+        case .failure(.missing): break
+        case .failure(let problem):
+            if path != standardPath { return fail(.refused(problem)) }
+            moveBeside(problem)
+            return compact()
+        }
+        defer {
+            if replaced >= 0 {
+                let close = io.syscalls.close
+                DispatchQueue.global(qos: .utility).async { [replaced] in _ = close(replaced) }
+            }
+        }
         outbox.removeAll { $0.state != .queued }
         var records = turns.map { HistoryRecord.turn($0) }
         records += inputs.map { .input($0) }
@@ -267,12 +412,20 @@ public final class HistoryStore {
             bytes += record.encodedLine()
             bytes.append(0x0A)
         }
+        // A fresh temp file: whatever is at its name (a stale temp, a planted FIFO) goes first,
+        // and O_EXCL makes sure the file written is the one just made.
         let temp = path + ".tmp"
-        let tfd = io.syscalls.open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        if tfd < 0 { return fail(.write(SystemError("open", path: temp))) }
+        _ = unlink(temp)
+        let tfd: Int32
+        switch HistoryFile.open(temp, O_WRONLY | O_CREAT | O_EXCL, syscalls: io.syscalls) {
+        case .success(let opened): tfd = opened
+        case .failure(.unusable(let e)): return fail(.write(e))
+        case .failure(let problem): return fail(.refused(problem))
+        }
         var failure: HistoryError?
         if let e = writeAll(tfd, bytes, path: temp) { failure = .write(e) }
         else if io.fsync(tfd) != 0 { failure = .write(SystemError("fsync", path: temp)) }
+        let written = HistoryFile.identity(tfd)
         _ = io.syscalls.close(tfd)
         if failure == nil && io.rename(temp, path) != 0 { failure = .write(SystemError("rename", path: path)) }
         if let failure {
@@ -280,6 +433,8 @@ public final class HistoryStore {
             return fail(failure)
         }
         syncDirectory()
+        known = written
+        foreign = false
         fileTurnIDs = Set(turns.map(\.id))
         fileLines = records.count
         dirty = []
@@ -293,13 +448,23 @@ public final class HistoryStore {
 
     private func append(_ records: [HistoryRecord], sync: Bool) -> HistoryError? {
         guard !records.isEmpty else { return nil }
+        if let readOnly { return refuseWrite(readOnly) }
         if needsRewrite { return compact() }
         if fd < 0 {
             if let error = ensureDirectory() { return fail(error) }
-            fd = io.syscalls.open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            if fd < 0 { return fail(.write(SystemError("open", path: path))) }
+            switch HistoryFile.open(path, O_WRONLY | O_APPEND | O_CREAT, syscalls: io.syscalls) {
+            case .success(let opened): fd = opened
+            case .failure(.unusable(let e)): return fail(.write(e))
+            case .failure(let problem):
+                // Something that is not ours appeared at the path: leave it, move beside.
+                if path != standardPath { return fail(.refused(problem)) }
+                moveBeside(problem)
+                return compact()
+            }
             _ = fchmod(fd, 0o600)
         }
+        // Someone else wrote since this store last saw the file (or it never loaded it).
+        if HistoryFile.identity(fd) != known { foreign = true }
         var bytes: [UInt8] = []
         for record in records {
             bytes += record.encodedLine()
@@ -307,6 +472,7 @@ public final class HistoryStore {
         }
         if let e = writeAll(fd, bytes, path: path) { return fail(.write(e)) }
         if sync && io.fsync(fd) != 0 { return fail(.write(SystemError("fsync", path: path))) }
+        known = HistoryFile.identity(fd)
         fileLines += records.count
         lastError = nil
         if fileTurnIDs.count > 2 * maxHistory || fileLines > 4 * maxHistory + 2 * maxInputs + 64 {
@@ -319,6 +485,26 @@ public final class HistoryStore {
     private func fail(_ error: HistoryError) -> HistoryError {
         close()
         needsRewrite = true
+        lastError = error
+        return error
+    }
+
+    /// The standard file turned out not to be usable: it stays as it is, and the whole history
+    /// is written to the fresh file beside it (merged with whatever that one holds).
+    private func moveBeside(_ problem: HistoryFileProblem) {
+        close()
+        let beside = Self.besidePath(standardPath)
+        let notice = Self.refusalNotice(standard: standardPath, error: .refused(problem), beside: beside, besideError: nil)
+        warnings.insert(notice, at: 0)
+        lastError = .refused(problem)
+        path = beside
+        foreign = true
+        needsRewrite = true
+    }
+
+    /// A store that may not write keeps everything in memory and says why (once per episode).
+    private func refuseWrite(_ why: String) -> HistoryError {
+        let error = HistoryError.readOnly(why)
         lastError = error
         return error
     }
@@ -345,25 +531,10 @@ public final class HistoryStore {
     }
 
     private func syncDirectory() {
-        let dfd = io.syscalls.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+        let dfd = io.syscalls.open(directory, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC, 0)
         if dfd >= 0 {
             _ = io.fsync(dfd)
             _ = io.syscalls.close(dfd)
-        }
-    }
-
-    static func readAll(_ path: String, syscalls: Syscalls) -> Result<[UInt8], SystemError> {
-        let fd = syscalls.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0)
-        if fd < 0 { return .failure(SystemError("open", path: path)) }
-        defer { _ = syscalls.close(fd) }
-        var result: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { syscalls.read(fd, $0.baseAddress, $0.count) }
-            if n > 0 { result += buffer[0..<n]; continue }
-            if n == 0 { return .success(result) }
-            if errno == EINTR { continue }
-            return .failure(SystemError("read", path: path))
         }
     }
 }

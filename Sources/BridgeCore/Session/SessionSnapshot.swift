@@ -10,14 +10,17 @@ public struct SessionSnapshot: Sendable {
 
     /// Reads the instance's history file; `isEmpty` when it holds nothing (or does not exist).
     public static func read(instance: InstanceName, settings: SessionSettings, stateDirectory: String, now: Double) -> SessionSnapshot {
-        let path = HistoryStore.historyPath(instance: instance.rawValue, stateDirectory: stateDirectory)
-        let contents = HistoryStore.read(path: path, maxHistory: settings.maxHistory)
+        // The file in use: the history file, or the fresh one beside it when that one is refused.
+        let contents = HistoryStore.read(instance: instance.rawValue, stateDirectory: stateDirectory,
+                                         maxHistory: settings.maxHistory)
         var tracker = SessionTracker(settings: settings)
         tracker.restore(contents.turns, at: now)
-        return SessionSnapshot(path: path, tracker: tracker, contents: contents)
+        return SessionSnapshot(path: contents.path, tracker: tracker, contents: contents)
     }
 
-    public var isEmpty: Bool { contents.turns.isEmpty && contents.outbox.isEmpty && contents.error == nil }
+    public var isEmpty: Bool {
+        contents.turns.isEmpty && contents.outbox.isEmpty && contents.error == nil && contents.warnings.isEmpty
+    }
 
     /// The prompts still waiting in the outbox.
     public var queued: [OutboxEntry] { contents.outbox.filter { $0.state == .queued } }

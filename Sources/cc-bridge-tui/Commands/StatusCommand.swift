@@ -35,7 +35,7 @@ struct StatusCommand: ParsableCommand {
             containerInfo: { if case .found(let c, _) = observation.container { return c } else { return nil } }(),
             session: history?.0.summary(), sessionCheck: session,
             lastTurn: history?.0.turns.last, outboxWaiting: history?.1.outbox.filter { $0.state == .queued }.count ?? 0,
-            historyPath: HistoryStore.historyPath(instance: name.rawValue, stateDirectory: stateDirectory),
+            historyPath: history?.1.path ?? HistoryStore.historyPath(instance: name.rawValue, stateDirectory: stateDirectory),
             historyWarnings: history?.1.warnings ?? [])
         if json {
             let encoder = JSONEncoder()
