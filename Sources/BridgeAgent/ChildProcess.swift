@@ -127,7 +127,7 @@ public final class ChildProcess {
     }
 
     /// Grandchildren left in the group after the leader died get SIGKILL too.
-    private func killGroupRemnants() {
+    func killGroupRemnants() {
         _ = kill(-pid, SIGKILL)
     }
 
