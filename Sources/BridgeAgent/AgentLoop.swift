@@ -20,17 +20,21 @@ public final class AgentLoop: EngineContext {
         case pipes(PipeSafetyError)
         case system(SystemError)
         case lock(InstanceLock.Failure)
+        /// RLIMIT_NOFILE leaves fewer descriptors than serving needs (`needed` more than are free).
+        case descriptors(needed: Int, limit: UInt64)
         public var description: String {
             switch self {
             case .pipes(let e): e.description
             case .system(let e): e.description
             case .lock(let e): e.description
+            case .descriptors(let needed, let limit):
+                "too few file descriptors: the limit (ulimit -n) is \(limit) and serving needs \(needed) more than are free; raise it"
             }
         }
     }
 
-    /// Exit status when another agent holds the instance's lock (at start or after taking over).
-    public static let lockHeldExitCode: Int32 = 3
+    /// Exit status when another agent holds the instance's lock (EX_TEMPFAIL: try again later).
+    public static let lockHeldExitCode: Int32 = 75
 
     let options: AgentOptions
     let policy: PipePolicy
@@ -52,6 +56,8 @@ public final class AgentLoop: EngineContext {
     private var crashCode: Int32?
     private var stopRequested = false
     private var lock: InstanceLock?
+    /// Another agent took the instance's lock while ours was gone: stop, leave its FIFOs alone.
+    private var lostLock = false
     private var nextPipeCheck = 0.0
     /// The last problem with the FIFOs or the lock logged by the periodic check (logged once).
     private var lastPipeProblem: String?
@@ -104,6 +110,14 @@ public final class AgentLoop: EngineContext {
             lock?.release(removing: true)
             throw .pipes(error)
         }
+        if !FileDescriptors.available(descriptorsNeeded) {
+            var limit = rlimit()
+            getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            inFifo = nil
+            removeCreatedFifos()
+            lock?.release(removing: true)
+            throw .descriptors(needed: descriptorsNeeded, limit: UInt64(limit.rlim_cur))
+        }
         nextPipeCheck = now() + options.pipeCheckInterval
         log("serving \(options.name) in \(options.pipeDirectory) (\(options.wire.rawValue))")
         engine.begin(context: self)
@@ -111,6 +125,16 @@ public final class AgentLoop: EngineContext {
             iterate()
         }
         return finish()
+    }
+
+    /// Descriptors opened after start-up, at most at once: the out-FIFO; a child's output pipe
+    /// and stdin pipe (both ends while spawning); two while reading /proc for its descendants.
+    private var descriptorsNeeded: Int {
+        switch options.mode {
+        case .echo, .script: 1
+        case .exec: 1 + 2 + 2
+        case .persistent: 1 + 4 + 2
+        }
     }
 
     // MARK: - EngineContext
@@ -344,7 +368,8 @@ public final class AgentLoop: EngineContext {
                 } catch {
                     if case .held = error {
                         log("\(error); stopping")
-                        crashCode = AgentLoop.lockHeldExitCode
+                        lostLock = true
+                        stopRequested = true
                         return
                     }
                     problem = error.description
@@ -404,16 +429,15 @@ public final class AgentLoop: EngineContext {
                     _ = poll(&fd, 1, 20)
                 }
             }
-            if crashCode != AgentLoop.lockHeldExitCode { log("scripted crash: exiting with status \(crashCode)") }
+            log("scripted crash: exiting with status \(crashCode)")
         } else {
             flush()
         }
         outFifo.detach()
         inFifo?.close()
-        if crashCode != AgentLoop.lockHeldExitCode {
-            removeCreatedFifos()
-            lock?.release(removing: true)
-        }
+        if lostLock { return AgentLoop.lockHeldExitCode }
+        removeCreatedFifos()
+        lock?.release(removing: true)
         return crashCode ?? 0
     }
 
