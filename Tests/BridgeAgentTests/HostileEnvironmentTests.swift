@@ -196,6 +196,28 @@ extension AgentEndToEnd {
             #expect(Harness.waitUntil(timeout: 5) { !Harness.processAlive(detached) }, "process \(detached) outlived the agent")
         }
 
+        @Test func supervisorEndsWhatAnAgentKilledWithSigkillLeftRunning() throws {
+            let dir = try Harness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let pipes = HostPipes(directory: dir + "/pipes", name: "k")
+            let supervisor = try AgentProcess(
+                ["supervise", "--", "serve", "--name", "k", "--pipe-dir", pipes.directory, "--exec",
+                 #"sh -c 'setsid sleep 300 & echo "sid $!"; exec sleep 300' sh"#],
+                directory: dir)
+            defer { supervisor.stop() }
+            try pipes.waitForAgent()
+            let reader = try pipes.reader()
+            try pipes.sendLine("go")
+            try reader.read(untilContains: "\n")
+            let detached = try #require(Self.number(after: "sid", in: reader.text))
+            defer { Self.cleanUp([detached]) }
+            let agent = try #require(Self.number(after: "started agent pid", in: supervisor.log))
+            kill(agent, SIGKILL)
+            #expect(Harness.waitUntil(timeout: 10) { !Harness.processAlive(detached) },
+                    "process \(detached) outlived the agent; supervisor: \(supervisor.log)")
+            #expect(Harness.waitUntil(timeout: 20) { supervisor.log.contains("restarting in") }, "\(supervisor.log)")
+        }
+
         // MARK: Interrupt escalation
 
         @Test func interruptEscalatesToSigtermAndSigkillAndSaysSo() throws {
