@@ -194,4 +194,10 @@ struct ShowScript: ParsableCommand {
     }
 }
 
+// Started with stdin, stdout or stderr closed, the first pipe or FIFO would take its number and
+// a log line or a child's stdin would land in it: hold each closed one with /dev/null.
+for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) < 0 {
+    _ = open("/dev/null", O_RDWR)
+}
+
 CCBridgeAgent.main()

@@ -196,6 +196,44 @@ extension AgentEndToEnd {
             #expect(Harness.waitUntil(timeout: 5) { !Harness.processAlive(detached) }, "process \(detached) outlived the agent")
         }
 
+        @Test func execChildDiesWithAnAgentKilledWithSigkill() throws {
+            let f = try AgentFixture(["--exec", AgentEndToEnd.Children.sleeper])
+            let reader = try f.pipes.reader()
+            try f.pipes.sendLine("go")
+            try reader.read(untilContains: "\n")
+            let child = try #require(AgentEndToEnd.Children.pid(in: reader.text))
+            defer { Self.cleanUp([child]) }
+            kill(f.agent.pid, SIGKILL)
+            _ = f.agent.waitForExit(timeout: 10)
+            #expect(Harness.waitUntil(timeout: 5) { !Harness.processAlive(child) }, "child \(child) outlived the agent")
+        }
+
+        @Test func execChildThatCannotBeStartedIsReportedInTheReply() throws {
+            let f = try AgentFixture(["--exec", "/nonexistent/ccb-no-such-program"])
+            let reader = try f.pipes.reader()
+            try f.pipes.sendLine("go")
+            try reader.read(untilSuffix: marker)
+            #expect(reader.text.contains("[cc-bridge-agent] cannot run /nonexistent/ccb-no-such-program: "), "\(reader.text)")
+            #expect(reader.text.contains("No such file or directory"), "\(reader.text)")
+        }
+
+        @Test func startedWithStdioClosedLogsAndChildrenStillWork() throws {
+            let dir = try Harness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let pipes = HostPipes(directory: dir + "/pipes", name: "s")
+            let binary = try Harness.binaryPath()
+            // stdin and stdout closed; stderr is the log.
+            let agent = try AgentProcess(["-c", #"exec "$0" serve --name s --pipe-dir "$1" --exec "sh -c 'read x; echo got:\$x:\$1' sh" <&- >&-"#, binary, pipes.directory],
+                                         directory: dir, program: "/bin/sh")
+            defer { agent.stop() }
+            try pipes.waitForAgent()
+            let reader = try pipes.reader()
+            try pipes.sendLine("p")
+            try reader.read(untilSuffix: marker)
+            #expect(reader.text == "got::p\n" + marker, "\(reader.text)")
+            #expect(agent.log.contains("serving s"), "\(agent.log)")
+        }
+
         @Test func supervisorEndsWhatAnAgentKilledWithSigkillLeftRunning() throws {
             let dir = try Harness.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: dir) }
