@@ -358,7 +358,7 @@ public final class AgentLoop: EngineContext {
         let now = now()
         guard now >= nextPipeCheck else { return }
         nextPipeCheck = now + options.pipeCheckInterval
-        var problem: String?
+        var problems: [String] = []
         if let lock, !lock.isCurrent {
             do {
                 try FifoSafety.ensureDirectory(options.pipeDirectory)
@@ -372,17 +372,18 @@ public final class AgentLoop: EngineContext {
                         stopRequested = true
                         return
                     }
-                    problem = error.description
+                    problems.append(error.description)
                 }
             } catch {
-                problem = error.description
+                problems.append(error.description)
             }
         }
-        if let inFifo, !inFifo.isCurrent, let reason = reopenInFifo(inFifo) { problem = reason }
+        if let inFifo, !inFifo.isCurrent, let reason = reopenInFifo(inFifo) { problems.append(reason) }
         if outFifo.isAttached, !outFifo.isCurrent {
             log("out-FIFO \(options.outFifoPath) was deleted or replaced; attaching to the one at that path")
             detach()
         }
+        let problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
         if let problem, problem != lastPipeProblem { log(problem) }
         lastPipeProblem = problem
     }

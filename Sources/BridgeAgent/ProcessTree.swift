@@ -22,7 +22,10 @@ public enum ProcessTree {
     /// The living descendants of `root` (zombies excluded), found by parent pid in /proc, minus
     /// `spared` and its own descendants. Empty where /proc cannot be read.
     public static func descendants(of root: pid_t = getpid(), sparing spared: pid_t? = nil) -> [pid_t] {
-        let table = processTable()
+        descendants(of: root, sparing: spared, in: processTable())
+    }
+
+    private static func descendants(of root: pid_t, sparing spared: pid_t?, in table: [pid_t: Entry]) -> [pid_t] {
         var children: [pid_t: [pid_t]] = [:]
         for (pid, entry) in table { children[entry.parent, default: []].append(pid) }
         var result: [pid_t] = []
@@ -40,8 +43,9 @@ public enum ProcessTree {
     public static func endDescendants(sparing spared: pid_t? = nil, timeout: Double = 0.5) {
         let deadline = MonotonicClock.now() + timeout
         while true {
-            let living = descendants(sparing: spared)
-            reapAdopted(sparing: spared)
+            let table = processTable()
+            let living = descendants(of: getpid(), sparing: spared, in: table)
+            reapAdopted(sparing: spared, in: table)
             if living.isEmpty || MonotonicClock.now() >= deadline { return }
             for pid in living { _ = kill(pid, SIGKILL) }
             _ = poll(nil, 0, 2)
@@ -50,8 +54,12 @@ public enum ProcessTree {
 
     /// Reaps exited children of ours other than `spared` (orphans we adopted as subreaper).
     public static func reapAdopted(sparing spared: pid_t? = nil) {
+        reapAdopted(sparing: spared, in: processTable())
+    }
+
+    private static func reapAdopted(sparing spared: pid_t?, in table: [pid_t: Entry]) {
         let me = getpid()
-        for (pid, entry) in processTable() where entry.parent == me && entry.zombie && pid != spared {
+        for (pid, entry) in table where entry.parent == me && entry.zombie && pid != spared {
             var status: Int32 = 0
             _ = waitpid(pid, &status, WNOHANG)
         }

@@ -217,6 +217,31 @@ extension AgentEndToEnd {
             #expect(reader.text.contains("No such file or directory"), "\(reader.text)")
         }
 
+        @Test(.enabled(if: getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0 && access("/usr/bin/prlimit", X_OK) == 0,
+                       "needs root, setpriv and prlimit to run the agent as uid 65534 with RLIMIT_NPROC 1"))
+        func forkFailingIsReportedInTheReplyAndTheAgentGoesOn() throws {
+            let dir = try Harness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            #expect(chown(dir, 65534, 65534) == 0)
+            let pipes = HostPipes(directory: dir + "/pipes", name: "n")
+            let binary = try Harness.binaryPath()
+            // RLIMIT_NPROC 1 for an unprivileged user: the agent runs, every fork fails (EAGAIN).
+            let agent = try AgentProcess(["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/prlimit", "--nproc=1",
+                                          binary, "serve", "--name", "n", "--pipe-dir", pipes.directory, "--exec", "true"],
+                                         directory: dir, program: "/usr/bin/setpriv")
+            defer { agent.stop() }
+            try pipes.waitForAgent()
+            let reader = try pipes.reader()
+            for round in 1...2 {
+                try pipes.sendLine("go \(round)")
+                try reader.read(untilSuffix: marker)
+                #expect(reader.text.hasPrefix("[cc-bridge-agent] cannot run true: "), "\(reader.text)")
+                #expect(reader.text.contains("Resource temporarily unavailable"), "\(reader.text)")
+                reader.reset()
+            }
+            #expect(!agent.reap(), "the agent exited: \(agent.log)")
+        }
+
         @Test func startedWithStdioClosedLogsAndChildrenStillWork() throws {
             let dir = try Harness.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: dir) }
