@@ -182,14 +182,13 @@ public final class AgentLoop: EngineContext {
         if rc < 0 && errno != EINTR { log("poll: \(SystemError("poll"))") }
 
         if fds[0].revents != 0 {
-            for sig in SignalPipe.drain() {
-                if sig == SIGCHLD {
-                    ProcessTree.reapAdopted(sparing: engine.childPID)
-                } else if sig == SIGTERM || sig == SIGINT {
-                    log("received signal \(sig); stopping")
-                    stopRequested = true
-                }
+            let signals = SignalPipe.drain()
+            for sig in signals where sig == SIGTERM || sig == SIGINT {
+                log("received signal \(sig); stopping")
+                stopRequested = true
             }
+            // Orphans the subreaper adopted are reaped here; the engine reaps its own child.
+            if signals.contains(SIGCHLD) { ProcessTree.reapAdopted(sparing: engine.childPID) }
         }
         if stopRequested { return }
 

@@ -259,6 +259,23 @@ extension AgentEndToEnd {
             #expect(agent.log.contains("serving s"), "\(agent.log)")
         }
 
+        @Test func childrenGetNoDescriptorTheAgentInherited() throws {
+            let dir = try Harness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let pipes = HostPipes(directory: dir + "/pipes", name: "i")
+            let binary = try Harness.binaryPath()
+            // The agent inherits fd 7 (say, a pipe its caller waits on for EOF); its child must not.
+            let agent = try AgentProcess(["-c", #"exec 7</dev/null; exec "$0" serve --name i --pipe-dir "$1" --exec "sh -c 'ls /proc/\$\$/fd; true' sh""#, binary, pipes.directory],
+                                         directory: dir, program: "/bin/sh")
+            defer { agent.stop() }
+            try pipes.waitForAgent()
+            let reader = try pipes.reader()
+            try pipes.sendLine("go")
+            try reader.read(untilSuffix: marker)
+            let fds = reader.text.split(separator: "\n").filter { !$0.isEmpty && $0.allSatisfy(\.isNumber) }
+            #expect(fds == ["0", "1", "2"], "\(reader.text)")
+        }
+
         @Test func supervisorEndsWhatAnAgentKilledWithSigkillLeftRunning() throws {
             let dir = try Harness.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -339,7 +356,8 @@ extension AgentEndToEnd {
             let dir = try Harness.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let binary = try Harness.binaryPath()
-            let agent = try AgentProcess(["-c", #"ulimit -n 8 && exec "$0" serve --name t --pipe-dir "$1" --echo"#, binary, dir + "/pipes"],
+            // Descriptors the test runner leaked would take the low numbers the limit counts.
+            let agent = try AgentProcess(["-c", #"exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; ulimit -n 8 && exec "$0" serve --name t --pipe-dir "$1" --echo"#, binary, dir + "/pipes"],
                                          directory: dir, program: "/bin/sh")
             let code = agent.waitForExit(timeout: 20)
             #expect(code == 2, "\(agent.log)")

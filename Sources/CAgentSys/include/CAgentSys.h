@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,10 +41,32 @@ static inline int ccb_is_child_subreaper(void) {
 }
 
 #if defined(__linux__)
+/// Closes every descriptor from `first` on except `keep` (close_range(2), else one by one up to
+/// the descriptor limit, at most 65536). Async-signal-safe.
+static inline void ccb_close_from(int first, int keep) {
+#if defined(SYS_close_range)
+    if (keep < first) {
+        if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0) return;
+    } else if ((keep == first || syscall(SYS_close_range, (unsigned)first, (unsigned)keep - 1, 0) == 0)
+               && syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0) == 0) {
+        return;
+    }
+#endif
+    struct rlimit limit;
+    long last = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && (long)limit.rlim_cur < last) {
+        last = (long)limit.rlim_cur;
+    }
+    for (long fd = first; fd < last; fd++) {
+        if (fd != keep) close((int)fd);
+    }
+}
+
 /// fork + execvp for a child of the agent (posix_spawn cannot set a parent-death signal):
 /// its own process group; SIGKILL when the agent dies, even of SIGKILL (PR_SET_PDEATHSIG);
 /// SIGPIPE, SIGINT, SIGTERM, SIGCHLD, SIGQUIT at their defaults and no signal blocked; stdin
-/// from `stdin_fd` (/dev/null when -1), stdout and stderr to `out_fd`. Between fork and exec the
+/// from `stdin_fd` (/dev/null when -1), stdout and stderr to `out_fd`, and no other descriptor
+/// (not even one the agent inherited without close-on-exec). Between fork and exec the
 /// child calls only async-signal-safe functions. Returns the pid, or -1 with errno set (from
 /// fork, or from exec in the child, reported through a close-on-exec pipe).
 static inline pid_t ccb_spawn_child(const char *file, char *const argv[], int stdin_fd, int out_fd) {
@@ -72,6 +96,7 @@ static inline pid_t ccb_spawn_child(const char *file, char *const argv[], int st
         sigprocmask(SIG_SETMASK, &none, 0);
         int input = stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY);
         if (input >= 0 && dup2(input, 0) >= 0 && dup2(out_fd, 1) >= 0 && dup2(out_fd, 2) >= 0) {
+            ccb_close_from(3, report[1]);
             execvp(file, argv);
         }
         error = errno;
