@@ -1,8 +1,9 @@
 // ChildProcess: one child started (never through a shell) in its own process group, its stdout
 // and stderr on one non-blocking pipe (so their interleaving is kept), and optionally a
 // non-blocking pipe to its stdin. On Linux it is started by CAgentSys's fork+exec so that it
-// gets SIGKILL when the agent dies, even of SIGKILL; elsewhere with posix_spawnp. Nothing here blocks except `terminate`, which
-// waits at most `grace` seconds before SIGKILL.
+// gets SIGKILL when the agent dies, even of SIGKILL, and no descriptor but 0-2; elsewhere with
+// posix_spawnp. Nothing here blocks except `terminate`, which waits at most `grace` seconds
+// before SIGKILL.
 
 #if canImport(Glibc)
 import Glibc
