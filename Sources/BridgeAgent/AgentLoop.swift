@@ -95,7 +95,8 @@ public final class AgentLoop: EngineContext {
         do {
             lock = try InstanceLock(path: options.lockPath)
         } catch {
-            throw .lock(error)
+            guard case .unsupported = error else { throw .lock(error) }
+            log("\(error); serving without the one-agent-per-name lock")
         }
         if let problem = ProcessTree.becomeSubreaper() {
             log("cannot adopt orphaned grandchildren (\(problem)); only their process groups are ended")

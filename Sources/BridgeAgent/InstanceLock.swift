@@ -16,6 +16,8 @@ public final class InstanceLock {
         /// Another live process holds the lock; its pid when it could be read.
         case held(path: String, pid: Int32?)
         case unsafe(path: String, reason: String)
+        /// The file system takes no locks (some network file systems).
+        case unsupported(SystemError)
         case system(SystemError)
 
         public var description: String {
@@ -25,6 +27,7 @@ public final class InstanceLock {
             case .held(let path, nil):
                 "another agent already serves this name; it holds \(path)"
             case .unsafe(let path, let reason): "lock file \(path): \(reason); refusing to use it"
+            case .unsupported(let error): "lock file: \(error)"
             case .system(let error): "lock file: \(error)"
             }
         }
@@ -95,6 +98,9 @@ public final class InstanceLock {
                     throw .held(path: path, pid: holder)
                 }
                 closeDescriptor(fd)
+                if code == ENOLCK || code == EOPNOTSUPP || code == ENOSYS {
+                    throw .unsupported(SystemError("flock", code, path: path))
+                }
                 throw .system(SystemError("flock", code, path: path))
             }
             self.fd = fd
