@@ -16,7 +16,8 @@ public final class InstanceLock {
         /// Another live process holds the lock; its pid when it could be read.
         case held(path: String, pid: Int32?)
         case unsafe(path: String, reason: String)
-        /// The file system takes no locks (some network file systems).
+        /// No lock can be taken there: a read-only or not writable pipe directory (FIFOs made by
+        /// someone else still work), a file system without locks (some network file systems).
         case unsupported(SystemError)
         case system(SystemError)
 
@@ -72,6 +73,9 @@ public final class InstanceLock {
             if fd < 0 {
                 let code = errno
                 if code == ELOOP || code == EMLINK { throw .unsafe(path: path, reason: "it is a symlink") }
+                if code == EACCES || code == EROFS || code == EPERM {
+                    throw .unsupported(SystemError("open", code, path: path))
+                }
                 throw .system(SystemError("open", code, path: path))
             }
             var st = stat()

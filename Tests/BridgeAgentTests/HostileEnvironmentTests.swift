@@ -144,6 +144,29 @@ extension AgentEndToEnd {
             #expect(next.log.contains("serving t"), "\(next.log)")
         }
 
+        @Test(.enabled(if: getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0, "needs root and setpriv to run the agent as uid 65534"))
+        func pipeDirectoryTheAgentCannotWriteStillServesItsFifosWithoutTheLock() throws {
+            // The host made the directory (root, 0755) and the agent's FIFOs (uid 65534, 0660).
+            let dir = try Harness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            #expect(chmod(dir, 0o755) == 0)
+            let pipeDir = dir + "/pipes"
+            #expect(mkdir(pipeDir, 0o755) == 0)
+            for path in [pipeDir + "/u.in.fifo", pipeDir + "/u.out.fifo"] {
+                #expect(mkfifo(path, 0o660) == 0 && chmod(path, 0o660) == 0 && chown(path, 65534, 65534) == 0)
+            }
+            let agent = try AgentProcess(["--reuid=65534", "--regid=65534", "--clear-groups",
+                                          try Harness.binaryPath(), "serve", "--name", "u", "--pipe-dir", pipeDir, "--echo"],
+                                         directory: dir, program: "/usr/bin/setpriv")
+            defer { agent.stop() }
+            let pipes = HostPipes(directory: pipeDir, name: "u")
+            try pipes.waitForAgent()
+            let reader = try pipes.reader()
+            try pipes.sendLine("read-only dir")
+            try reader.read(untilSuffix: "read-only dir\n" + marker)
+            #expect(agent.log.contains("serving without the one-agent-per-name lock"), "\(agent.log)")
+        }
+
         @Test func lockPathThatIsASymlinkIsRefusedAndLeftAlone() throws {
             let dir = try Harness.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: dir) }
