@@ -32,7 +32,9 @@ let package = Package(
             ]
         ),
         .target(name: "BridgeTUI", dependencies: ["BridgeCore", "CNcursesw"]),
-        .target(name: "BridgeAgent", dependencies: ["BridgeCore"]),
+        // prctl(2) for the agent (child subreaper): Swift cannot call variadic C functions.
+        .target(name: "CAgentSys"),
+        .target(name: "BridgeAgent", dependencies: ["BridgeCore", "CAgentSys"]),
         .executableTarget(
             name: "cc-bridge-tui",
             dependencies: [

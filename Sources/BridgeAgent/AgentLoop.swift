@@ -2,6 +2,9 @@
 // and removing only those it created), the self-pipe for signals, the prompt queue, the bounded
 // output queue and the reply engine. No thread ever parks in a blocking call: the in-FIFO, the
 // out-FIFO's writability, the child pipes and all timers are one poll set.
+// It also holds the instance lock (one agent per name), is the subreaper of everything its
+// children start, and checks twice a second that its FIFOs and lock file are still the ones at
+// their paths: a deleted or replaced FIFO is created again or reopened, and the log says so.
 
 #if canImport(Glibc)
 import Glibc
@@ -16,13 +19,22 @@ public final class AgentLoop: EngineContext {
     public enum StartupError: Error, CustomStringConvertible {
         case pipes(PipeSafetyError)
         case system(SystemError)
+        case lock(InstanceLock.Failure)
+        /// RLIMIT_NOFILE leaves fewer descriptors than serving needs (`needed` more than are free).
+        case descriptors(needed: Int, limit: UInt64)
         public var description: String {
             switch self {
             case .pipes(let e): e.description
             case .system(let e): e.description
+            case .lock(let e): e.description
+            case .descriptors(let needed, let limit):
+                "too few file descriptors: the limit (ulimit -n) is \(limit) and serving needs \(needed) more than are free; raise it"
             }
         }
     }
+
+    /// Exit status when another agent holds the instance's lock (EX_TEMPFAIL: try again later).
+    public static let lockHeldExitCode: Int32 = 75
 
     let options: AgentOptions
     let policy: PipePolicy
@@ -43,6 +55,12 @@ public final class AgentLoop: EngineContext {
     private var lastAttachError: String?
     private var crashCode: Int32?
     private var stopRequested = false
+    private var lock: InstanceLock?
+    /// Another agent took the instance's lock while ours was gone: stop, leave its FIFOs alone.
+    private var lostLock = false
+    private var nextPipeCheck = 0.0
+    /// The last problem with the FIFOs or the lock logged by the periodic check (logged once).
+    private var lastPipeProblem: String?
     /// Called with each line of diagnostics (stderr in the executable).
     public var log: (String) -> Void = { _ in }
 
@@ -52,10 +70,10 @@ public final class AgentLoop: EngineContext {
         switch options.mode {
         case .echo: engine = EchoEngine()
         case .script(let script): engine = ScriptEngine(script: script)
-        case .exec(let command): engine = ExecEngine(command: command)
+        case .exec(let command): engine = ExecEngine(command: command, escalation: options.escalation)
         case .persistent(let command):
             engine = PersistentEngine(command: command, trackTurns: options.wire == .jsonl,
-                                      quietPeriod: options.turnQuietPeriod)
+                                      quietPeriod: options.turnQuietPeriod, escalation: options.escalation)
         }
         var plainMarkers = true
         if case .persistent = options.mode { plainMarkers = false }
@@ -71,20 +89,53 @@ public final class AgentLoop: EngineContext {
         if signalReadEnd < 0 { throw .system(SystemError("pipe")) }
         do {
             try FifoSafety.ensureDirectory(options.pipeDirectory)
+        } catch {
+            throw .pipes(error)
+        }
+        do {
+            lock = try InstanceLock(path: options.lockPath)
+        } catch {
+            guard case .unsupported = error else { throw .lock(error) }
+            log("\(error); serving without the one-agent-per-name lock")
+        }
+        if let problem = ProcessTree.becomeSubreaper() {
+            log("cannot adopt orphaned grandchildren (\(problem)); only their process groups are ended")
+        }
+        do {
             for path in [options.inFifoPath, options.outFifoPath] {
                 if try FifoSafety.create(path, policy: policy) { created.append(path) }
             }
             inFifo = try InFifo(path: options.inFifoPath, policy: policy)
         } catch {
             removeCreatedFifos()
+            lock?.release(removing: true)
             throw .pipes(error)
         }
+        if !FileDescriptors.available(descriptorsNeeded) {
+            var limit = rlimit()
+            getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            inFifo = nil
+            removeCreatedFifos()
+            lock?.release(removing: true)
+            throw .descriptors(needed: descriptorsNeeded, limit: UInt64(limit.rlim_cur))
+        }
+        nextPipeCheck = now() + options.pipeCheckInterval
         log("serving \(options.name) in \(options.pipeDirectory) (\(options.wire.rawValue))")
         engine.begin(context: self)
         while !stopRequested && crashCode == nil {
             iterate()
         }
         return finish()
+    }
+
+    /// Descriptors opened after start-up, at most at once: the out-FIFO; a child's output pipe
+    /// and stdin pipe (both ends while spawning); two while reading /proc for its descendants.
+    private var descriptorsNeeded: Int {
+        switch options.mode {
+        case .echo, .script: 1
+        case .exec: 1 + 2 + 2
+        case .persistent: 1 + 4 + 2
+        }
     }
 
     // MARK: - EngineContext
@@ -105,6 +156,10 @@ public final class AgentLoop: EngineContext {
     public func crash(code: Int32) { crashCode = code }
 
     public func now() -> Double { MonotonicClock.now() }
+
+    public func endDescendants(sparing spared: pid_t?) {
+        ProcessTree.endDescendants(sparing: spared)
+    }
 
     // MARK: - The loop
 
@@ -128,10 +183,13 @@ public final class AgentLoop: EngineContext {
         if rc < 0 && errno != EINTR { log("poll: \(SystemError("poll"))") }
 
         if fds[0].revents != 0 {
-            for sig in SignalPipe.drain() where sig == SIGTERM || sig == SIGINT {
+            let signals = SignalPipe.drain()
+            for sig in signals where sig == SIGTERM || sig == SIGINT {
                 log("received signal \(sig); stopping")
                 stopRequested = true
             }
+            // Orphans the subreaper adopted are reaped here; the engine reaps its own child.
+            if signals.contains(SIGCHLD) { ProcessTree.reapAdopted(sparing: engine.childPID) }
         }
         if stopRequested { return }
 
@@ -150,6 +208,8 @@ public final class AgentLoop: EngineContext {
             engine.handle(fd: fds[index].fd, revents: fds[index].revents, context: self)
         }
         engine.tick(context: self)
+        checkPipesIfDue()
+        if stopRequested { return }
         startQueuedPrompts()
         attachIfDue()
         heartbeatIfDue()
@@ -158,7 +218,7 @@ public final class AgentLoop: EngineContext {
 
     private func timeoutMs() -> Int32 {
         let now = now()
-        var deadline = engine.nextDeadline() ?? .infinity
+        var deadline = min(engine.nextDeadline() ?? .infinity, nextPipeCheck)
         if !outFifo.isAttached { deadline = min(deadline, nextAttempt) }
         // nextHeartbeat is infinity with heartbeats off (`--heartbeat 0`); a past deadline here
         // would make every poll return at once, a busy loop that takes a core from the host.
@@ -245,7 +305,8 @@ public final class AgentLoop: EngineContext {
         case .noReader:
             lastAttachError = nil
         case .failed(let error):
-            if case .missing = error, (try? FifoSafety.create(options.outFifoPath, policy: policy)) == true {
+            if case .missing = error, (try? FifoSafety.ensureDirectory(options.pipeDirectory)) != nil,
+               (try? FifoSafety.create(options.outFifoPath, policy: policy)) == true {
                 if !created.contains(options.outFifoPath) { created.append(options.outFifoPath) }
                 log("\(options.outFifoPath) had vanished; created it again")
                 return
@@ -291,10 +352,74 @@ public final class AgentLoop: EngineContext {
         if outFifo.write(from: &output) == .readerGone { detach() }
     }
 
+    // MARK: - Deleted or replaced FIFOs and lock file
+
+    private func checkPipesIfDue() {
+        let now = now()
+        guard now >= nextPipeCheck else { return }
+        nextPipeCheck = now + options.pipeCheckInterval
+        var problems: [String] = []
+        if let lock, !lock.isCurrent {
+            do {
+                try FifoSafety.ensureDirectory(options.pipeDirectory)
+                do {
+                    try lock.reacquire()
+                    log("lock file \(lock.path) had been deleted or replaced; took it again")
+                } catch {
+                    if case .held = error {
+                        log("\(error); stopping")
+                        lostLock = true
+                        stopRequested = true
+                        return
+                    }
+                    problems.append(error.description)
+                }
+            } catch {
+                problems.append(error.description)
+            }
+        }
+        if let inFifo, !inFifo.isCurrent, let reason = reopenInFifo(inFifo) { problems.append(reason) }
+        if outFifo.isAttached, !outFifo.isCurrent {
+            log("out-FIFO \(options.outFifoPath) was deleted or replaced; attaching to the one at that path")
+            detach()
+        }
+        let problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
+        if let problem, problem != lastPipeProblem { log(problem) }
+        lastPipeProblem = problem
+    }
+
+    /// Opens the FIFO now at the in-FIFO's path (creating it when missing) in place of the one
+    /// that was deleted or replaced. Returns why it cannot, if it cannot (keeping the old one).
+    private func reopenInFifo(_ old: InFifo) -> String? {
+        let path = options.inFifoPath
+        var what = "was replaced; reopened the FIFO now at that path"
+        do {
+            if case .missing = FifoSafety.inspect(path) {
+                try FifoSafety.ensureDirectory(options.pipeDirectory)
+                if try FifoSafety.create(path, policy: policy), !created.contains(path) { created.append(path) }
+                what = "had been deleted; created it again"
+            }
+            let fresh = try InFifo(path: path, policy: policy)
+            // Prompts already in the old FIFO still count; a line cut off there cannot be finished.
+            old.readAvailable { bytes in
+                for event in splitter.feed(bytes) { handleInput(event) }
+            }
+            let partial = splitter.discardPartialLine()
+            old.close()
+            inFifo = fresh
+            log("in-FIFO \(path) \(what)")
+            if partial > 0 { emit(.notice("discarded \(partial) bytes of an unfinished line in the replaced in-FIFO")) }
+            return nil
+        } catch {
+            return "in-FIFO \(path) was deleted or replaced and cannot be used again: \(error); prompts cannot reach this agent until it can"
+        }
+    }
+
     // MARK: - Shutdown
 
     private func finish() -> Int32 {
         engine.shutdown()
+        ProcessTree.endDescendants()
         if let crashCode {
             // Let an attached reader see the reply up to the crash, for at most 200 ms.
             let deadline = now() + 0.2
@@ -311,7 +436,9 @@ public final class AgentLoop: EngineContext {
         }
         outFifo.detach()
         inFifo?.close()
+        if lostLock { return AgentLoop.lockHeldExitCode }
         removeCreatedFifos()
+        lock?.release(removing: true)
         return crashCode ?? 0
     }
 

@@ -38,6 +38,10 @@ public struct AgentOptions: Sendable {
     /// How often to try opening the out-FIFO while no reader is attached, in milliseconds.
     public var attachIntervalMs: Int32 = 25
     public var allowUnsafePipes = false
+    /// Interrupt escalation: seconds from SIGINT to SIGTERM and from SIGTERM to SIGKILL.
+    public var escalation = InterruptEscalation()
+    /// Seconds between checks that the FIFOs and the lock file are still the ones at their paths.
+    public var pipeCheckInterval = 0.5
 
     public init(name: InstanceName, pipeDirectory: String, wire: WireProtocol, mode: ReplyMode) {
         self.name = name
@@ -48,4 +52,5 @@ public struct AgentOptions: Sendable {
 
     public var inFifoPath: String { name.inFifoPath(in: pipeDirectory) }
     public var outFifoPath: String { name.outFifoPath(in: pipeDirectory) }
+    public var lockPath: String { InstanceLock.path(for: name, in: pipeDirectory) }
 }

@@ -1,7 +1,9 @@
-// ChildProcess: one child started with posix_spawnp (never through a shell) in its own process
-// group, its stdout and stderr on one non-blocking pipe (so their interleaving is kept), and
-// optionally a non-blocking pipe to its stdin. Nothing here blocks except `terminate`, which
-// waits at most `grace` seconds before SIGKILL.
+// ChildProcess: one child started (never through a shell) in its own process group, its stdout
+// and stderr on one non-blocking pipe (so their interleaving is kept), and optionally a
+// non-blocking pipe to its stdin. On Linux it is started by CAgentSys's fork+exec so that it
+// gets SIGKILL when the agent dies, even of SIGKILL, and no descriptor but 0-2; elsewhere with
+// posix_spawnp. Nothing here blocks except `terminate`, which waits at most `grace` seconds
+// before SIGKILL.
 
 #if canImport(Glibc)
 import Glibc
@@ -9,6 +11,7 @@ import Glibc
 import Darwin
 #endif
 import BridgeCore
+import CAgentSys
 
 public final class ChildProcess {
     public let pid: pid_t
@@ -46,7 +49,17 @@ public final class ChildProcess {
             close(output.write)
             if let input { close(input.read) }
         }
-
+        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for arg in cArgs { free(arg) } }
+        #if os(Linux)
+        let pid = ccb_spawn_child(argv[0], cArgs, input?.read ?? -1, output.write)
+        if pid < 0 {
+            let error = SystemError("fork/exec", errno, path: argv[0])
+            close(output.read)
+            if let input { close(input.write) }
+            throw error
+        }
+        #else
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -73,8 +86,6 @@ public final class ChildProcess {
         posix_spawnattr_setsigmask(&attributes, &mask)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for arg in cArgs { free(arg) } }
         var pid: pid_t = 0
         let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, environ)
         if rc != 0 {
@@ -82,6 +93,7 @@ public final class ChildProcess {
             if let input { close(input.write) }
             throw SystemError("posix_spawnp", rc, path: argv[0])
         }
+        #endif
         return ChildProcess(pid: pid, outputFD: output.read, stdinFD: input?.write ?? -1)
     }
 
@@ -127,7 +139,7 @@ public final class ChildProcess {
     }
 
     /// Grandchildren left in the group after the leader died get SIGKILL too.
-    private func killGroupRemnants() {
+    func killGroupRemnants() {
         _ = kill(-pid, SIGKILL)
     }
 

@@ -1,6 +1,8 @@
 // ExecEngine: `--exec CMD` runs CMD once per prompt, the prompt as its last argument (argv, no
 // shell), streaming stdout and stderr. The reply ends when the child has exited and its output
-// pipe reached EOF (or 200 ms after the exit, should a grandchild keep the pipe open).
+// pipe reached EOF (or 200 ms after the exit, should a grandchild keep the pipe open). Whatever
+// the child started (its process group, and with the subreaper every orphan) ends with the turn.
+// An interrupt escalates (InterruptEscalation) while the child ignores it.
 
 #if canImport(Glibc)
 import Glibc
@@ -16,8 +18,12 @@ public final class ExecEngine: ReplyEngine {
     private var child: ChildProcess?
     private var interrupted = false
     private var reapedAt: Double?
+    private var escalation: InterruptEscalation
 
-    public init(command: [String]) { self.command = command }
+    public init(command: [String], escalation: InterruptEscalation = InterruptEscalation()) {
+        self.command = command
+        self.escalation = escalation
+    }
 
     public var canStart: Bool { turn == nil }
     public var runningTurn: String? { turn?.id }
@@ -38,7 +44,7 @@ public final class ExecEngine: ReplyEngine {
     public func interrupt(context: EngineContext) {
         guard let child, turn != nil else { return }
         interrupted = true
-        child.signalGroup(SIGINT)
+        child.signalGroup(escalation.begin(now: context.now()))
     }
 
     public func pollRequests(context: EngineContext) -> [PollRequest] {
@@ -57,6 +63,10 @@ public final class ExecEngine: ReplyEngine {
     public func tick(context: EngineContext) {
         guard let child else { return }
         if reapedAt == nil, child.reap() { reapedAt = context.now() }
+        if reapedAt == nil, let signal = escalation.due(now: context.now()) {
+            child.signalGroup(signal)
+            context.emit(.notice(escalation.notice(sent: signal)))
+        }
         guard let reapedAt else { return }
         if child.outputFD >= 0 {
             // Exited: take what is still in the pipe (not while the reader is behind), then wait
@@ -81,7 +91,7 @@ public final class ExecEngine: ReplyEngine {
     }
 
     public func nextDeadline() -> Double? {
-        guard let reapedAt else { return nil }
+        guard let reapedAt else { return escalation.nextDeadline }
         return reapedAt + ExecEngine.drainGrace
     }
 
@@ -93,8 +103,11 @@ public final class ExecEngine: ReplyEngine {
     private func finish(_ status: DoneStatus, exit: Int32, context: EngineContext) {
         guard let turn else { return }
         self.turn = nil
+        child?.killGroupRemnants()
         child = nil
         reapedAt = nil
+        escalation.end()
+        context.endDescendants(sparing: nil)
         context.emit(.done(turn: turn.id, status: status, exit: exit))
     }
 }

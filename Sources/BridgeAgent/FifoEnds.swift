@@ -4,6 +4,8 @@
 // open(O_WRONLY|O_NONBLOCK) succeeds whenever the agent is alive.
 // OutFifo attaches to the out-FIFO only with open(O_WRONLY|O_NONBLOCK) (ENXIO = no reader yet)
 // and writes without ever blocking; a vanished reader (EPIPE, POLLERR) detaches it again.
+// Both can tell whether the file at their path is still the one they opened (`isCurrent`): a FIFO
+// deleted or replaced under an agent would otherwise leave it deaf, or talking to nobody.
 
 #if canImport(Glibc)
 import Glibc
@@ -30,6 +32,9 @@ public final class InFifo {
     }
 
     deinit { close() }
+
+    /// False once the in-FIFO was deleted, replaced or renamed away since it was opened.
+    public var isCurrent: Bool { isSameFile(readFD, path) }
 
     /// Reads what is available (at most `limit` bytes) and hands it to `body`. Never blocks.
     public func readAvailable(limit: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) -> Void) {
@@ -82,6 +87,9 @@ public final class OutFifo {
 
     public var isAttached: Bool { fd >= 0 }
 
+    /// False while attached to a FIFO that is no longer the one at `path`.
+    public var isCurrent: Bool { fd < 0 || isSameFile(fd, path) }
+
     public func tryAttach() -> AttachResult {
         guard fd < 0 else { return .attached }
         do {
@@ -119,6 +127,13 @@ public final class OutFifo {
         }
         return .drained
     }
+}
+
+/// Whether `fd` is the file now at `path` (not following a symlink there).
+func isSameFile(_ fd: Int32, _ path: String) -> Bool {
+    var opened = stat(), current = stat()
+    guard fd >= 0, fstat(fd, &opened) == 0, lstat(path, &current) == 0 else { return false }
+    return opened.st_dev == current.st_dev && opened.st_ino == current.st_ino
 }
 
 /// `close(2)`, callable from types that have a `close()` method of their own.

@@ -43,6 +43,14 @@ public struct InputSplitter: Sendable {
         return events
     }
 
+    /// Drops an unfinished line (its writer is gone with the FIFO); returns its length in bytes.
+    public mutating func discardPartialLine() -> Int {
+        let count = discarding + pending.count
+        pending.removeAll()
+        discarding = 0
+        return count
+    }
+
     public mutating func feed(_ bytes: [UInt8]) -> [InputEvent] {
         bytes.withUnsafeBytes { feed($0) }
     }

@@ -4,6 +4,9 @@
 // that arrive while no child runs wait for the next one.
 // Turn ends (jsonl only) are a heuristic, the child has no framing of its own: a `❯` in its
 // output, `turnQuietPeriod` seconds of silence, or the child's death.
+// An interrupt escalates (InterruptEscalation) only while the child goes on printing without a
+// `❯`: a child that falls silent or prints its prompt has obeyed (it may print nothing at all).
+// When the child dies, whatever it left behind (its group, adopted orphans) is ended with it.
 
 #if canImport(Glibc)
 import Glibc
@@ -39,11 +42,16 @@ public final class PersistentEngine: ReplyEngine {
     private var interruptedTurns: Set<String> = []
     private var lastActivity = 0.0
     private var markerTail: [UInt8] = []
+    private var escalation: InterruptEscalation
+    /// Whether the child printed anything (without a `❯`) since the last interrupt signal.
+    private var printedSinceSignal = false
 
-    public init(command: [String], trackTurns: Bool, quietPeriod: Double) {
+    public init(command: [String], trackTurns: Bool, quietPeriod: Double,
+                escalation: InterruptEscalation = InterruptEscalation()) {
         self.command = command
         self.trackTurns = trackTurns
         self.quietPeriod = quietPeriod
+        self.escalation = escalation
     }
 
     public var canStart: Bool { true }
@@ -72,7 +80,8 @@ public final class PersistentEngine: ReplyEngine {
     public func interrupt(context: EngineContext) {
         guard let child else { return }
         if let turn = turns.first { interruptedTurns.insert(turn) }
-        child.signalGroup(SIGINT)
+        printedSinceSignal = false
+        child.signalGroup(escalation.begin(now: context.now()))
     }
 
     public func pollRequests(context: EngineContext) -> [PollRequest] {
@@ -110,6 +119,15 @@ public final class PersistentEngine: ReplyEngine {
             }
             childDied(child, context: context)
         }
+        if let child, escalation.nextDeadline.map({ now >= $0 }) == true {
+            if printedSinceSignal, let signal = escalation.due(now: now) {
+                printedSinceSignal = false
+                child.signalGroup(signal)
+                context.emit(.notice(escalation.notice(sent: signal)))
+            } else {
+                escalation.end()
+            }
+        }
         if let restartAt, now >= restartAt {
             self.restartAt = nil
             spawn(context: context)
@@ -120,7 +138,7 @@ public final class PersistentEngine: ReplyEngine {
     }
 
     public func nextDeadline() -> Double? {
-        var deadline = restartAt
+        var deadline = escalation.nextDeadline.map { min($0, restartAt ?? .infinity) } ?? restartAt
         if trackTurns, child != nil, !turns.isEmpty {
             deadline = min(deadline ?? .infinity, lastActivity + quietPeriod)
         }
@@ -149,10 +167,14 @@ public final class PersistentEngine: ReplyEngine {
     private func received(_ bytes: [UInt8], context: EngineContext) {
         lastActivity = context.now()
         context.emit(.output(turn: turns.first, bytes: bytes))
-        guard trackTurns, let turn = turns.first else { markerTail = []; return }
         let window = markerTail + bytes
         markerTail = Array(window.suffix(2))
-        if containsMarker(window) {
+        let marked = containsMarker(window)
+        if escalation.isActive {
+            if marked { escalation.end() } else { printedSinceSignal = true }
+        }
+        guard trackTurns, let turn = turns.first else { return }
+        if marked {
             markerTail = []
             endTurn(turn, status: interruptedTurns.contains(turn) ? .interrupted : .ok, exit: 0, context: context)
         }
@@ -204,7 +226,10 @@ public final class PersistentEngine: ReplyEngine {
     private func childDied(_ dead: ChildProcess, context: EngineContext) {
         dead.closeOutput()
         dead.closeStdin()
+        dead.killGroupRemnants()
         child = nil
+        escalation.end()
+        context.endDescendants(sparing: nil)
         let code = dead.exitCode ?? 0
         // A prompt half written to the dead child is lost with it.
         if let first = input.first, first.written > 0 {

@@ -29,6 +29,9 @@ public protocol EngineContext: AnyObject {
     /// `crash N` in a script: the agent exits with this code once the current step is done.
     func crash(code: Int32)
     func now() -> Double
+    /// Ends every process the engine's children left behind (background jobs, daemons that
+    /// escaped their process group), except `spared` (a child still in use) and its subtree.
+    func endDescendants(sparing spared: pid_t?)
 }
 
 public struct PollRequest {
@@ -41,6 +44,8 @@ public protocol ReplyEngine: AnyObject {
     var canStart: Bool { get }
     /// The id of the reply being produced, if any.
     var runningTurn: String? { get }
+    /// The child process the engine is running, if any (never reaped behind its back).
+    var childPID: pid_t? { get }
     func begin(context: EngineContext)
     func start(_ prompt: Prompt, context: EngineContext)
     /// Interrupts the running reply (0x03 or an `interrupt` message).
@@ -55,6 +60,7 @@ public protocol ReplyEngine: AnyObject {
 }
 
 extension ReplyEngine {
+    public var childPID: pid_t? { nil }
     public func begin(context: EngineContext) {}
     public func pollRequests(context: EngineContext) -> [PollRequest] { [] }
     public func handle(fd: Int32, revents: Int16, context: EngineContext) {}

@@ -2,6 +2,8 @@
 // non-zero or dies of a signal), after 1 s, 2 s, 4 s … (at most 30 s; the delay starts over once
 // an agent stayed up 10 s). An agent that exits 0 (it was told to stop) ends the supervisor too.
 // SIGTERM/SIGINT are passed on to the agent; SIGKILL follows after 1 s.
+// On Linux the supervisor is a child subreaper: when the agent dies, even of SIGKILL, whatever
+// its children left running is re-parented here and ended before the next agent starts.
 
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +38,9 @@ public final class Supervisor {
         if signalReadEnd < 0 { throw SystemError("pipe") }
         var backoff = RestartBackoff()
         backoff.maximumAttempts = options.maxRestarts ?? Int.max
+        if let problem = ProcessTree.becomeSubreaper() {
+            log("cannot adopt what a dead agent leaves running (\(problem))")
+        }
         while true {
             let pid: pid_t
             do {
@@ -60,7 +65,13 @@ public final class Supervisor {
                     }
                 }
                 if waitpid(pid, &status, WNOHANG) == pid { exited = true; break }
+                ProcessTree.reapAdopted(sparing: pid)
                 if let since = stopping, MonotonicClock.now() - since > 1 { _ = kill(pid, SIGKILL) }
+            }
+            let leftovers = ProcessTree.descendants()
+            if !leftovers.isEmpty {
+                log("ending \(leftovers.count) process(es) the agent left running")
+                ProcessTree.endDescendants()
             }
             if stopping != nil { return 0 }
             let signal = status & 0x7F

@@ -65,6 +65,12 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("turn-quiet"), help: "--persistent with jsonl: seconds of silence that end a turn.")
     var turnQuiet: Double = 3
 
+    @Option(name: .customLong("interrupt-grace"), help: "Seconds an interrupted reply may ignore SIGINT before SIGTERM.")
+    var interruptGrace: Double = 2
+
+    @Option(name: .customLong("term-grace"), help: "Seconds it may then ignore SIGTERM before SIGKILL.")
+    var termGrace: Double = 2
+
     @Flag(name: .customLong("allow-unsafe-pipes"), help: "Accept FIFOs writable by others (mode 0666).")
     var allowUnsafePipes = false
 
@@ -79,6 +85,9 @@ struct Serve: ParsableCommand {
         if let problem = InstanceName.problem(in: name) { throw ValidationError("--name: \(problem)") }
         guard bufferLimit > 0 else { throw ValidationError("--buffer-limit must be positive") }
         guard heartbeat >= 0, turnQuiet > 0 else { throw ValidationError("--heartbeat and --turn-quiet must not be negative") }
+        for (option, value) in [("--interrupt-grace", interruptGrace), ("--term-grace", termGrace)] where !(value >= 0 && value <= 3600) {
+            throw ValidationError("\(option) must be between 0 and 3600 seconds, not \(value)")
+        }
     }
 
     func run() throws {
@@ -109,6 +118,7 @@ struct Serve: ParsableCommand {
         options.bufferLimit = bufferLimit
         options.turnQuietPeriod = turnQuiet
         options.allowUnsafePipes = allowUnsafePipes
+        options.escalation = InterruptEscalation(interruptGrace: interruptGrace, termGrace: termGrace)
         let agent = AgentLoop(options: options)
         agent.log = logLine("cc-bridge-agent[\(getpid())]: ")
         let code: Int32
@@ -116,6 +126,7 @@ struct Serve: ParsableCommand {
             code = try agent.run()
         } catch {
             logLine("cc-bridge-agent: ")(error.description)
+            if case .lock(.held) = error { throw ExitCode(AgentLoop.lockHeldExitCode) }
             throw ExitCode(2)
         }
         if code != 0 { throw ExitCode(code) }
@@ -181,6 +192,12 @@ struct ShowScript: ParsableCommand {
         }
         print(text)
     }
+}
+
+// Started with stdin, stdout or stderr closed, the first pipe or FIFO would take its number and
+// a log line or a child's stdin would land in it: hold each closed one with /dev/null.
+for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) < 0 {
+    _ = open("/dev/null", O_RDWR)
 }
 
 CCBridgeAgent.main()
