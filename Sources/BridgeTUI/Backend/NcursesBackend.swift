@@ -51,6 +51,10 @@ public final class NcursesBackend {
     /// Said once in the status line after start (the ASCII fallback); nil when all is well.
     public private(set) var notice: String?
 
+    /// Bracketed paste on; SGR mouse, mouse and bracketed paste off (exit and suspend).
+    private static let pasteOn = Array("\u{1B}[?2004h".utf8)
+    private static let modesOff = Array("\u{1B}[?1006l\u{1B}[?1000l\u{1B}[?2004l".utf8)
+
     struct PairKey: Hashable {
         var fg: Int32
         var bg: Int32
@@ -100,7 +104,7 @@ public final class NcursesBackend {
         colorDepth = has_colors() ? ColorDepth.detect(colors: Int(ccb_colors()), environment: environment) : .none
         size = Size(rows: Int(ccb_lines()), cols: Int(ccb_cols()))
         refresh()
-        writeRaw(Array("\u{1B}[?2004h".utf8))
+        writeRaw(Self.pasteOn)
         setMouse(mouse)
     }
 
@@ -129,7 +133,7 @@ public final class NcursesBackend {
     /// stopped (an orphaned process group: no job-control shell to continue it).
     public func suspend() {
         guard isRunning, !suspended else { return }
-        writeRaw(Array("\u{1B}[?1006l\u{1B}[?1000l\u{1B}[?2004l".utf8))
+        writeRaw(Self.modesOff)
         endwin()
         suspended = true
         TerminalGuard.stopProcess()
@@ -153,14 +157,14 @@ public final class NcursesBackend {
         keypad(ccb_stdscr(), true)   // endwin switched the keypad off for good
         clearok(ccb_stdscr(), true)
         refresh()
-        writeRaw(Array("\u{1B}[?2004h".utf8))
+        writeRaw(Self.pasteOn)
         setMouse(mouseOn)
     }
 
     /// Turns the terminal modes off and ends ncurses. Safe to call twice.
     public func stop() {
         guard isRunning else { return }
-        writeRaw(Array("\u{1B}[?1006l\u{1B}[?1000l\u{1B}[?2004l".utf8))
+        writeRaw(Self.modesOff)
         curs_set(1)
         endwin()
         if let screen { delscreen(screen) }
