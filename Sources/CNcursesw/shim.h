@@ -10,7 +10,6 @@
 #include <locale.h>
 #include <langinfo.h>
 #include <string.h>
-#include <termios.h>
 #include <stdio.h>
 #include <limits.h>
 #include <wchar.h>
@@ -61,21 +60,6 @@ static inline SCREEN *ccb_newterm_stdio(void) { return newterm(NULL, stdout, std
 static inline int ccb_can_address_cursor(void) {
     char *cup = tigetstr("cup");
     return cup != NULL && cup != (char *)-1 && tigetflag("hc") <= 0;
-}
-
-/* Job control. Raw mode keeps ISIG on with only the suspend character active: Ctrl-Z makes the
-   terminal send SIGTSTP while Ctrl-C and Ctrl-\ stay ordinary keys. (A user who disabled susp
-   with stty keeps it disabled.) Saved as ncurses' program mode, so reset_prog_mode restores it. */
-static inline void ccb_enable_suspend_key(void) {
-    struct termios t;
-    if (tcgetattr(STDIN_FILENO, &t) != 0) return;
-    t.c_lflag |= ISIG;
-    t.c_cc[VINTR] = _POSIX_VDISABLE;
-    t.c_cc[VQUIT] = _POSIX_VDISABLE;
-#ifdef VDSUSP
-    t.c_cc[VDSUSP] = _POSIX_VDISABLE;
-#endif
-    if (tcsetattr(STDIN_FILENO, TCSADRAIN, &t) == 0) def_prog_mode();
 }
 
 static inline void ccb_putcap(const char *name) {

@@ -104,6 +104,24 @@ final class ShellTUISession {
         #expect(try s.tmux.waitFor("echo: after fg"), "screen:\n\(s.tmux.dump)")
     }
 
+    /// Ctrl-Z is a key, not the tty's suspend character: a 0x1A byte inside a bracketed paste is
+    /// pasted text and never stops the TUI (nor flushes the rest of the paste into the shell).
+    @Test func aSubByteInsideAPasteDoesNotSuspend() throws {
+        let s = try ShellTUISession()
+        try s.start()
+        #expect(try s.tmux.waitFor("─ prompt → bot"), "screen:\n\(s.tmux.dump)")
+        let pid = try s.tmux.childPID(named: "cc-bridge-tui")
+        try s.tmux.send("Tab")
+        try s.tmux.tmux(["set-buffer", "before\u{1A}after paste"])
+        try s.tmux.tmux(["paste-buffer", "-p", "-t", s.tmux.session])
+        #expect(try s.tmux.waitFor("after paste"), "the whole paste arrives: screen:\n\(s.tmux.dump)")
+        usleep(300_000)
+        let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.split(separator: " ").dropFirst(2).first
+        #expect(state != "T", "the TUI stopped on a pasted 0x1A")
+        #expect(try !s.flatScreen().contains("Stopped"), "screen:\n\(s.tmux.dump)")
+        #expect(try s.tmux.paneInfo("#{alternate_on} #{mouse_any_flag}") == "1 1")
+    }
+
     /// SIGSTOP cannot be caught: the TUI learns of it only from SIGCONT. Meanwhile the shell reset
     /// the tty (as bash does; here `stty sane` by hand). After `fg`: raw mode (no echo, no Enter
     /// needed, Ctrl-C a key, not SIGINT), every mode back, and the shell's lines painted over.

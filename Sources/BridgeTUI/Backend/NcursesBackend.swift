@@ -13,10 +13,10 @@
 //   on SIGTSTP: backend.suspend() (returns once continued); on SIGCONT: backend.resume(); draw
 //   backend.stop()
 //
-// Job control: raw mode keeps the tty's suspend character (Ctrl-Z) live, so the kernel turns it
-// into SIGTSTP like in a shell, while Ctrl-C stays a key. suspend() gives the terminal back as on
-// exit (tty modes, mouse, bracketed paste, keypad, alternate screen, cursor) and stops the process;
-// resume() puts everything back and repaints, also after a SIGSTOP it never saw coming.
+// Job control: SIGTSTP (sent for the Ctrl-Z key by TerminalGuard.suspendJob, or from outside)
+// reaches suspend(), which gives the terminal back as on exit (tty modes, mouse, bracketed paste,
+// keypad, alternate screen, cursor) and stops the process; resume() puts everything back and
+// repaints, also after a SIGSTOP it never saw coming.
 //
 // Locale and capabilities: see TerminalCharset (UTF-8 or the ASCII stand-ins, `notice`) and
 // start()'s TERM checks (an unset, unknown or cursor-less TERM is refused with a message).
@@ -94,7 +94,6 @@ public final class NcursesBackend {
         raw()
         noecho()
         nonl()
-        ccb_enable_suspend_key()
         keypad(ccb_stdscr(), true)
         if has_colors() {
             start_color()

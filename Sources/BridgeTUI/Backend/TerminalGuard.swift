@@ -89,6 +89,19 @@ public enum TerminalGuard {
         signal(SIGTSTP, previous)
     }
 
+    /// What the tty driver does for Ctrl-Z in cooked mode: SIGTSTP to the terminal's foreground
+    /// process group when that is ours (a wrapper script in the same job stops too, so the shell
+    /// sees the job stopped), else to this process alone. Raw mode reads Ctrl-Z as a key instead,
+    /// so a 0x1A byte inside a bracketed paste is text and never suspends.
+    public static func suspendJob() {
+        let foreground = tcgetpgrp(STDIN_FILENO)
+        if foreground > 0 && foreground == getpgrp() {
+            kill(-foreground, SIGTSTP)
+        } else {
+            kill(getpid(), SIGTSTP)
+        }
+    }
+
     /// Marks the terminal as restored by the normal path (endwin already ran).
     public static func disarm() {
         if hasSavedTermios { _ = tcsetattr(STDIN_FILENO, TCSAFLUSH, savedTermios) }

@@ -281,6 +281,8 @@ extension AppState {
         switch command {
         case .quit:
             return [.quit]
+        case .suspend:
+            return [.suspend]
         case .toggleHelp, .closeOverlay:
             if focus.isOverlay {
                 focus = previousFocus

@@ -136,7 +136,8 @@ public final class TUIRuntime {
         scheduleHealth()
         // After the backend installed TerminalGuard: TERM, HUP and INT end the TUI cleanly
         // through the loop (so the demo can stop its agents); a second one restores and exits.
-        // TSTP (Ctrl-Z) and CONT are job control: give the terminal back, stop, re-establish.
+        // TSTP (the Ctrl-Z key, or from outside) and CONT are job control: give the terminal back,
+        // stop, re-establish.
         SignalPipe.route([SIGTERM, SIGHUP, SIGINT, SIGWINCH, SIGTSTP, SIGCONT])
         if let notice = backend.notice { dispatch(.notice(StatusMessage(notice, kind: .error))) }
         loop.watch(SignalPipe.open(), for: .readable) { [unowned self] _ in self.handleSignals() }
@@ -505,6 +506,8 @@ public final class TUIRuntime {
             loop.stop()
         case .setMouse(let on):
             backend.setMouse(on)
+        case .suspend:
+            TerminalGuard.suspendJob()
         }
     }
 
