@@ -11,10 +11,11 @@
 //         if let size = backend.pollResize() { reduce(.resize) }
 //         backend.present(render(state: state, size: backend.size), fullRepaint: state.needsFullRepaint)
 //   on SIGTSTP: backend.suspend() (returns once continued); on SIGCONT: backend.resume(); draw
+//   on the suspend key: backend.suspend(wholeJob: true); draw
 //   backend.stop()
 //
-// Job control: SIGTSTP (sent for the Ctrl-Z key by TerminalGuard.suspendJob, or from outside)
-// reaches suspend(), which gives the terminal back as on exit (tty modes, mouse, bracketed paste,
+// Job control: the Ctrl-Z key (suspend(wholeJob: true)) and SIGTSTP from outside reach
+// suspend(), which gives the terminal back as on exit (tty modes, mouse, bracketed paste,
 // keypad, alternate screen, cursor) and stops the process; resume() puts everything back and
 // repaints, also after a SIGSTOP it never saw coming.
 //
@@ -126,16 +127,21 @@ public final class NcursesBackend {
         notice = TerminalCharset.asciiNotice(verdict)
     }
 
-    /// Job control (SIGTSTP, Ctrl-Z): gives the terminal back to the shell as on exit, stops the
-    /// process, and once continued (SIGCONT) re-establishes everything; the next present diffs
-    /// against a fully repainted screen. Returns at once (terminal back) when the process cannot be
-    /// stopped (an orphaned process group: no job-control shell to continue it).
-    public func suspend() {
+    /// Job control (SIGTSTP, the Ctrl-Z key): gives the terminal back to the shell as on exit,
+    /// then stops the process (`wholeJob`: its job, see TerminalGuard.stopProcess), and once
+    /// continued (SIGCONT) re-establishes everything; the next present diffs against a fully
+    /// repainted screen. Returns at once (terminal back) when the process cannot be stopped (an
+    /// orphaned process group: no job-control shell to continue it).
+    public func suspend(wholeJob: Bool = false) {
         guard isRunning, !suspended else { return }
+        // A SIGTSTP sent to the whole job may have stopped the others first and the shell may
+        // own the terminal already: restore it anyway rather than stop on SIGTTOU half-way.
+        let ttou = signal(SIGTTOU, SIG_IGN)
         writeRaw(Self.modesOff)
         endwin()
+        signal(SIGTTOU, ttou)
         suspended = true
-        TerminalGuard.stopProcess()
+        TerminalGuard.stopProcess(wholeJob: wholeJob)
         resume()
     }
 

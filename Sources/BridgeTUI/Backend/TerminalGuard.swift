@@ -77,29 +77,24 @@ public enum TerminalGuard {
 
     /// Job control: stops the process the way SIGTSTP's default action would, and returns once
     /// it is continued. The caller has given the terminal back first (NcursesBackend.suspend).
-    /// SIGTSTP's handler is put back afterwards. The kernel discards the stop when no shell could
-    /// continue us (an orphaned process group); then this returns at once.
-    public static func stopProcess() {
+    /// `wholeJob` (the Ctrl-Z key) does what the tty driver does for Ctrl-Z in cooked mode: the
+    /// signal goes to the terminal's foreground process group when that is ours, so a wrapper
+    /// script in the same job stops too and the shell sees the job stopped. SIGTSTP's handler is
+    /// put back afterwards. The kernel discards the stop when no shell could continue us (an
+    /// orphaned process group); then this returns at once.
+    public static func stopProcess(wholeJob: Bool) {
         let previous = signal(SIGTSTP, SIG_DFL)
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGTSTP)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        kill(getpid(), SIGTSTP)
-        signal(SIGTSTP, previous)
-    }
-
-    /// What the tty driver does for Ctrl-Z in cooked mode: SIGTSTP to the terminal's foreground
-    /// process group when that is ours (a wrapper script in the same job stops too, so the shell
-    /// sees the job stopped), else to this process alone. Raw mode reads Ctrl-Z as a key instead,
-    /// so a 0x1A byte inside a bracketed paste is text and never suspends.
-    public static func suspendJob() {
         let foreground = tcgetpgrp(STDIN_FILENO)
-        if foreground > 0 && foreground == getpgrp() {
+        if wholeJob && foreground > 0 && foreground == getpgrp() {
             kill(-foreground, SIGTSTP)
         } else {
             kill(getpid(), SIGTSTP)
         }
+        signal(SIGTSTP, previous)
     }
 
     /// Marks the terminal as restored by the normal path (endwin already ran).

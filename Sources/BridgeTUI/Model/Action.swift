@@ -49,7 +49,7 @@ public enum Effect: Hashable, Sendable {
     case quit
     /// Turn SGR mouse reporting on or off.
     case setMouse(Bool)
-    /// Job control, as Ctrl-Z in a shell: SIGTSTP to the job; the signal path gives the terminal
-    /// back, stops and re-establishes everything when continued.
+    /// Job control, as Ctrl-Z in a shell: give the terminal back, stop the job, re-establish
+    /// everything when continued.
     case suspend
 }

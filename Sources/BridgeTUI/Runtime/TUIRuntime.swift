@@ -507,7 +507,8 @@ public final class TUIRuntime {
         case .setMouse(let on):
             backend.setMouse(on)
         case .suspend:
-            TerminalGuard.suspendJob()
+            backend.suspend(wholeJob: true)
+            draw()
         }
     }
 
