@@ -8,6 +8,8 @@
 #define _XOPEN_SOURCE_EXTENDED 1
 #endif
 #include <locale.h>
+#include <langinfo.h>
+#include <string.h>
 #include <stdio.h>
 #include <limits.h>
 #include <wchar.h>
@@ -30,10 +32,49 @@ static inline int ccb_color_pairs(void) { return COLOR_PAIRS; }
 static inline int ccb_err(void) { return ERR; }
 static inline int ccb_ok(void) { return OK; }
 static inline int ccb_key_code_yes(void) { return KEY_CODE_YES; }
-static inline void ccb_set_locale(void) { setlocale(LC_ALL, ""); }
+/* Locale: the environment's (LC_ALL, LC_CTYPE, LANG); returns the LC_CTYPE locale name now in
+   force ("C" when the environment names none or one that is not installed). */
+static inline const char *ccb_set_locale(void) {
+    setlocale(LC_ALL, "");
+    const char *name = setlocale(LC_CTYPE, NULL);
+    return name ? name : "C";
+}
+/* The character set of the LC_CTYPE locale in force (e.g. "UTF-8", "ANSI_X3.4-1968"). */
+static inline const char *ccb_codeset(void) {
+    const char *codeset = nl_langinfo(CODESET);
+    return codeset ? codeset : "";
+}
+/* Switches LC_CTYPE alone to `name`; true when that locale exists and really is UTF-8. */
+static inline int ccb_use_utf8_ctype(const char *name) {
+    if (!setlocale(LC_CTYPE, name)) return 0;
+    const char *codeset = nl_langinfo(CODESET);
+    if (codeset && (strcmp(codeset, "UTF-8") == 0 || strcmp(codeset, "utf8") == 0)) return 1;
+    return 0;
+}
 
 /* newterm on the process's stdout/stdin: Swift 6 rejects the global FILE* variables. */
 static inline SCREEN *ccb_newterm_stdio(void) { return newterm(NULL, stdout, stdin); }
+
+/* True when the terminal description can address the cursor (a full-screen UI needs that):
+   TERM=dumb and hard-copy types cannot. Call after newterm. */
+static inline int ccb_can_address_cursor(void) {
+    char *cup = tigetstr("cup");
+    return cup != NULL && cup != (char *)-1 && tigetflag("hc") <= 0;
+}
+
+static inline void ccb_putcap(const char *name) {
+    char *s = tigetstr((char *)name);
+    if (s != NULL && s != (char *)-1) putp(s);
+}
+
+/* After the process was stopped behind ncurses' back (SIGSTOP) and continued: whatever the
+   shell did meanwhile, put back program mode (raw tty modes, keypad), the alternate screen and
+   plain attributes. The caller then repaints everything. */
+static inline void ccb_reenter_program_mode(void) {
+    reset_prog_mode();
+    ccb_putcap("smcup");
+    ccb_putcap("sgr0");
+}
 
 /* Attribute bits (macros in curses.h). */
 static inline attr_t ccb_a_normal(void) { return WA_NORMAL; }

@@ -10,13 +10,7 @@ import Glibc
 
 extension TUISession {
     /// The pid of the cc-bridge-tui process (the pane runs `sh -c`; the TUI is its child).
-    func tuiPID() throws -> pid_t {
-        let shell = try tmux.paneInfo("#{pane_pid}")
-        let child = try run("/usr/bin/env", ["pgrep", "-P", shell, "-f", "cc-bridge-tui"]).stdout
-            .split(separator: "\n").first.map(String.init) ?? ""
-        guard let pid = pid_t(child) else { throw HarnessError("no cc-bridge-tui under pane pid \(shell)") }
-        return pid
-    }
+    func tuiPID() throws -> pid_t { try tmux.childPID(named: "cc-bridge-tui") }
 
     /// Writes raw bytes (not necessarily UTF-8) to an instance's out-FIFO.
     func emit(_ name: String, bytes: [UInt8]) throws {

@@ -195,6 +195,15 @@ final class Tmux {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The pid of the process named `name` whose parent is the pane's process (a shell).
+    func childPID(named name: String) throws -> pid_t {
+        let shell = try paneInfo("#{pane_pid}")
+        let child = try run("/usr/bin/env", ["pgrep", "-P", shell, "-f", name]).stdout
+            .split(separator: "\n").first.map(String.init) ?? ""
+        guard let pid = pid_t(child) else { throw HarnessError("no \(name) under pane pid \(shell)") }
+        return pid
+    }
+
     static func quote(_ word: String) -> String {
         "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }

@@ -10,7 +10,17 @@
 //         events = backend.readInput(into: &decoder)   or decoder.flushPending() on timeout
 //         if let size = backend.pollResize() { reduce(.resize) }
 //         backend.present(render(state: state, size: backend.size), fullRepaint: state.needsFullRepaint)
+//   on SIGTSTP: backend.suspend() (returns once continued); on SIGCONT: backend.resume(); draw
+//   on the suspend key: backend.suspend(wholeJob: true); draw
 //   backend.stop()
+//
+// Job control: the Ctrl-Z key (suspend(wholeJob: true)) and SIGTSTP from outside reach
+// suspend(), which gives the terminal back as on exit (tty modes, mouse, bracketed paste,
+// keypad, alternate screen, cursor) and stops the process; resume() puts everything back and
+// repaints, also after a SIGSTOP it never saw coming.
+//
+// Locale and capabilities: see TerminalCharset (UTF-8 or the ASCII stand-ins, `notice`) and
+// start()'s TERM checks (an unset, unknown or cursor-less TERM is refused with a message).
 
 import CNcursesw
 #if canImport(Glibc)
@@ -35,6 +45,16 @@ public final class NcursesBackend {
     private var maxPairs: Int32 = 0
     private var mouseOn = false
     private var cursorVisible: Int32 = -1
+    /// Between suspend()'s endwin and resume().
+    private var suspended = false
+    /// Draw ASCII stand-ins (TerminalCharset): the terminal is not UTF-8.
+    public private(set) var asciiOnly = false
+    /// Said once in the status line after start (the ASCII fallback); nil when all is well.
+    public private(set) var notice: String?
+
+    /// Bracketed paste on; SGR mouse, mouse and bracketed paste off (exit and suspend).
+    private static let pasteOn = Array("\u{1B}[?2004h".utf8)
+    private static let modesOff = Array("\u{1B}[?1006l\u{1B}[?1000l\u{1B}[?2004l".utf8)
 
     struct PairKey: Hashable {
         var fg: Int32
@@ -50,11 +70,25 @@ public final class NcursesBackend {
         guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {
             throw BackendError(description: "stdin and stdout must be a terminal")
         }
+        let term = environment["TERM"] ?? ""
+        guard !term.isEmpty else {
+            throw BackendError(description: "TERM is not set, so the terminal's type is unknown: set it to your terminal's type "
+                               + "(e.g. TERM=xterm-256color); the commands send, tail and status need no terminal")
+        }
+        chooseLocale(environment: environment)
         TerminalGuard.install()
-        ccb_set_locale()
         guard let screen = ccb_newterm_stdio() else {
             TerminalGuard.disarm()
-            throw BackendError(description: "cannot start ncurses for TERM=\(environment["TERM"] ?? "(unset)")")
+            throw BackendError(description: "the terminal type TERM=\(term) is not in the terminfo database: set TERM to your "
+                               + "terminal's type (e.g. xterm-256color) or install its entry (Debian: ncurses-term)")
+        }
+        guard ccb_can_address_cursor() != 0 else {
+            endwin()
+            delscreen(screen)
+            TerminalGuard.disarm()
+            throw BackendError(description: "TERM=\(term) cannot move the cursor, which a full-screen UI needs: run it in a "
+                               + "terminal emulator with TERM set to its type (e.g. xterm-256color); the commands send, "
+                               + "tail and status work anywhere")
         }
         self.screen = screen
         isRunning = true
@@ -70,14 +104,72 @@ public final class NcursesBackend {
         colorDepth = has_colors() ? ColorDepth.detect(colors: Int(ccb_colors()), environment: environment) : .none
         size = Size(rows: Int(ccb_lines()), cols: Int(ccb_cols()))
         refresh()
-        writeRaw(Array("\u{1B}[?2004h".utf8))
+        writeRaw(Self.pasteOn)
         setMouse(mouse)
+    }
+
+    /// Takes the environment's locale; where that is not UTF-8 but the terminal is taken to be,
+    /// switches LC_CTYPE to an installed UTF-8 locale, else draws ASCII (see TerminalCharset).
+    private func chooseLocale(environment: [String: String]) {
+        let active = String(cString: ccb_set_locale())
+        let verdict = TerminalCharset.judge(activeLocale: active, activeCodeset: String(cString: ccb_codeset()),
+                                            environment: environment)
+        switch verdict {
+        case .ready:
+            return
+        case .needsUTF8Locale:
+            if TerminalCharset.utf8Locales.contains(where: { ccb_use_utf8_ctype($0) != 0 }) { return }
+            _ = ccb_use_utf8_ctype(active)   // back to what the environment said
+        case .notUTF8:
+            break
+        }
+        asciiOnly = true
+        notice = TerminalCharset.asciiNotice(verdict)
+    }
+
+    /// Job control (SIGTSTP, the Ctrl-Z key): gives the terminal back to the shell as on exit,
+    /// then stops the process (`wholeJob`: its job, see TerminalGuard.stopProcess), and once
+    /// continued (SIGCONT) re-establishes everything; the next present diffs against a fully
+    /// repainted screen. Returns at once (terminal back) when the process cannot be stopped (an
+    /// orphaned process group: no job-control shell to continue it).
+    public func suspend(wholeJob: Bool = false) {
+        guard isRunning, !suspended else { return }
+        // A SIGTSTP sent to the whole job may have stopped the others first and the shell may
+        // own the terminal already: restore it anyway rather than stop on SIGTTOU half-way.
+        let ttou = signal(SIGTTOU, SIG_IGN)
+        writeRaw(Self.modesOff)
+        endwin()
+        signal(SIGTTOU, ttou)
+        suspended = true
+        TerminalGuard.stopProcess(wholeJob: wholeJob)
+        resume()
+    }
+
+    /// After SIGCONT: the process may have been stopped without our knowing (SIGSTOP) and the
+    /// shell may have changed the tty modes, left the alternate screen or drawn on it meanwhile.
+    /// Puts back raw mode, keypad, alternate screen, cursor, bracketed paste and mouse, and repaints
+    /// the whole screen. Harmless when nothing changed.
+    public func resume() {
+        guard isRunning else { return }
+        if !suspended {
+            ccb_reenter_program_mode()
+            if cursorVisible >= 0 {   // ncurses skips a curs_set to the state it believes in
+                curs_set(cursorVisible == 0 ? 1 : 0)
+                curs_set(cursorVisible)
+            }
+        }
+        suspended = false   // after endwin, the refresh below re-enters program mode itself
+        keypad(ccb_stdscr(), true)   // endwin switched the keypad off for good
+        clearok(ccb_stdscr(), true)
+        refresh()
+        writeRaw(Self.pasteOn)
+        setMouse(mouseOn)
     }
 
     /// Turns the terminal modes off and ends ncurses. Safe to call twice.
     public func stop() {
         guard isRunning else { return }
-        writeRaw(Array("\u{1B}[?1006l\u{1B}[?1000l\u{1B}[?2004l".utf8))
+        writeRaw(Self.modesOff)
         curs_set(1)
         endwin()
         if let screen { delscreen(screen) }
@@ -159,12 +251,21 @@ public final class NcursesBackend {
     }
 
     private func draw(_ cell: Cell, row: Int, col: Int) {
+        let pair = pairNumber(for: cell.style)
+        if asciiOnly {
+            for (offset, char) in TerminalCharset.ascii(cell.text, width: Int(cell.width)).unicodeScalars.enumerated() {
+                let wch: [wchar_t] = [wchar_t(bitPattern: char.value), 0]
+                _ = wch.withUnsafeBufferPointer { wch in
+                    ccb_put_cell(Int32(row), Int32(col + offset), wch.baseAddress, attributes(cell.style.attrs), pair)
+                }
+            }
+            return
+        }
         var scalars: [wchar_t] = []
         let limit = Int(ccb_ccharw_max()) - 1
         for scalar in cell.text.unicodeScalars.prefix(max(1, limit)) { scalars.append(wchar_t(bitPattern: scalar.value)) }
         if scalars.isEmpty { scalars.append(32) }
         scalars.append(0)
-        let pair = pairNumber(for: cell.style)
         _ = scalars.withUnsafeBufferPointer { wch in
             ccb_put_cell(Int32(row), Int32(col), wch.baseAddress, attributes(cell.style.attrs), pair)
         }

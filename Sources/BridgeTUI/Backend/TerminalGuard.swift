@@ -3,7 +3,8 @@
 // (TERM, HUP, INT, QUIT, SEGV, BUS, ABRT): `emergencyRestore()`, which is async-signal-safe: it
 // only calls write(2) with a byte string prepared in `install()` and tcsetattr(3) with the
 // termios saved before ncurses changed anything, then the signal is re-raised with its
-// default action so the exit status stays truthful.
+// default action so the exit status stays truthful. Job control (SIGTSTP) stops the process
+// through `stopProcess()` once the backend has given the terminal back.
 
 #if canImport(Glibc)
 import Glibc
@@ -72,6 +73,28 @@ public enum TerminalGuard {
             }
         }
         if hasSavedTermios { _ = tcsetattr(STDIN_FILENO, TCSAFLUSH, savedTermios) }
+    }
+
+    /// Job control: stops the process the way SIGTSTP's default action would, and returns once
+    /// it is continued. The caller has given the terminal back first (NcursesBackend.suspend).
+    /// `wholeJob` (the Ctrl-Z key) does what the tty driver does for Ctrl-Z in cooked mode: the
+    /// signal goes to the terminal's foreground process group when that is ours, so a wrapper
+    /// script in the same job stops too and the shell sees the job stopped. SIGTSTP's handler is
+    /// put back afterwards. The kernel discards the stop when no shell could continue us (an
+    /// orphaned process group); then this returns at once.
+    public static func stopProcess(wholeJob: Bool) {
+        let previous = signal(SIGTSTP, SIG_DFL)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTSTP)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        let foreground = tcgetpgrp(STDIN_FILENO)
+        if wholeJob && foreground > 0 && foreground == getpgrp() {
+            kill(-foreground, SIGTSTP)
+        } else {
+            kill(getpid(), SIGTSTP)
+        }
+        signal(SIGTSTP, previous)
     }
 
     /// Marks the terminal as restored by the normal path (endwin already ran).

@@ -3,7 +3,7 @@
 
 public enum Command: String, CaseIterable, Hashable, Sendable {
     // Application
-    case quit, toggleHelp, toggleHealth, refreshHealth, toggleMouse
+    case quit, toggleHelp, toggleHealth, refreshHealth, toggleMouse, suspend
     // Focus and instances
     case selectNext, selectPrevious, focusOutput, focusList, toggleFocus
     case attach, detach

@@ -103,6 +103,7 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["H"], .toggleHealth, "Show or hide the health panel", group: "General", [.navigation]),
         KeyBinding(["r"], .refreshHealth, "Check health now", group: "General", [.navigation]),
         KeyBinding(["m"], .toggleMouse, "Mouse capture on/off (off: the terminal's own selection works)", group: "General", [.navigation]),
+        KeyBinding(["ctrl-z"], .suspend, "Suspend to the shell, terminal restored (`fg` brings the UI back)", group: "General", [.global]),
         // Instances
         KeyBinding(["j", "down"], .selectNext, "Next instance", group: "Instances", [.list]),
         KeyBinding(["k", "up"], .selectPrevious, "Previous instance", group: "Instances", [.list]),

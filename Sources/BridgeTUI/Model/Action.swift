@@ -55,4 +55,7 @@ public enum Effect: Hashable, Sendable {
     case quit
     /// Turn SGR mouse reporting on or off.
     case setMouse(Bool)
+    /// Job control, as Ctrl-Z in a shell: give the terminal back, stop the job, re-establish
+    /// everything when continued.
+    case suspend
 }

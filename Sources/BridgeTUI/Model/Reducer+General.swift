@@ -13,6 +13,8 @@ extension AppState {
             let key = keymap.label(for: .quit) ?? "q"
             status = StatusMessage("a reply is streaming or prompts are queued: \(key) again quits, any other key stays",
                                    kind: .error, expires: nil)
+        case .suspend:
+            return [.suspend]
         case .toggleHealth:
             healthVisible.toggle()
             if healthVisible && healthRows.isEmpty { return [.refreshHealth] }

@@ -39,7 +39,7 @@ extension AppState {
     /// Runs a named command: one case per command, each handled in its feature's file.
     mutating func perform(_ command: Command) -> [Effect] {
         switch command {
-        case .quit, .toggleHealth, .refreshHealth, .toggleMouse:
+        case .quit, .toggleHealth, .refreshHealth, .toggleMouse, .suspend:
             return performGeneral(command)
         case .selectNext, .selectPrevious, .focusOutput, .focusList, .toggleFocus, .attach, .detach:
             return performNavigation(command)

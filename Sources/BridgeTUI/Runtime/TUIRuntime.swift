@@ -138,7 +138,10 @@ public final class TUIRuntime {
         scheduleHealth()
         // After the backend installed TerminalGuard: TERM, HUP and INT end the TUI cleanly
         // through the loop (so the demo can stop its agents); a second one restores and exits.
-        SignalPipe.route([SIGTERM, SIGHUP, SIGINT, SIGWINCH])
+        // TSTP (the Ctrl-Z key, or from outside) and CONT are job control: give the terminal back,
+        // stop, re-establish.
+        SignalPipe.route([SIGTERM, SIGHUP, SIGINT, SIGWINCH, SIGTSTP, SIGCONT])
+        if let notice = backend.notice { dispatch(.notice(StatusMessage(notice, kind: .error))) }
         loop.watch(SignalPipe.open(), for: .readable) { [unowned self] _ in self.handleSignals() }
         loop.watch(STDIN_FILENO, for: .readable) { [unowned self] events in self.readInput(events) }
         dispatch(.resize(rows: backend.size.rows, cols: backend.size.cols))
@@ -183,6 +186,12 @@ public final class TUIRuntime {
         for sig in SignalPipe.drain() {
             if sig == SIGWINCH {
                 if let size = backend.pollResize() { dispatch(.resize(rows: size.rows, cols: size.cols)) }
+                continue
+            }
+            if sig == SIGTSTP || sig == SIGCONT {
+                // suspend() returns once we are continued; the SIGCONT that follows repaints once more.
+                if sig == SIGTSTP { backend.suspend() } else { backend.resume() }
+                draw()
                 continue
             }
             // Graceful first; should the loop not get there, the next signal restores and exits.
@@ -304,6 +313,9 @@ public final class TUIRuntime {
             loop.stop()
         case .setMouse(let on):
             backend.setMouse(on)
+        case .suspend:
+            backend.suspend(wholeJob: true)
+            draw()
         }
     }
 
