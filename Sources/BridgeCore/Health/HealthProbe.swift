@@ -125,7 +125,7 @@ public enum HealthProbe {
             name: name, invalidName: InstanceName.problem(in: name)?.description,
             inPipe: condition(inPath), outPipe: condition(outPath), listening: nil, container: nil)
         if observation.invalidName == nil, case .fifo(let mode, let owner) = observation.inPipe,
-           owner == geteuid(), policy.allowUnsafe || mode & 0o002 == 0 {
+           owner == geteuid(), policy.allowUnsafe || (mode & 0o002 == 0 && FifoSafety.directoryTrust(pipeDirectory) == nil) {
             observation.listening = probes.isListening(inPath, policy)
         }
         if case .reachable = docker, let engine = probes.docker, observation.invalidName == nil {
