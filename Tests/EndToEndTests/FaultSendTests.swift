@@ -100,3 +100,21 @@ struct ReaderSetup {
         #expect(invalid.stderr.contains("not valid UTF-8") && invalid.stderr.contains("offset 2"), "stderr: \(invalid.stderr)")
     }
 }
+
+extension FaultSendTests {
+    @Test func ctrlCMidPromptEndsTheTornPartAndSaysSo() throws {
+        let s = try ReaderSetup(first: 100_000, pause: 4, rate: 0)
+        defer { s.reader.signal(SIGKILL) }
+        let prompt = String(repeating: "c", count: 200 << 10)
+        let send = try Running(try Binaries.tui, ["send", "bot", "-", "--pipe-dir", s.pipes, "--timeout", "30"], stdin: Data(prompt.utf8))
+        #expect(eventually(timeout: 10) { s.bytes().count >= 100_000 })
+        usleep(500_000)
+        send.signal(SIGINT)
+        let finished = send.wait(timeout: 10)
+        #expect(finished?.status == 4, "stderr: \(finished?.stderr ?? "still running")")
+        #expect(finished?.stderr.contains("cancelled mid-prompt") == true)
+        #expect(eventually(timeout: 20) { s.bytes().last == 0x0A })
+        let lines = String(decoding: s.bytes(), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 2 && lines[0].count > 100_000 && lines[0].count < prompt.count, "lines: \(lines.map(\.count))")
+    }
+}

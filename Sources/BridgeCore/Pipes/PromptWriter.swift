@@ -17,6 +17,9 @@ public enum SendError: Error, Equatable, CustomStringConvertible, Sendable {
     case timedOut(written: Int, total: Int)
     /// Torn, and the pipe had no room even for the newline that ends it.
     case tornUnended(written: Int, total: Int)
+    /// The sender was stopped (Ctrl-C) before the prompt was in. `written > 0`: torn, and the
+    /// part in the pipe was ended with a newline when `ended`.
+    case cancelled(written: Int, total: Int, ended: Bool)
     /// The reader went away mid-write (EPIPE); what went in is discarded with the pipe.
     case brokenPipe
     case unsafe(PipeSafetyError)
@@ -25,7 +28,7 @@ public enum SendError: Error, Equatable, CustomStringConvertible, Sendable {
     /// Part of the prompt is in the pipe (the agent will see a cut prompt).
     public var isTorn: Bool {
         switch self {
-        case .timedOut(let written, _), .tornUnended(let written, _): written > 0
+        case .timedOut(let written, _), .tornUnended(let written, _), .cancelled(let written, _, _): written > 0
         default: false
         }
     }
@@ -42,6 +45,11 @@ public enum SendError: Error, Equatable, CustomStringConvertible, Sendable {
         case .tornUnended(let written, let total):
             "agent stopped reading mid-prompt: torn after \(written) of \(total) bytes, and the pipe was too full "
                 + "to end the line; the next prompt will be joined to the cut one"
+        case .cancelled(let written, _, _) where written == 0: "cancelled before any byte was written; not delivered"
+        case .cancelled(let written, let total, let ended):
+            "cancelled mid-prompt: torn after \(written) of \(total) bytes; "
+                + (ended ? "the part written was ended with a newline, so the next prompt stays separate"
+                         : "the pipe was too full to end the line; the next prompt will be joined to the cut one")
         case .brokenPipe: "the agent closed the pipe while the prompt was being written (EPIPE); not delivered"
         case .unsafe(let error): error.description
         case .system(let error): error.description
@@ -116,13 +124,13 @@ public struct PromptWriter: Sendable {
     /// open. The upstream agent closes and reopens its read end at every EOF; bytes written in the
     /// instant between its EOF and its close would be discarded with its close if we had closed
     /// ours too. Held open, they wait for its reopen.
-    public func waitUntilRead(_ fd: Int32, stallTimeout: Double) -> Bool {
+    public func waitUntilRead(_ fd: Int32, stallTimeout: Double, stop: () -> Bool = { false }) -> Bool {
         var pause = PromptTransfer.minPause
         var last = PipeSize.unread(fd)
         var lastProgress = MonotonicClock.now()
         while last > 0 {
             let now = MonotonicClock.now()
-            if now - lastProgress >= stallTimeout { return false }
+            if now - lastProgress >= stallTimeout || stop() { return false }
             PromptWriter.sleep(min(pause, lastProgress + stallTimeout - now))
             let unread = PipeSize.unread(fd)
             if unread < last {
@@ -139,8 +147,10 @@ public struct PromptWriter: Sendable {
     /// Synchronous send for command-line use: retries ENXIO with a short back-off for `listen`
     /// seconds (default: `timeout`), then writes the prompt, giving up only after `timeout`
     /// seconds without progress (at least 0.5 s), and waits as long again for the agent to take
-    /// it. Sleeps between attempts; never sits in a blocking open() or write().
-    public func send(_ bytes: [UInt8], to path: String, timeout: Double, listen: Double? = nil) -> Result<SendOutcome, SendError> {
+    /// it. Sleeps between attempts; never sits in a blocking open() or write(). `stop` is asked at
+    /// every pause (a Ctrl-C): a prompt stopped mid-way is ended with a newline and reported torn.
+    public func send(_ bytes: [UInt8], to path: String, timeout: Double, listen: Double? = nil,
+                     stop: () -> Bool = { false }) -> Result<SendOutcome, SendError> {
         let start = MonotonicClock.now()
         let deadline = start + (listen ?? timeout)
         let stall = max(timeout, 0.5)
@@ -153,7 +163,12 @@ public struct PromptWriter: Sendable {
                 writing: while true {
                     switch transfer.pump(fd, syscalls: syscalls) {
                     case .done: break writing
-                    case .wait(let seconds): PromptWriter.sleep(seconds)
+                    case .wait(let seconds):
+                        if stop() {
+                            let ended = transfer.written > 0 && PromptTransfer.endLine(fd, syscalls: syscalls)
+                            return .failure(.cancelled(written: transfer.written, total: bytes.count, ended: ended))
+                        }
+                        PromptWriter.sleep(seconds)
                     case .reopen:
                         // A reader that reopens per prompt (the upstream agent) closed between our
                         // open and our write: nothing was sent, so open again.
@@ -162,12 +177,13 @@ public struct PromptWriter: Sendable {
                     case .failed(let error): return .failure(error)
                     }
                 }
-                return .success(waitUntilRead(fd, stallTimeout: stall) ? .read : .writtenNotRead)
+                return .success(waitUntilRead(fd, stallTimeout: stall, stop: stop) ? .read : .writtenNotRead)
             case .failed(let error):
                 return .failure(error)
             case .notListening:
                 let now = MonotonicClock.now()
                 if now >= deadline { return .failure(.agentNotListening(waited: now - start)) }
+                if stop() { return .failure(.cancelled(written: 0, total: bytes.count, ended: false)) }
                 PromptWriter.sleep(min(backoff, deadline - now))
                 backoff = min(backoff * 2, 0.05)
             }

@@ -22,7 +22,7 @@ struct SendCommand: ParsableCommand {
           1  not delivered: nothing of it is in the pipe (no agent, pipe full, unsafe pipes)
           2  usage, config or prompt refused before sending (too large, not UTF-8)
           3  written, not yet read: the whole prompt waits in the in-FIFO; do not send it again
-          4  torn: the agent stopped reading mid-prompt; the part written was ended with a newline
+          4  torn: the agent stopped reading (or Ctrl-C came) mid-prompt; the part written was ended with a newline
         """)
 
     enum Status {
@@ -50,8 +50,11 @@ struct SendCommand: ParsableCommand {
         let name = try options.instanceName(instance)
         let path = name.inFifoPath(in: config.pipeDirectory)
         let bytes = interrupt ? PromptWriter.interruptByte : try promptLine()
+        // Ctrl-C (or SIGTERM, SIGHUP) mid-prompt must not leave a cut line for the next prompt to
+        // glue onto: the writer ends it and says torn.
+        SignalPipe.route([SIGINT, SIGTERM, SIGHUP])
         let result = PromptWriter(policy: options.policy)
-            .send(bytes, to: path, timeout: timeout, listen: max(timeout, wait ?? 0))
+            .send(bytes, to: path, timeout: timeout, listen: max(timeout, wait ?? 0)) { !SignalPipe.drain().isEmpty }
         switch result {
         case .success(.read): return
         case .success(.writtenNotRead):
