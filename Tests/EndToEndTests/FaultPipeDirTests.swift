@@ -99,3 +99,19 @@ struct FaultPipeDirTests {
         #expect(health.stdout.contains("owned by uid 65534") && health.stdout.contains("pipe directory of your own"), "\(health.stdout)")
     }
 }
+
+extension FaultPipeDirTests {
+    @Test func theAgentRefusesAnUnsafePipeDirectoryUnlessAllowed() throws {
+        let scratch = Scratch()
+        let pipes = scratch.file("pipes")
+        #expect(mkdir(pipes, 0o777) == 0 && chmod(pipes, 0o777) == 0)
+        let refused = try run(try Binaries.agent, ["serve", "--name", "a", "--pipe-dir", pipes, "--echo"], timeout: 10)
+        #expect(refused.status == 2, "stderr: \(refused.stderr)")
+        #expect(refused.stderr.contains("chmod 1777") && refused.stderr.contains("chmod 0700"), "stderr: \(refused.stderr)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: pipes)) ?? []).isEmpty, "nothing may be created in a refused directory")
+        let allowed = try Running(try Binaries.agent, ["serve", "--name", "a", "--pipe-dir", pipes, "--echo", "--allow-unsafe-pipes"])
+        defer { allowed.signal(SIGTERM) }
+        #expect(eventually { FileManager.default.fileExists(atPath: pipes + "/a.in.fifo") })
+    }
+}
+
