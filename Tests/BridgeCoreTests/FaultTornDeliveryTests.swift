@@ -70,6 +70,26 @@ struct ScriptedReader {
         #expect(text.hasSuffix("\nnext one\n"))
     }
 
+    @Test func aPromptCutOffByADetachIsEndedAndReportedTorn() throws {
+        // The hub detaches an instance (its pipes vanished or became unsafe) while a large prompt
+        // is half in: the part in the pipe must still be ended, and not be called "not delivered".
+        let reader = try ScriptedReader(first: 100_000, pause: 3, rate: 0)
+        defer { reader.child.kill() }
+        let loop = try EventLoop()
+        var results: [(String, SendError?)] = []
+        let delivery = PromptDelivery(path: reader.path, loop: loop, writer: PromptWriter()) { results.append(($0, $1)) }
+        let prompt = Array(repeating: UInt8(ascii: "d"), count: 200 << 10) + [0x0A]
+        delivery.enqueue(.init(promptID: "cut", bytes: prompt, timeout: 30))
+        #expect(spin(loop, timeout: 10) { reader.received.count >= 100_000 })
+        _ = spin(loop, timeout: 0.3) { false }
+        delivery.cancelAll(reason: .agentNotListening(waited: 0))
+        #expect(results.count == 1)
+        #expect(results.first?.1?.description.contains("torn after") == true, "\(String(describing: results.first?.1))")
+        #expect(spin(loop, timeout: 15) { reader.received.last == 0x0A })
+        let lines = String(decoding: reader.received, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 2 && lines[0].count > 100_000 && lines[0].count < prompt.count - 1, "\(lines.map(\.count))")
+    }
+
     @Test func aPlainPromptLineCarriesNoControlBytes() {
         // A paste with 0x03 interrupted the agent's running reply: the plain line is cleaned.
         let line = PlainPrompt.line(for: "keep\u{03} going\tplease \u{1B}[1mnow\u{1B}[0m\u{202E}\u{200B}!\r\nok")

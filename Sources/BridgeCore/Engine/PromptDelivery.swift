@@ -52,10 +52,17 @@ final class PromptDelivery {
     }
 
     func cancelAll(reason: SendError) {
-        // A prompt already reported delivered (we only hold its write end) is not failed again.
-        let all = (currentReported ? [] : current.map { [$0.item] } ?? []) + queue
+        // A prompt already reported delivered (we only hold its write end) is not failed again;
+        // one cut off mid-way is ended with a newline and reported torn, not "not delivered".
+        var torn: (id: String, error: SendError)?
+        if !currentReported, let state = current, let transfer, transfer.written > 0 {
+            let ended = PromptTransfer.endLine(fd, syscalls: writer.syscalls)
+            torn = (state.item.promptID, .cancelled(written: transfer.written, total: transfer.bytes.count, ended: ended))
+        }
+        let all = (currentReported || torn != nil ? [] : current.map { [$0.item] } ?? []) + queue
         reset()
         queue.removeAll()
+        if let torn { completion(torn.id, torn.error) }
         for item in all { completion(item.promptID, reason) }
     }
 
