@@ -1,6 +1,8 @@
 // PromptWriter: delivers bytes to an instance's in-FIFO without ever blocking a thread.
 // open(O_WRONLY|O_NONBLOCK) fails with ENXIO while no agent reads; the upstream agent reopens its
-// end after every prompt, so ENXIO is retried for a while before "agent not listening".
+// end after every prompt, so ENXIO is retried for a while before "agent not listening". The bytes
+// go in through a PromptTransfer; SendError and SendOutcome name every way a send can end
+// (docs/protocol.md, "Delivery").
 
 #if canImport(Glibc)
 import Glibc
@@ -113,9 +115,6 @@ public struct PromptWriter: Sendable {
             }
         }
     }
-
-    /// Bytes written to the FIFO that no reader has taken yet (FIONREAD works on the write end).
-    public static func unreadBytes(_ fd: Int32) -> Int { PipeSize.unread(fd) }
 
     /// Waits until the agent has taken every byte from the pipe; false when it took none for
     /// `stallTimeout` seconds (it holds the pipe open without reading).
