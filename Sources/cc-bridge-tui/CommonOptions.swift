@@ -12,7 +12,7 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: "Config file (default: $CC_BRIDGE_CONFIG or ~/.config/cc-bridge/config.yaml).")
     var config: String?
 
-    @Flag(name: .long, help: "Use pipes writable by other users (mode 0666). Pipes owned by others stay refused.")
+    @Flag(name: .long, help: "Use pipes other users can write: a 0666 FIFO, a pipe_dir writable by others without the sticky bit or owned by another user. FIFOs owned by others stay refused.")
     var allowUnsafePipes = false
 
     var policy: PipePolicy { PipePolicy(allowUnsafe: allowUnsafePipes) }

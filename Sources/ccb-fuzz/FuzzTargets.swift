@@ -8,7 +8,10 @@
 //             and the finished lines the same for both feeds; a Scrollback fed the same batches
 //             holds the same lines (all of them, or with tiny bounds the newest, within the bound).
 //   protocol  one line: AgentMessage.decode and HostMessage.decode; whatever decodes must
-//             re-encode to something that decodes to the same value.
+//             re-encode to something that decodes to the same value. The same line as prompt
+//             text: PromptText.clean leaves no control (but `\n` where lines are kept) and no
+//             invisible format character, cleaning twice changes nothing, and the plain line is
+//             one line ending in its only `\n`.
 //   config    config.yaml text: ConfigLoader.parse must return a config or a ConfigError.
 
 import BridgeCore
@@ -155,6 +158,25 @@ enum FuzzProtocol {
             guard case .success(let decoded) = again, decoded == message else {
                 fatalError("protocol: \(message) does not survive encode/decode: \(again)")
             }
+        }
+        checkPromptText(String(decoding: line, as: UTF8.self))
+    }
+
+    static func checkPromptText(_ text: String) {
+        for keepLines in [true, false] {
+            let cleaned = PromptText.clean(text, keepLines: keepLines).text
+            let clean = cleaned.unicodeScalars.allSatisfy { s in
+                (s == "\n" && keepLines) || (isSanitized(String(s)) && s.properties.generalCategory != .format)
+                    || s.value == 0x200C || s.value == 0x200D
+            }
+            guard clean else { fatalError("prompt text: \(cleaned.debugDescription) keeps a control or format character") }
+            guard PromptText.clean(cleaned, keepLines: keepLines).text == cleaned else {
+                fatalError("prompt text: cleaning \(cleaned.debugDescription) again changes it")
+            }
+        }
+        let line = PlainPrompt.line(for: text).bytes
+        guard line.last == 0x0A, !line.dropLast().contains(0x0A), !line.contains(0x03) else {
+            fatalError("prompt text: the plain line of \(text.debugDescription) is not one line")
         }
     }
 }

@@ -1,11 +1,14 @@
 // OneShotSend: one prompt from the command line (`cc-bridge-tui send`) through the same
 // non-blocking PromptDelivery the TUI uses, on a private EventLoop: no reader yet is retried
 // until the timeout, a full pipe waits in poll, and the process leaves only once the agent took
-// the bytes (or the delivery's deadline passed), so nothing is lost when an agent reopens its end.
+// the bytes (or took none for the stall window: "written, not yet read"), so nothing is lost
+// when an agent reopens its end. Every outcome is one of docs/protocol.md's "Delivery".
 
 public enum OneShotSend {
+    /// `stop` is asked between loop turns (a Ctrl-C): the prompt is then cancelled; a part of it
+    /// already in the pipe is ended with a newline and reported torn.
     public static func send(_ bytes: [UInt8], to path: String, policy: PipePolicy = .strict,
-                            timeout: Double) -> Result<Void, SendError> {
+                            timeout: Double, stop: () -> Bool = { false }) -> Result<SendOutcome, SendError> {
         let loop: EventLoop
         do { loop = try EventLoop() } catch { return .failure(.system(SystemError("pipe"))) }
         final class Outcome {
@@ -19,9 +22,18 @@ public enum OneShotSend {
         delivery.onReleased = { _, read in outcome.read = read }
         delivery.enqueue(.init(promptID: "cli", bytes: bytes, timeout: timeout))
         while delivery.pendingCount > 0 || outcome.delivered == nil {
+            if stop() {
+                delivery.cancelAll(reason: .cancelled(written: 0, total: bytes.count, ended: false))
+                break
+            }
             loop.runOnce(timeout: 0.05)
         }
-        if case .some(.some(let error)) = outcome.delivered { return .failure(error) }
-        return outcome.read == false ? .failure(.notRead) : .success(())
+        switch outcome.delivered {
+        case .some(.some(let error)): return .failure(error)
+        // Whole in the pipe: read, or held there without the agent taking it (also when stopped
+        // while waiting for the read).
+        case .some(.none): return .success(outcome.read == true ? .read : .writtenNotRead)
+        case .none: return .failure(.cancelled(written: 0, total: bytes.count, ended: false))
+        }
     }
 }

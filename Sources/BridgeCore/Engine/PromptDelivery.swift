@@ -1,6 +1,7 @@
 // PromptDelivery: sends one instance's prompts in order through the event loop, never blocking it.
 // ENXIO (no agent reading at this instant) is retried with a growing pause until the deadline;
-// a full pipe waits for POLLOUT in the loop, not in a blocking write.
+// each prompt is written by a PromptTransfer on loop timers: whole while the agent makes progress,
+// "not delivered" with nothing in the pipe, or torn and ended (docs/protocol.md, "Delivery").
 
 #if canImport(Glibc)
 import Glibc
@@ -20,11 +21,14 @@ final class PromptDelivery {
     private var queue: [Item] = []
     private var current: (item: Item, started: Double, backoff: Double)?
     private var fd: Int32 = -1
-    private var written = 0
+    private var transfer: PromptTransfer?
+    /// A torn prompt could not be ended (no room for its newline): the next one starts with it.
+    private var owesNewline = false
     /// The current prompt is fully written and reported; only its write end is still held.
     private var currentReported = false
+    /// While the write end is held: when the agent last took bytes, and how many were left then.
+    private var held: (since: Double, unread: Int) = (0, 0)
     private var timer: EventLoop.TimerID?
-    private var watch: EventLoop.WatchID?
 
     init(path: String, loop: EventLoop, writer: PromptWriter, completion: @escaping (String, SendError?) -> Void) {
         self.path = path
@@ -52,10 +56,17 @@ final class PromptDelivery {
     }
 
     func cancelAll(reason: SendError) {
-        // A prompt already reported delivered (we only hold its write end) is not failed again.
-        let all = (currentReported ? [] : current.map { [$0.item] } ?? []) + queue
+        // A prompt already reported delivered (we only hold its write end) is not failed again;
+        // one cut off mid-way is ended with a newline and reported torn, not "not delivered".
+        var torn: (id: String, error: SendError)?
+        if !currentReported, let state = current, let transfer, transfer.written > 0 {
+            let ended = PromptTransfer.endLine(fd, syscalls: writer.syscalls)
+            torn = (state.item.promptID, .cancelled(written: transfer.written, total: transfer.bytes.count, ended: ended))
+        }
+        let all = (currentReported || torn != nil ? [] : current.map { [$0.item] } ?? []) + queue
         reset()
         queue.removeAll()
+        if let torn { completion(torn.id, torn.error) }
         for item in all { completion(item.promptID, reason) }
     }
 
@@ -70,7 +81,8 @@ final class PromptDelivery {
         switch writer.tryOpen(path) {
         case .opened(let descriptor):
             fd = descriptor
-            written = 0
+            let bytes = owesNewline ? [0x0A] + state.item.bytes : state.item.bytes
+            transfer = PromptTransfer(bytes: bytes, stallTimeout: max(state.item.timeout, 1))
             pump()
         case .failed(let error):
             finish(error)
@@ -96,49 +108,33 @@ final class PromptDelivery {
     }
 
     private func pump() {
-        guard let state = current else { return }
-        let bytes = state.item.bytes
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { writer.syscalls.write(fd, $0.baseAddress! + written, bytes.count - written) }
-            if n > 0 { written += n; continue }
-            let code = n < 0 ? errno : EAGAIN
-            if code == EINTR { continue }
-            if code == EAGAIN {
-                if MonotonicClock.now() >= state.started + max(state.item.timeout, 1) {
-                    finish(.timedOut(written: written, total: bytes.count))
-                    return
-                }
-                if watch == nil {
-                    watch = loop.watch(fd, for: .writable) { [weak self] _ in self?.pump() }
-                    // Wake up at the deadline even if the agent never drains the pipe.
-                    timer = loop.schedule(after: max(state.item.timeout, 1)) { [weak self] in
-                        self?.timer = nil
-                        self?.pump()
-                    }
-                }
-                return
+        guard let state = current, var step = transfer else { return }
+        let result = step.pump(fd, syscalls: writer.syscalls)
+        transfer = step
+        switch result {
+        case .wait(let seconds):
+            timer = loop.schedule(after: seconds) { [weak self] in
+                self?.timer = nil
+                self?.pump()
             }
-            if code == EPIPE && written == 0 {
-                // The reader we opened left before taking a byte (an agent that reopens per
-                // prompt, caught between its EOF and its close). Nothing was delivered: close and
-                // open again, as for ENXIO.
-                if let watch { loop.unwatch(watch) }
-                if let timer { loop.cancel(timer) }
-                watch = nil
-                timer = nil
-                _ = writer.syscalls.close(fd)
-                fd = -1
-                retryLater(state)
-                return
-            }
-            finish(code == EPIPE ? .brokenPipe : .system(SystemError("write", code, path: path)))
-            return
+        case .reopen:
+            // The reader we opened left before taking a byte (an agent that reopens per prompt,
+            // caught between its EOF and its close). Nothing was delivered: close and open again.
+            closeDescriptor()
+            retryLater(state)
+        case .failed(let error):
+            if owesNewline && step.written > 0 { owesNewline = false }
+            if case .tornUnended = error { owesNewline = true }
+            finish(error)
+        case .done:
+            owesNewline = false
+            // Delivered: the whole prompt is in the pipe. Report it now (the reply may follow at
+            // once), but hold the write end until the agent has taken the bytes before the next one.
+            currentReported = true
+            held = (MonotonicClock.now(), PipeSize.unread(fd))
+            completion(state.item.promptID, nil)
+            awaitRead(pause: PromptTransfer.minPause)
         }
-        // Delivered: the whole prompt is in the pipe. Report it now (the reply may follow at
-        // once), but hold the write end until the agent has taken the bytes before the next one.
-        currentReported = true
-        completion(state.item.promptID, nil)
-        awaitRead(pause: 0.0005)
     }
 
     /// Keeps our write end until the agent has taken the bytes (see PromptWriter.waitUntilRead:
@@ -146,16 +142,18 @@ final class PromptDelivery {
     /// short timers so the loop never blocks. Then the next prompt goes.
     private func awaitRead(pause: Double) {
         guard let state = current else { return }
-        let read = PromptWriter.unreadBytes(fd) == 0
-        if read || MonotonicClock.now() >= state.started + max(state.item.timeout, 1) + 1 {
+        // Held until the agent took everything, or took nothing for the stall window.
+        let unread = PipeSize.unread(fd)
+        let now = MonotonicClock.now()
+        if unread < held.unread { held = (now, unread) }
+        let read = unread == 0
+        if read || now >= held.since + max(state.item.timeout, 1) + 1 {
             reset()
             onReleased?(state.item.promptID, read)
             startNext()
             return
         }
-        if let watch { loop.unwatch(watch) }
         if let timer { loop.cancel(timer) }
-        watch = nil
         timer = loop.schedule(after: pause) { [weak self] in
             self?.timer = nil
             self?.awaitRead(pause: min(pause * 2, 0.02))
@@ -169,12 +167,15 @@ final class PromptDelivery {
         startNext()
     }
 
-    private func reset() {
-        if let watch { loop.unwatch(watch) }
+    private func closeDescriptor() {
         if let timer { loop.cancel(timer) }
-        watch = nil
         timer = nil
         if fd >= 0 { _ = writer.syscalls.close(fd); fd = -1 }
+        transfer = nil
+    }
+
+    private func reset() {
+        closeDescriptor()
         current = nil
         currentReported = false
     }

@@ -96,8 +96,8 @@ extension SessionHub {
     /// Bytes of the prompt may be in the pipe (a retry could duplicate them).
     static func wroteSome(_ error: SendError) -> Bool {
         switch error {
-        case .timedOut(let written, _): written > 0
-        case .notRead, .brokenPipe: true
+        case .timedOut(let written, _), .tornUnended(let written, _), .cancelled(let written, _, _): written > 0
+        case .brokenPipe: true
         case .agentNotListening, .unsafe, .system: false
         }
     }

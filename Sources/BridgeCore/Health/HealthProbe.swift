@@ -59,6 +59,8 @@ public struct InstanceObservation: Sendable, Equatable {
     public var listening: Bool?
     /// nil when Docker was not asked (unavailable).
     public var container: ContainerLookup?
+    /// Why pipe_dir lets other users swap FIFOs (FifoSafety.directoryTrust), nil when it does not.
+    public var directoryProblem: String? = nil
 }
 
 public enum DockerObservation: Sendable, Equatable {
@@ -126,8 +128,11 @@ public enum HealthProbe {
         var observation = InstanceObservation(
             name: name, invalidName: InstanceName.problem(in: name)?.description,
             inPipe: condition(inPath), outPipe: condition(outPath), listening: nil, container: nil)
+        if let trust = FifoSafety.directoryTrust(pipeDirectory) {
+            observation.directoryProblem = "pipe directory \(trust.reason); \(trust.fix)"
+        }
         if observation.invalidName == nil, case .fifo(let mode, let owner) = observation.inPipe,
-           owner == geteuid(), policy.allowUnsafe || mode & 0o002 == 0 {
+           owner == geteuid(), policy.allowUnsafe || (mode & 0o002 == 0 && observation.directoryProblem == nil) {
             observation.listening = probes.isListening(inPath, policy)
         }
         if case .reachable = docker, let engine = probes.docker, observation.invalidName == nil {

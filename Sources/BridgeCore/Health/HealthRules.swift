@@ -112,6 +112,10 @@ public enum HealthRules {
                 }
             }
         }
+        if let problem = o.directoryProblem {
+            worst.append(policy.allowUnsafe ? .degraded : .unhealthy)
+            reasons.append(problem + (policy.allowUnsafe ? " (allowed by --allow-unsafe-pipes)" : " (refused)"))
+        }
         let state = HealthState.worst(worst)
         if state == .healthy {
             return CheckResult("pipes", .healthy, "both FIFOs present and safe (modes \(details["in_mode"] ?? "?")/\(details["out_mode"] ?? "?"))", details: details)

@@ -1,5 +1,6 @@
 // InstanceScanner: finds the instances in pipe_dir. Every `<name>.in.fifo`/`<name>.out.fifo`
-// pair is an instance; half pairs, non-FIFO files and invalid names are listed as broken.
+// pair is an instance; half pairs, non-FIFO files and invalid names are listed as broken. In a
+// pipe_dir other users could swap FIFOs in (FifoSafety.directoryTrust) every instance is broken.
 
 import Foundation
 
@@ -27,7 +28,13 @@ public enum InstanceScanner {
             if entry.hasSuffix(inSuffix) { names.insert(String(entry.dropLast(inSuffix.count))) }
             else if entry.hasSuffix(outSuffix) { names.insert(String(entry.dropLast(outSuffix.count))) }
         }
-        let instances = names.sorted().map { describe(name: $0, in: directory, policy: policy) }
+        var instances = names.sorted().map { describe(name: $0, in: directory, policy: policy) }
+        do {
+            try FifoSafety.checkDirectory(directory, policy: policy)
+        } catch {
+            for i in instances.indices where instances[i].isReady { instances[i].status = .broken(error.description) }
+            return InstanceScan(instances: instances, directoryError: error.description)
+        }
         return InstanceScan(instances: instances, directoryError: nil)
     }
 

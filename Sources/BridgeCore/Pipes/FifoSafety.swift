@@ -15,6 +15,8 @@ public enum PipeSafetyError: Error, Equatable, CustomStringConvertible, Sendable
     case foreignOwner(path: String, uid: UInt32)
     case unsafeMode(path: String, mode: UInt32)
     case invalidDirectory(path: String, reason: String)
+    /// pipe_dir lets another user rename or replace the FIFOs in it (see `directoryTrust`).
+    case unsafeDirectory(path: String, reason: String, fix: String)
     case system(SystemError)
 
     public var description: String {
@@ -28,6 +30,8 @@ public enum PipeSafetyError: Error, Equatable, CustomStringConvertible, Sendable
             "\(path) has unsafe mode \(String(mode, radix: 8)) (writable by others); "
                 + "run 'chmod 660 \(path)' or pass --allow-unsafe-pipes"
         case .invalidDirectory(let path, let reason): "pipe directory \(path): \(reason)"
+        case .unsafeDirectory(let path, let reason, let fix):
+            "pipe directory \(path) \(reason); refusing to use it: \(fix), or pass --allow-unsafe-pipes"
         case .system(let error): error.description
         }
     }
@@ -54,8 +58,8 @@ public enum PathKind: Equatable, Sendable {
     }
 }
 
-/// Whether pipes writable by others (mode 0666, or a world-writable pipe_dir without sticky bit)
-/// may be used. Pipes owned by another user are always refused.
+/// Whether pipes writable by others (mode 0666; a pipe_dir other users can write without the
+/// sticky bit, or owned by another user) may be used. FIFOs owned by another user are always refused.
 public struct PipePolicy: Sendable, Equatable {
     public var allowUnsafe: Bool
     public init(allowUnsafe: Bool = false) { self.allowUnsafe = allowUnsafe }
@@ -113,25 +117,73 @@ public enum FifoSafety {
         }
     }
 
-    /// Problems with pipe_dir itself: world-writable without the sticky bit, owned by someone else.
+    /// Problems with pipe_dir itself, each with its fix: the trust problems of `directoryTrust`
+    /// and a symlinked directory (followed, but worth knowing).
     public static func directoryProblems(_ directory: String) -> [String] {
         var st = stat()
         guard lstat(directory, &st) == 0 else { return ["\(directory) does not exist"] }
         var problems: [String] = []
-        let mode = UInt32(st.st_mode)
-        if mode & UInt32(S_IFMT) == UInt32(S_IFLNK) { problems.append("\(directory) is a symlink") }
-        if mode & 0o002 != 0 && mode & UInt32(S_ISVTX) == 0 {
-            problems.append("\(directory) is world-writable without the sticky bit (mode \(String(mode & 0o7777, radix: 8)))")
-        }
-        if UInt32(st.st_uid) != geteuid() && st.st_uid != 0 {
-            problems.append("\(directory) is owned by uid \(st.st_uid)")
-        }
+        if UInt32(st.st_mode) & UInt32(S_IFMT) == UInt32(S_IFLNK) { problems.append("\(directory) is a symlink") }
+        if let problem = directoryTrust(directory) { problems.append("\(directory) \(problem.reason) (refused; \(problem.fix), or pass --allow-unsafe-pipes)") }
         return problems
+    }
+
+    /// Why another user could swap the FIFOs in `directory` (rename one instance's over another's),
+    /// or nil when only we (and root) can: it is owned by another user (not root), or writable by
+    /// other users (world, or a group other than our own) without the sticky bit. The FIFOs' own
+    /// checks cannot see such a swap: the swapped FIFOs are still ours.
+    public static func directoryTrust(_ directory: String) -> (reason: String, fix: String)? {
+        var st = stat()
+        guard stat(directory, &st) == 0, UInt32(st.st_mode) & UInt32(S_IFMT) == UInt32(S_IFDIR) else { return nil }
+        let mode = UInt32(st.st_mode) & 0o7777
+        let octal = String(mode, radix: 8)
+        if st.st_uid != geteuid() && st.st_uid != 0 {
+            return ("is owned by uid \(st.st_uid) (not you or root), who can replace its FIFOs",
+                    "use a pipe directory of your own (--pipe-dir or docker.pipe_dir), or have it made yours")
+        }
+        guard mode & UInt32(S_ISVTX) == 0 else { return nil }
+        let fix = "run 'chmod 1777 \(directory)' (shared, like /tmp) or 'chmod 0700 \(directory)' (private)"
+        if mode & 0o002 != 0 {
+            return ("is world-writable without the sticky bit (mode \(octal)): any user can rename or replace its FIFOs", fix)
+        }
+        if mode & 0o020 != 0 && groupHasOthers(st.st_gid) {
+            return ("is writable by group \(st.st_gid), which has other users, without the sticky bit (mode \(octal)): "
+                    + "they can rename or replace its FIFOs", fix)
+        }
+        return nil
+    }
+
+    /// Refuses a pipe directory that fails `directoryTrust`, unless the policy allows unsafe pipes.
+    public static func checkDirectory(_ directory: String, policy: PipePolicy = .strict) throws(PipeSafetyError) {
+        let directory = directory.isEmpty ? "." : directory
+        guard !policy.allowUnsafe, let problem = directoryTrust(directory) else { return }
+        throw .unsafeDirectory(path: directory, reason: problem.reason, fix: problem.fix)
+    }
+
+    /// A group other than our own effective group, or ours with a member who is not us.
+    static func groupHasOthers(_ gid: gid_t) -> Bool {
+        if gid != getegid() { return true }
+        var entry = group()
+        var found: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 16 << 10)
+        guard getgrgid_r(gid, &entry, &buffer, buffer.count, &found) == 0, found != nil,
+              var member = entry.gr_mem else { return false }
+        var me = passwd()
+        var meFound: UnsafeMutablePointer<passwd>?
+        var meBuffer = [CChar](repeating: 0, count: 16 << 10)
+        let myName = getpwuid_r(geteuid(), &me, &meBuffer, meBuffer.count, &meFound) == 0 && meFound != nil
+            ? String(cString: me.pw_name) : nil
+        while let name = member.pointee {
+            if String(cString: name) != myName { return true }
+            member += 1
+        }
+        return false
     }
 
     /// Creates a FIFO with mode 0660, or reuses an existing safe one. Returns true when created.
     @discardableResult
     public static func create(_ path: String, policy: PipePolicy = .strict) throws(PipeSafetyError) -> Bool {
+        try checkDirectory(parentPath(of: path), policy: policy)
         if mkfifo(path, fifoMode) == 0 {
             // mkfifo honours the umask; make the mode exactly 0660.
             if chmod(path, fifoMode) != 0 { throw .system(SystemError("chmod", path: path)) }
@@ -151,6 +203,7 @@ public enum FifoSafety {
         // Every FIFO we write to is opened here: a reader that vanishes must give EPIPE, never
         // a SIGPIPE that kills the whole process (the TUI, the agent, a test runner).
         if flags & O_ACCMODE != O_RDONLY { SignalSetup.ignoreSIGPIPE() }
+        try checkDirectory(parentPath(of: path), policy: policy)
         let fd = syscalls.open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0)
         if fd < 0 {
             let code = errno

@@ -47,13 +47,9 @@ public final class OutputChannel {
         readFD = fd
         // Our own writer: opening O_WRONLY|O_NONBLOCK succeeds now that a reader exists.
         keepAliveFD = (try? FifoSafety.open(path, flags: O_WRONLY, policy: policy)) ?? -1
-        #if os(Linux)
-        // Glibc does not export these: F_LINUX_SPECIFIC_BASE (1024) + 7 and + 8.
-        let setPipeSize: Int32 = 1031, getPipeSize: Int32 = 1032
         // Refused above /proc/sys/fs/pipe-max-size for unprivileged users: then the default stays.
-        _ = fcntl(fd, setPipeSize, OutputChannel.preferredPipeSize)
-        pipeCapacity = Int(fcntl(fd, getPipeSize))
-        #endif
+        PipeSize.enlarge(fd, to: OutputChannel.preferredPipeSize)
+        pipeCapacity = PipeSize.capacity(fd) ?? 0
     }
 
     /// Reads what is there now into `buffer`; never blocks.

@@ -11,21 +11,28 @@
 // sequence whose rest is still in flight): when `pendingTimeout` is non-nil the runtime calls
 // `flushPending()` if no more input came within that many seconds.
 
+import BridgeCore
+
 public enum InputEvent: Hashable, Sendable {
     case key(KeyEvent)
     case paste(String)
+    /// A bracketed paste larger than `InputDecoder.maxPasteBytes`: refused whole (never cut, never
+    /// typed as keys); `bytes` is its full size.
+    case pasteRefused(bytes: Int)
     case mouse(MouseEvent)
 }
 
 public struct InputDecoder: Sendable {
     /// How long a lone ESC waits for the rest of a sequence before it counts as the Esc key.
     public static let escapeTimeout = 0.025
-    /// Pastes larger than this are cut (the rest is dropped, never typed as keys).
-    public static let maxPasteBytes = 1 << 20
+    /// Pastes larger than this are refused whole (their bytes are counted, not kept).
+    public static let maxPasteBytes = PromptText.maxBytes
 
     private var buffer: [UInt8] = []
     private var inPaste = false
     private var pasteBytes: [UInt8] = []
+    /// Bytes of the current paste, kept or not.
+    private var pasteTotal = 0
 
     public init() {}
 
@@ -63,8 +70,10 @@ public struct InputDecoder: Sendable {
                     appendPaste(buffer[i..<end])
                     i = end + InputDecoder.pasteEnd.count
                     inPaste = false
-                    events.append(.paste(InputDecoder.pasteText(pasteBytes)))
+                    events.append(pasteTotal > InputDecoder.maxPasteBytes
+                                  ? .pasteRefused(bytes: pasteTotal) : .paste(InputDecoder.pasteText(pasteBytes)))
                     pasteBytes = []
+                    pasteTotal = 0
                 } else {
                     // Keep a tail that could be the start of the end marker.
                     var keep = 0
@@ -104,6 +113,7 @@ public struct InputDecoder: Sendable {
                 i += length
                 inPaste = true
                 pasteBytes = []
+                pasteTotal = 0
             }
         }
         buffer.removeFirst(min(i, buffer.count))
@@ -111,8 +121,12 @@ public struct InputDecoder: Sendable {
     }
 
     private mutating func appendPaste(_ bytes: ArraySlice<UInt8>) {
-        let room = InputDecoder.maxPasteBytes - pasteBytes.count
-        if room > 0 { pasteBytes.append(contentsOf: bytes.prefix(room)) }
+        pasteTotal += bytes.count
+        if pasteTotal <= InputDecoder.maxPasteBytes {
+            pasteBytes.append(contentsOf: bytes)
+        } else if !pasteBytes.isEmpty {
+            pasteBytes = []   // over the limit: it will be refused whole, so keep nothing
+        }
     }
 
     /// Paste text with CR and CRLF turned into LF (terminals send Enter as CR).

@@ -7,6 +7,8 @@ public enum Action: Sendable, Equatable {
     // Input
     case key(KeyEvent)
     case paste(String)
+    /// A paste over the limit, refused whole; `bytes` is its size.
+    case pasteRefused(bytes: Int)
     case mouse(MouseEvent)
     case resize(rows: Int, cols: Int)
     // Engine events

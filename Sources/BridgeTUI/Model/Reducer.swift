@@ -9,7 +9,8 @@ import BridgeCore
 public func reduce(state: inout AppState, action: Action) -> [Effect] {
     switch action {
     case .key(let event): return state.handleKey(event)
-    case .paste(let text): state.handlePaste(text); return []
+    case .paste(let text): state.applyPaste(text); return []
+    case .pasteRefused(let bytes): state.error(PromptText.sizeRefusal(bytes, what: "paste") ?? ""); return []
     case .mouse(let event): return state.handleMouse(event)
     case .resize(let rows, let cols): state.resize(rows: rows, cols: cols); return []
     case .instancesChanged(let infos): state.updateInstances(infos); return []

@@ -178,6 +178,7 @@ public final class TUIRuntime {
         switch input {
         case .key(let key): .key(key)
         case .paste(let text): .paste(text)
+        case .pasteRefused(let bytes): .pasteRefused(bytes: bytes)
         case .mouse(let mouse): .mouse(mouse)
         }
     }

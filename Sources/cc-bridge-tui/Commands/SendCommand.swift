@@ -1,19 +1,43 @@
 // `cc-bridge-tui send`: one prompt to an instance's in-FIFO, through the same non-blocking
 // delivery as the TUI's (OneShotSend). Never hangs: with no agent listening it exits 1 once the
-// timeout has passed.
+// timeout has passed. Every outcome has its own exit code and wording (docs/protocol.md,
+// "Delivery"), so a script never resends a prompt that is in the pipe.
 
 import ArgumentParser
 import BridgeCore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct SendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "send", abstract: "Send one prompt to an instance (- reads it from standard input).")
+        commandName: "send", abstract: "Send one prompt to an instance (- reads it from standard input).",
+        discussion: """
+        The prompt is one line (plain protocol): line breaks and tabs become spaces; control \
+        characters, escape sequences and invisible format characters are removed. A prompt over \
+        1 MiB, or standard input that is not UTF-8, is refused.
+
+        Exit status:
+          0  delivered: the agent read the whole prompt
+          1  not delivered: nothing of it is in the pipe (no agent, pipe full, unsafe pipes)
+          2  usage, config or prompt refused before sending (too large, not UTF-8)
+          3  written, not yet read: the whole prompt waits in the in-FIFO; do not send it again
+          4  torn: the agent stopped reading (or Ctrl-C came) mid-prompt; the part written was ended with a newline
+        """)
+
+    enum Status {
+        static let notDelivered: Int32 = 1
+        static let refused: Int32 = 2
+        static let writtenNotRead: Int32 = 3
+        static let torn: Int32 = 4
+    }
 
     @OptionGroup var options: CommonOptions
     @Argument(help: "Instance name.") var instance: String
     @Argument(help: "The prompt words, or - for standard input.") var prompt: [String] = []
-    @Option(help: "Seconds to wait for the agent before giving up.") var timeout: Double = 2
+    @Option(help: "Seconds the agent may take nothing from the pipe before giving up (a stall, not a total time).")
+    var timeout: Double = 2
     @Option(help: "Seconds to wait for a listener (overrides --timeout when longer).") var wait: Double?
     @Flag(help: "Send the interrupt byte (0x03) instead of a prompt.") var interrupt = false
 
@@ -26,25 +50,72 @@ struct SendCommand: ParsableCommand {
         let config = try options.loadConfig()
         let name = try options.instanceName(instance)
         let path = name.inFifoPath(in: config.pipeDirectory)
-        let bytes: [UInt8]
-        if interrupt {
-            bytes = PromptWriter.interruptByte
-        } else {
-            var text = prompt == ["-"]
-                ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-                : prompt.joined(separator: " ")
-            while text.hasSuffix("\n") { text.removeLast() }
-            let line = PlainPrompt.line(for: text)
-            if line.joinedLines {
-                FileHandle.standardErrorWrite("note: the prompt has newlines; the plain protocol takes one line, so they were sent as spaces")
-            }
-            bytes = line.bytes
+        let bytes = interrupt ? PromptWriter.interruptByte : try promptLine()
+        // Ctrl-C (or SIGTERM, SIGHUP) mid-prompt must not leave a cut line for the next prompt to
+        // glue onto: the writer ends it and says torn.
+        SignalPipe.route([SIGINT, SIGTERM, SIGHUP])
+        let result = OneShotSend.send(bytes, to: path, policy: options.policy, timeout: max(timeout, wait ?? 0)) {
+            !SignalPipe.drain().isEmpty
         }
-        switch OneShotSend.send(bytes, to: path, policy: options.policy, timeout: max(timeout, wait ?? 0)) {
-        case .success: return
+        switch result {
+        case .success(.read): return
+        case .success(.writtenNotRead):
+            FileHandle.standardErrorWrite("cc-bridge-tui: \(name): written, not yet read: the whole prompt is in the in-FIFO "
+                + "but the agent has not taken it; it gets the prompt when it reads again "
+                + "(do not send it again, or it runs twice)")
+            throw ExitCode(Status.writtenNotRead)
         case .failure(let error):
             FileHandle.standardErrorWrite("cc-bridge-tui: \(name): \(error)")
-            throw ExitCode(1)
+            throw ExitCode(error.isTorn ? Status.torn : Status.notDelivered)
         }
+    }
+
+    /// The prompt as one plain line, or exit 2 with the reason (too large, not UTF-8).
+    private func promptLine() throws -> [UInt8] {
+        var text: String
+        if prompt == ["-"] {
+            let (raw, total) = SendCommand.readStandardInput(keeping: PromptText.maxBytes + 4096)
+            var size = total
+            var kept = raw
+            while kept.last == 0x0A || kept.last == 0x0D { kept.removeLast(); size -= 1 }
+            if let refusal = PromptText.sizeRefusal(size) { return try refuse(refusal) }
+            switch PromptText.decodeUTF8(kept) {
+            case .success(let decoded): text = decoded
+            case .failure(let error): return try refuse(error.description)
+            }
+        } else {
+            text = prompt.joined(separator: " ")
+            while text.hasSuffix("\n") { text.removeLast() }
+            if let refusal = PromptText.sizeRefusal(text.utf8.count) { return try refuse(refusal) }
+        }
+        let line = PlainPrompt.line(for: text)
+        if line.joinedLines {
+            FileHandle.standardErrorWrite("note: the prompt has newlines; the plain protocol takes one line, so they were sent as spaces")
+        }
+        if line.removed > 0 {
+            FileHandle.standardErrorWrite("note: removed \(line.removed) control character\(line.removed == 1 ? "" : "s"), "
+                + "escape sequence\(line.removed == 1 ? "" : "s") or invisible format character\(line.removed == 1 ? "" : "s") from the prompt")
+        }
+        return line.bytes
+    }
+
+    private func refuse(_ reason: String) throws -> [UInt8] {
+        FileHandle.standardErrorWrite("cc-bridge-tui: \(reason)")
+        throw ExitCode(Status.refused)
+    }
+
+    /// Standard input, at most `limit` bytes kept; the rest is counted, not held.
+    static func readStandardInput(keeping limit: Int) -> (bytes: [UInt8], total: Int) {
+        var kept: [UInt8] = []
+        var total = 0
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            total += n
+            if kept.count < limit { kept += buffer[0..<min(n, limit - kept.count)] }
+        }
+        return (kept, total)
     }
 }
