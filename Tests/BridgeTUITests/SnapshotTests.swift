@@ -226,6 +226,26 @@ import BridgeCore
         h.press("toggleTimestamps")
         #expect(h.outputRows[0] == "01:02:03 hello")
     }
+
+    /// First run: no instances. The pane names the directory watched and the two next steps.
+    @Test func firstRunNamesThePipeDirectoryAndTheNextSteps() {
+        var h = Harness(rows: 16, cols: 80, instances: [])
+        h.state.pipeDirectory = "/tmp/cc-bridge/pipes"
+        let screen = h.screen()
+        #expect(Array(screen[0...10]) == [
+            " no instances       │ cc-bridge",
+            "                    │ No instances yet. Watching /tmp/cc-bridge/pipes for",
+            "                    │ <name>.in.fifo and <name>.out.fifo; an instance appears",
+            "                    │ here as soon as its pipes do.",
+            "                    │",
+            "                    │ Try it without Docker or Claude:",
+            "                    │   cc-bridge-tui demo",
+            "                    │",
+            "                    │ Or start the agent inside the container:",
+            "                    │   cc-bridge-agent serve --name NAME --pipe-dir",
+            "                    │   /tmp/cc-bridge/pipes --persistent \"claude\"",
+        ])
+    }
 }
 
 extension String {

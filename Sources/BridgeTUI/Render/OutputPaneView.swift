@@ -6,6 +6,21 @@
 import BridgeCore
 
 enum OutputPaneView {
+    /// The empty state of a first run: the directory watched, and the two ways to get an instance
+    /// (the flags are cc-bridge-agent's own: `cc-bridge-agent serve --help`).
+    static func firstRunText(pipeDirectory: String) -> [String] {
+        let directory = pipeDirectory.isEmpty ? "/tmp/cc-bridge/pipes" : pipeDirectory
+        return [
+            "No instances yet. Watching \(directory) for <name>.in.fifo and <name>.out.fifo; an instance appears here as soon as its pipes do.",
+            "",
+            "Try it without Docker or Claude:",
+            "  cc-bridge-tui demo",
+            "",
+            "Or start the agent inside the container:",
+            "  cc-bridge-agent serve --name NAME --pipe-dir \(directory) --persistent \"claude\"",
+        ]
+    }
+
     /// One screen row of a line: the characters it shows, each with its UTF-8 offset and width.
     struct Glyph {
         var character: Character
@@ -19,10 +34,17 @@ enum OutputPaneView {
         buffer.fill(row: rect.row, col: rect.col, rows: rect.rows, cols: rect.cols, style: base)
         guard rect.rows > 0, rect.cols > 0 else { return }
         guard let instance = state.activeInstance else {
-            let text = state.instances.isEmpty
-                ? "No instances" + (state.pipeDirectory.isEmpty ? "" : " in \(state.pipeDirectory)") + " yet."
-                : "No instance selected."
-            buffer.write(" " + text, row: rect.row, col: rect.col, limit: rect.col + rect.cols, style: theme.style(.stateUnknown))
+            let rows = state.instances.isEmpty
+                ? firstRunText(pipeDirectory: state.pipeDirectory).flatMap { line in
+                    // Commands keep their indent on every row they wrap to.
+                    let indent = String(line.prefix { $0 == " " })
+                    return HelpView.wrap(String(line.dropFirst(indent.count)), width: rect.cols - 2 - indent.count).map { indent + $0 }
+                }
+                : ["No instance selected."]
+            for (index, text) in rows.prefix(rect.rows).enumerated() {
+                buffer.write(" " + text, row: rect.row + index, col: rect.col, limit: rect.col + rect.cols,
+                             style: theme.style(.stateUnknown))
+            }
             return
         }
         guard let (anchorLine, skip) = instance.anchor else {
