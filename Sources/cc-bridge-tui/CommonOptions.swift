@@ -44,6 +44,24 @@ struct CommonOptions: ParsableArguments {
             throw ExitCode(2)
         }
     }
+
+    /// "No such instance": neither of its FIFOs is in the pipe directory and, when
+    /// `historyDirectory` is given, it has no history file there either. Every command says it
+    /// the same way and exits 1.
+    func requireInstance(_ name: InstanceName, config: BridgeConfig, historyDirectory: String? = nil) throws {
+        let directory = config.pipeDirectory
+        var known = [name.inFifoPath(in: directory), name.outFifoPath(in: directory)]
+        if let historyDirectory { known.append(HistoryStore.historyPath(instance: name.rawValue, stateDirectory: historyDirectory)) }
+        if known.contains(where: { FileManager.default.fileExists(atPath: $0) }) { return }
+        FileHandle.standardErrorWrite(CommonOptions.noSuchInstance(name.rawValue, directory: directory))
+        throw ExitCode(CommonOptions.noSuchInstanceStatus)
+    }
+
+    static let noSuchInstanceStatus: Int32 = 1
+
+    static func noSuchInstance(_ raw: String, directory: String) -> String {
+        "cc-bridge-tui: no such instance \"\(InstanceScanner.displayName(raw))\": no FIFOs for it in \(directory)"
+    }
 }
 
 extension CommonOptions {

@@ -234,13 +234,19 @@ public enum FifoSafety {
     }
 
     /// Removes a FIFO; anything that is not a FIFO is left alone and reported.
-    public static func remove(_ path: String) throws(PipeSafetyError) {
+    /// Returns whether a FIFO was there (and is now gone); false when nothing was at `path`.
+    @discardableResult
+    public static func remove(_ path: String) throws(PipeSafetyError) -> Bool {
         switch inspect(path) {
-        case .missing: return
+        case .missing: return false
         case .symlink: throw .symlink(path: path)
         case .other(let kind): throw .notFifo(path: path, kind: kind)
         case .fifo:
-            if unlink(path) != 0 && errno != ENOENT { throw .system(SystemError("unlink", path: path)) }
+            if unlink(path) != 0 {
+                if errno == ENOENT { return false }
+                throw .system(SystemError("unlink", path: path))
+            }
+            return true
         }
     }
 

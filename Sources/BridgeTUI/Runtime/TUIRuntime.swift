@@ -83,16 +83,18 @@ public final class TUIRuntime {
         stats = RuntimeStats(environment: options.environment)
         loop = try EventLoop()
         let now = Date().timeIntervalSince1970
+        let stateDirectory = options.stateDirectory ?? StatePaths.directory(environment: options.environment)
+        // `s` saves under the state directory, never into whatever directory the TUI started in.
         state = AppState(
             settings: options.config.tui, theme: options.theme, size: Size(rows: 24, cols: 80),
-            saveDirectory: FileManager.default.currentDirectoryPath, now: now,
+            saveDirectory: stateDirectory + "/exports", now: now,
             timeZoneOffset: TimeZone.current.secondsFromGMT())
         state.pipeDirectory = options.config.pipeDirectory
         state.mouse = options.mouse
         state.promptIDPrefix = "t\(String(UInt64(now * 1000), radix: 36))-"
         var hubOptions = SessionHub.Options(
             directory: options.config.pipeDirectory,
-            stateDirectory: options.stateDirectory ?? StatePaths.directory(environment: options.environment))
+            stateDirectory: stateDirectory)
         hubOptions.engine.policy = options.policy
         hubOptions.engine.maxLineBytes = options.config.tui.maxLineBytes
         hubOptions.session = options.config.docker.session
@@ -299,6 +301,8 @@ public final class TUIRuntime {
             guard let target = state.instance(named: instance) else { return }
             let text = ScrollbackExport.text(of: target, timestamps: target.view.timestamps, timeZoneOffset: state.timeZoneOffset)
             do {
+                try FileManager.default.createDirectory(atPath: state.saveDirectory, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
                 try text.write(toFile: path, atomically: true, encoding: .utf8)
                 dispatch(.notice(StatusMessage("saved \(target.scrollback.count) lines to \(path)", kind: .info,
                                                expires: Date().timeIntervalSince1970 + 5)))

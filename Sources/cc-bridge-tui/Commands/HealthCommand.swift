@@ -30,7 +30,7 @@ struct HealthCommand: ParsableCommand {
             let now = Date().timeIntervalSince1970
             HealthText.feedSessions(monitor, config: config, stateDirectory: stateDirectory, now: now)
             let report = monitor.runChecks(now: now)
-            let healthy = try show(report)
+            let healthy = try show(report, pipeDirectory: config.pipeDirectory)
             guard watch, report.enabled else {
                 if !healthy { throw ExitCode(1) }
                 return
@@ -40,13 +40,16 @@ struct HealthCommand: ParsableCommand {
     }
 
     /// Prints the report (or the one component); returns whether what was printed is healthy.
-    func show(_ report: HealthReport) throws -> Bool {
+    func show(_ report: HealthReport, pipeDirectory: String) throws -> Bool {
         var selected: ComponentReport?
         if let component, report.enabled {
             guard let found = report.component(component) else {
+                // Any name that is not a component is taken for an instance: the same "no such
+                // instance" as every other command, then what could have been meant.
                 let names = report.components.map(\.name).joined(separator: ", ")
-                FileHandle.standardErrorWrite("cc-bridge-tui: no component \"\(InstanceScanner.displayName(component))\" (components: \(names))")
-                throw ExitCode(2)
+                FileHandle.standardErrorWrite(CommonOptions.noSuchInstance(component, directory: pipeDirectory))
+                FileHandle.standardErrorWrite("components: \(names)")
+                throw ExitCode(CommonOptions.noSuchInstanceStatus)
             }
             selected = found
         }

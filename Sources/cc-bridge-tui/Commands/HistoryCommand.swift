@@ -21,6 +21,7 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         let config = try options.loadConfig()
         let name = try options.instanceName(instance)
+        try options.requireInstance(name, config: config, historyDirectory: StatePaths.directory())
         let snapshot = SessionSnapshot.read(instance: name, settings: config.docker.session,
                                             stateDirectory: StatePaths.directory(), now: Date().timeIntervalSince1970)
         let path = snapshot.path

@@ -32,17 +32,20 @@ struct PipesCommand: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove an instance's FIFOs (only FIFOs are ever removed).")
+        static let configuration = CommandConfiguration(abstract: "Remove an instance's FIFOs (only FIFOs are ever removed; no FIFO at all is \"no such instance\", exit 1).")
         @OptionGroup var options: CommonOptions
         @Argument var instance: String
 
         func run() throws {
             let config = try options.loadConfig()
             let name = try options.instanceName(instance)
+            try options.requireInstance(name, config: config)
             var failed = false
+            // Reported like `create` does: one line per FIFO.
             for path in [name.inFifoPath(in: config.pipeDirectory), name.outFifoPath(in: config.pipeDirectory)] {
                 do {
-                    try FifoSafety.remove(path)
+                    let removed = try FifoSafety.remove(path)
+                    print("\(removed ? "removed" : "absent ") \(path)")
                 } catch {
                     FileHandle.standardErrorWrite("cc-bridge-tui: \(error)")
                     failed = true

@@ -1,7 +1,8 @@
 // `cc-bridge-tui send`: one prompt to an instance's in-FIFO, through the same non-blocking
 // delivery as the TUI's (OneShotSend). Never hangs: with no agent listening it exits 1 once the
 // timeout has passed. Every outcome has its own exit code and wording (docs/protocol.md,
-// "Delivery"), so a script never resends a prompt that is in the pipe.
+// "Delivery"), so a script never resends a prompt that is in the pipe. What went in (bytes, protocol,
+// whether the agent read it) is printed on standard output.
 
 import ArgumentParser
 import BridgeCore
@@ -49,6 +50,7 @@ struct SendCommand: ParsableCommand {
     func run() throws {
         let config = try options.loadConfig()
         let name = try options.instanceName(instance)
+        try options.requireInstance(name, config: config)
         let path = name.inFifoPath(in: config.pipeDirectory)
         let bytes = interrupt ? PromptWriter.interruptByte : try promptLine()
         // Ctrl-C (or SIGTERM, SIGHUP) mid-prompt must not leave a cut line for the next prompt to
@@ -57,9 +59,13 @@ struct SendCommand: ParsableCommand {
         let result = OneShotSend.send(bytes, to: path, policy: options.policy, timeout: max(timeout, wait ?? 0)) {
             !SignalPipe.drain().isEmpty
         }
+        // What went in, on standard output (the plain protocol carries no turn id).
+        let what = interrupt ? "the interrupt byte 0x03" : "\(bytes.count) bytes"
         switch result {
-        case .success(.read): return
+        case .success(.read):
+            print("delivered to \(name): \(what), plain protocol (no turn id), read by the agent")
         case .success(.writtenNotRead):
+            print("delivered to \(name): \(what), plain protocol (no turn id), in the pipe, not yet read")
             FileHandle.standardErrorWrite("cc-bridge-tui: \(name): written, not yet read: the whole prompt is in the in-FIFO "
                 + "but the agent has not taken it; it gets the prompt when it reads again "
                 + "(do not send it again, or it runs twice)")

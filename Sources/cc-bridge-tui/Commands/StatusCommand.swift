@@ -17,6 +17,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let config = try options.loadConfig()
         let name = try options.instanceName(instance)
+        try options.requireInstance(name, config: config, historyDirectory: StatePaths.directory())
         let now = Date().timeIntervalSince1970
         let probes = HealthProbes(docker: DockerClient())
         let docker = HealthProbe.observeDocker(probes.docker)

@@ -23,6 +23,7 @@ struct TailCommand: ParsableCommand {
     func run() throws {
         let config = try options.loadConfig()
         let name = try options.instanceName(instance)
+        try options.requireInstance(name, config: config)
         // One reader per out-FIFO: next to a TUI (or another tail) reading this instance, a
         // second reader would split the stream between them.
         let readerLock: ReaderLock

