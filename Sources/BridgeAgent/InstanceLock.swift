@@ -38,7 +38,7 @@ public final class InstanceLock {
     private var fd: Int32 = -1
 
     public static func path(for name: InstanceName, in directory: String) -> String {
-        directory + "/" + name.rawValue + ".lock"
+        AgentLockProbe.path(for: name.rawValue, in: directory)
     }
 
     /// Takes the lock or throws; never waits for it.

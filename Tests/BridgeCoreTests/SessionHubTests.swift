@@ -114,6 +114,35 @@ final class RealAgent {
         #expect(h.turns.map(\.prompt) == ["only once"])
     }
 
+    /// Interrupt on the plain protocol (issue 12): an agent that is not cc-bridge-agent gets
+    /// nothing (cc-bridge's container_agent.py would read 0x03 as a "^C" prompt line) and the
+    /// user is told; while the lock file cc-bridge-agent holds is locked, the byte 0x03 goes.
+    @Test func plainInterruptGoesOnlyToAnAgentThatUnderstandsIt() throws {
+        let h = try HubFixture()
+        #expect(h.spin { h.hub.mode(of: "a") == .plain })
+        let holder = open(h.inPath, O_RDONLY | O_NONBLOCK)
+        #expect(holder >= 0)
+        defer { close(holder) }
+        func pipeBytes() -> [UInt8] {
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let n = read(holder, &buffer, buffer.count)
+            return n > 0 ? Array(buffer[0..<n]) : []
+        }
+        var unsupported: Int { h.events.count { if case .notice(_, .interruptUnsupported) = $0 { true } else { false } } }
+        h.hub.interrupt("a")
+        #expect(!h.spin(0.5) { !pipeBytes().isEmpty }, "a plain agent that is not ours got bytes")
+        #expect(unsupported == 1, "events: \(h.events)")
+        // Our agent holds <pipe-dir>/a.lock (flock) while it serves `a`.
+        let lock = open(h.dir + "/a.lock", O_RDWR | O_CREAT, 0o600)
+        #expect(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0)
+        defer { close(lock) }
+        h.hub.interrupt("a")
+        var got: [UInt8] = []
+        #expect(h.spin { got += pipeBytes(); return !got.isEmpty })
+        #expect(got == [0x03])
+        #expect(unsupported == 1)
+    }
+
     /// A framed agent killed with SIGKILL mid-reply: the turn ends as interrupted at once (no
     /// request timeout), the exit is reported, and a new agent's `hello` is its comeback.
     @Test func framedAgentKilledMidReplyEndsTheTurnAndItsComebackIsSeen() throws {

@@ -27,4 +27,14 @@ import Glibc
         let started = try FileManager.default.contentsOfDirectory(atPath: s.scratch.path)
         #expect(!started.contains { $0.hasPrefix("cc-bridge-bot-") }, "files: \(started)")
     }
+
+    @Test func interruptOnAnUpstreamPlainAgentSendsNothingAndSaysSo() throws {
+        let s = try TUISession()
+        #expect(try s.tmux.waitFor("other"))
+        try s.tmux.send("x")   // `bot`, served by the upstream-style agent, is selected
+        #expect(try s.tmux.waitFor("this agent cannot be interrupted"), "screen:\n\(s.tmux.dump)")
+        // The upstream-style agent echoes every line it gets: a 0x03 would come back as a reply.
+        usleep(1_500_000)
+        #expect(try !s.tmux.screen().contains("echo:"), "screen:\n\(s.tmux.dump)")
+    }
 }

@@ -127,12 +127,40 @@ public final class InstanceHub {
         connection.delivery.enqueue(.init(promptID: promptID, bytes: bytes, timeout: timeout))
     }
 
-    public func interrupt(_ instance: String, promptID: String, timeout: Double = 1) {
-        guard let connection = connections[instance] else { return }
-        let bytes = connection.decoder.mode == .framed
-            ? Array(HostMessage.interrupt(id: promptID).encode().utf8) + [0x0A]
-            : PromptWriter.interruptByte
-        connection.delivery.enqueue(.init(promptID: promptID, bytes: bytes, timeout: timeout))
+    /// How an interrupt reaches an instance's agent, if it can.
+    public enum InterruptRoute: Equatable, Sendable {
+        /// A framed agent: an `interrupt` message.
+        case framed
+        /// Our cc-bridge-agent on the plain protocol (it holds its lock file): the byte 0x03.
+        case interruptByte
+        /// A plain agent that is not ours (cc-bridge's container_agent.py reads 0x03 as a prompt
+        /// line "^C"), or no agent seen: nothing is sent.
+        case unsupported
+    }
+
+    /// The route an interrupt would take now (docs/protocol.md, "Interrupt").
+    public func interruptRoute(_ instance: String) -> InterruptRoute {
+        guard let connection = connections[instance] else { return .unsupported }
+        if connection.decoder.mode == .framed { return .framed }
+        return AgentLockProbe.ourAgentServes(instance, in: options.directory) ? .interruptByte : .unsupported
+    }
+
+    /// Sends an interrupt when the agent understands one; returns the route taken (nothing is
+    /// sent for `.unsupported`).
+    @discardableResult
+    public func interrupt(_ instance: String, promptID: String, timeout: Double = 1) -> InterruptRoute {
+        let route = interruptRoute(instance)
+        guard let connection = connections[instance] else { return route }
+        switch route {
+        case .framed:
+            let bytes = Array(HostMessage.interrupt(id: promptID).encode().utf8) + [0x0A]
+            connection.delivery.enqueue(.init(promptID: promptID, bytes: bytes, timeout: timeout))
+        case .interruptByte:
+            connection.delivery.enqueue(.init(promptID: promptID, bytes: PromptWriter.interruptByte, timeout: timeout))
+        case .unsupported:
+            break
+        }
+        return route
     }
 
     // MARK: attachment

@@ -36,8 +36,13 @@ extension SessionHub {
         updateActivity(session)
     }
 
-    /// Interrupts the running reply (the oldest open turn ends as interrupted).
+    /// Interrupts the running reply (the oldest open turn ends as interrupted), when the agent
+    /// understands an interrupt; otherwise sends nothing and says so (`.interruptUnsupported`).
     public func interrupt(_ instance: String) {
+        if engine.interruptRoute(instance) == .unsupported {
+            onEvent(.notice(instance: instance, notice: .interruptUnsupported))
+            return
+        }
         if let session = sessions[instance] {
             sessionChanged(session, session.tracker.interruptSent(at: Self.now()))
             updateActivity(session)

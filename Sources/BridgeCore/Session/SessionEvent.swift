@@ -55,6 +55,9 @@ public enum SessionNotice: Equatable, Sendable {
     /// A queued prompt could not be delivered for a reason other than "not listening".
     case queuedNotDelivered(String)
     case interruptFailed(String)
+    /// A plain-protocol agent that is not cc-bridge-agent: it has no interrupt (a 0x03 byte
+    /// would reach it as a prompt line), so nothing was sent.
+    case interruptUnsupported
     /// Someone else reads this instance's out-FIFO; we do not.
     case readerRefused(String)
 }

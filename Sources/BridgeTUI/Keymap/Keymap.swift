@@ -112,7 +112,7 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["shift-tab"], .toggleFocus, "Switch between list and output", group: "Instances", [.navigation]),
         KeyBinding(["a", "f2"], .attach, "Attach: full screen on the selected instance (again: detach)", group: "Instances", [.navigation, .prompt]),
         KeyBinding(["d", "ctrl-]"], .detach, "Detach back to the instance list", group: "Instances", [.navigation, .prompt]),
-        KeyBinding(["x"], .interrupt, "Interrupt the agent (sends Ctrl-C)", group: "Instances", [.navigation]),
+        KeyBinding(["x"], .interrupt, "Interrupt the agent's reply (framed agent or cc-bridge-agent; others cannot be: nothing is sent)", group: "Instances", [.navigation]),
         // Output
         KeyBinding(["k", "up"], .scrollUp, "Scroll up one line (pauses following)", group: "Output", [.output]),
         KeyBinding(["j", "down"], .scrollDown, "Scroll down one line", group: "Output", [.output]),

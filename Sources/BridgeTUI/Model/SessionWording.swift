@@ -18,6 +18,9 @@ public enum SessionWording {
             StatusMessage("queued prompt for \(instance) not delivered: \(text); will retry", kind: .error, expires: now + 10)
         case .interruptFailed(let text):
             StatusMessage("interrupt not delivered: \(text)", kind: .error)
+        case .interruptUnsupported:
+            StatusMessage("\(instance): this agent cannot be interrupted (plain protocol, not cc-bridge-agent); nothing sent",
+                          kind: .error, expires: now + 15)
         case .readerRefused(let text):
             StatusMessage("not reading \(text)", kind: .error, expires: now + 15)
         }
