@@ -249,3 +249,50 @@ import BridgeCore
         #expect(stack.top == .list && stack.layers.isEmpty)
     }
 }
+
+/// Attach and detach agree with what the screen says (issue 12).
+@Suite struct AttachCoherenceTests {
+    @Test func theFooterShowsOnlyKeysThatWorkWhereFocusIs() {
+        var h = Harness(rows: 12, cols: 100)
+        h.press("attach")
+        #expect(h.state.focus == .prompt)
+        let footer = h.screen()[11]
+        // `d` would type a "d" in the prompt: the footer names Ctrl-], which detaches from there.
+        #expect(footer.contains("Ctrl-] detach"), "footer: \(footer)")
+        #expect(!footer.contains("d detach"), "footer: \(footer)")
+        h.key("escape")
+        #expect(h.state.focus == .output)
+        #expect(h.screen()[11].contains("d detach"))
+    }
+
+    @Test func theDetachKeyWorksFromThePrompt() {
+        var h = Harness(rows: 12, cols: 100)
+        h.press("attach")
+        h.type("draft")
+        h.press("detach")   // the key the footer names there
+        #expect(!h.state.isAttached)
+        #expect(h.state.instances[0].prompt.text == "draft")
+    }
+
+    @Test func startedAsAttachNameDetachingLeavesTheProgram() {
+        var h = Harness(rows: 12, cols: 100)
+        h.state.detachQuits = true
+        h.press("attach")
+        #expect(h.press("detach") == [.quit])
+        // With a reply streaming, it asks once like quit does, and the detach key confirms.
+        var busy = Harness(rows: 12, cols: 100)
+        busy.state.detachQuits = true
+        busy.press("attach")
+        busy.send(.queueChanged(instance: "api", count: 1))
+        #expect(busy.press("detach") == [])
+        #expect(busy.state.confirmingQuit)
+        #expect(busy.press("detach") == [.quit])
+    }
+
+    @Test func theTitleNamesTheProtocolAsAProtocol() {
+        #expect(SessionActions.actions(for: .attachment(instance: "api", state: .attached), now: 0)
+                == [.streamState(instance: "api", text: "plain protocol")])
+        #expect(SessionActions.actions(for: .stream(instance: "api", event: .modeChanged(.framed)), now: 0)
+                == [.streamState(instance: "api", text: "framed protocol (ccb-jsonl/1)")])
+    }
+}

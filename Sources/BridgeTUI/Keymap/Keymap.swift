@@ -61,6 +61,20 @@ public struct Keymap: Sendable, Equatable {
         binding(for: command)?.keys.first?.label
     }
 
+    /// The first key that runs `command` where `focus` is, as a label; nil when no key does. A
+    /// printable key is text in a text field (`d` types a "d" in the prompt), so it never counts
+    /// there.
+    public func label(for command: Command, focus: Focus) -> String? {
+        keys(for: command, focus: focus).first?.label
+    }
+
+    /// The keys that run `command` where `focus` is, in binding order (see `label(for:focus:)`).
+    public func keys(for command: Command, focus: Focus) -> [KeySpec] {
+        bindings.filter { $0.command == command }.flatMap(\.keys).filter { key in
+            self.command(for: key, focus: focus) == command && !(focus.isTextEntry && key.printable != nil)
+        }
+    }
+
     /// The keys of every command that can quit from the "terminal too small" screen.
     public var quitKeys: [KeySpec] { binding(for: .quit)?.keys ?? [] }
 
@@ -111,7 +125,7 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["esc"], .focusList, "Back to the instance list", group: "Instances", [.output]),
         KeyBinding(["shift-tab"], .toggleFocus, "Switch between list and output", group: "Instances", [.navigation]),
         KeyBinding(["a", "f2"], .attach, "Attach: full screen on the selected instance (again: detach)", group: "Instances", [.navigation, .prompt]),
-        KeyBinding(["d", "ctrl-]"], .detach, "Detach back to the instance list", group: "Instances", [.navigation, .prompt]),
+        KeyBinding(["d", "ctrl-]"], .detach, "Detach back to the instance list (after `attach NAME`: leave, unless --stay)", group: "Instances", [.navigation, .prompt]),
         KeyBinding(["x"], .interrupt, "Interrupt the agent's reply (framed agent or cc-bridge-agent; others cannot be: nothing is sent)", group: "Instances", [.navigation]),
         // Output
         KeyBinding(["k", "up"], .scrollUp, "Scroll up one line (pauses following)", group: "Output", [.output]),

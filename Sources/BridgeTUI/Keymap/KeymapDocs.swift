@@ -26,6 +26,14 @@ public enum KeymapDocs {
         `q` while prompts are queued or a reply is streaming asks first: `q` again quits, any
         other key stays. `c` (clear) can be undone with `u` for a minute.
 
+        Attach: `a` shows one instance full screen with its prompt focused; the footer names only
+        keys that work where the focus is, so in the prompt it names `ctrl-]` to detach (`d`
+        there is text). Started as `cc-bridge-tui attach NAME`, detaching leaves the program, as
+        `cc-bridge claude-attach` does (asking first like `q` while work is in flight), unless
+        `--stay` is given. `x` interrupts only an agent that understands it (framed, or
+        cc-bridge-agent on the plain protocol); any other plain agent gets nothing and the
+        status line says it cannot be interrupted.
+
         Rebind in `config.yaml` under `tui.keys`, one action name to a list of key names;
         the listed keys replace the action's defaults (and are taken from other actions in the
         same place). Unknown action or key names are reported at start-up.

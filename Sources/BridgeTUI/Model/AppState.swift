@@ -231,6 +231,9 @@ public struct AppState: Sendable {
     public var saveDirectory: String
     /// The pipe directory being watched (shown when there are no instances).
     public var pipeDirectory = ""
+    /// Started as `attach NAME` (without `--stay`): detaching leaves the program, as
+    /// `cc-bridge claude-attach` does.
+    public var detachQuits = false
     public var helpScroll = 0
     /// The search or filter field while it has focus.
     public var entry = LineEditor()

@@ -11,7 +11,8 @@ extension AppState {
         let focus = effectiveFocus
         if confirmingQuit {
             confirmingQuit = false
-            if keymap.command(for: event.spec, focus: focus) == .quit { return [.quit] }
+            let command = keymap.command(for: event.spec, focus: focus)
+            if command == .quit || (detachQuits && (command == .detach || command == .attach)) { return [.quit] }
             info("not quitting")
             return []
         }

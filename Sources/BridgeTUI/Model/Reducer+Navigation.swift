@@ -25,6 +25,8 @@ extension AppState {
             focusStack.push(.prompt)
         case .detach:
             guard case .attach(let name) = mode else { break }
+            // Through quit, so a streaming reply or queued prompts still ask once.
+            if detachQuits { return performGeneral(.quit) }
             mode = .all
             selected = name
             focusStack.reset(to: .list)

@@ -26,6 +26,11 @@ public enum SessionWording {
         }
     }
 
+    /// The protocol an instance's stream is read as, named as a protocol in its title.
+    public static func protocolName(_ mode: StreamMode) -> String {
+        mode == .framed ? "framed protocol (ccb-jsonl/1)" : "plain protocol"
+    }
+
     /// Why a prompt went to the outbox.
     public static func queueReason(_ reason: QueueReason) -> String {
         switch reason {

@@ -198,7 +198,8 @@ enum StatusBarView {
         }
         var col = rect.col + 1
         for command in hints(for: state) {
-            guard let key = state.keymap.label(for: command) else { continue }
+            // Only keys that work where focus is (in the prompt, Ctrl-] detaches; `d` is text).
+            guard let key = state.keymap.label(for: command, focus: state.effectiveFocus) else { continue }
             let name = hintName(command)
             if col + CharWidth.of(key) + 1 + name.count > end { break }
             col = buffer.write(key, row: rect.row, col: col, limit: end, style: theme.style(.statusKey, on: .statusBg))

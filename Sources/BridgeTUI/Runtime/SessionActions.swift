@@ -13,7 +13,7 @@ enum SessionActions {
         case .stream(let name, let event):
             switch event {
             case .modeChanged(let mode):
-                return [.streamState(instance: name, text: mode == .framed ? "framed (ccb-jsonl/1)" : "plain")]
+                return [.streamState(instance: name, text: SessionWording.protocolName(mode))]
             case .notice(let text):
                 return [.streamState(instance: name, text: text)]
             case .hello, .chunkStarted, .done, .heartbeat, .replyMarker:
@@ -21,7 +21,8 @@ enum SessionActions {
             }
         case .attachment(let name, let attachment):
             switch attachment {
-            case .attached: return [.streamState(instance: name, text: "attached")]
+            // Until an agent says `hello`, the stream is read as the plain protocol.
+            case .attached: return [.streamState(instance: name, text: SessionWording.protocolName(.plain))]
             case .reattaching(let why): return [.streamState(instance: name, text: why)]
             case .failed(let why): return [.streamState(instance: name, text: "error: \(why)")]
             }

@@ -19,6 +19,8 @@ public struct TUIOptions {
     public var policy = PipePolicy.strict
     /// Full screen on this instance (`attach`), or nil for every instance.
     public var attach: String?
+    /// With `attach`: detaching returns to the instance list instead of leaving (`--stay`).
+    public var stayAfterDetach = false
     public var mouse: Bool
     /// Called on the loop once the first frame is on screen (benchmarks, demo notes).
     public var onFirstFrame: (() -> Void)?
@@ -124,6 +126,7 @@ public final class TUIRuntime {
                 throw TUIRuntimeError.readerBusy(why)
             }
             state.selected = name
+            state.detachQuits = !options.stayAfterDetach
             _ = reduce(state: &state, action: .command(.attach))
         }
         do {

@@ -15,14 +15,14 @@ struct UIOptions: ParsableArguments {
 
 enum TUILauncher {
     /// Loads config and theme, runs the TUI, maps failures to exit codes.
-    static func run(common: CommonOptions, ui: UIOptions, attach: String?) throws {
+    static func run(common: CommonOptions, ui: UIOptions, attach: String?, stay: Bool = false) throws {
         let config = try common.loadConfig(quiet: true)
-        try run(config: config, policy: common.policy, ui: ui, attach: attach)
+        try run(config: config, policy: common.policy, ui: ui, attach: attach, stay: stay)
     }
 
     /// `stateDirectory` and `managed`: the demo keeps its history private and lets health
     /// recovery recreate the pipes of the agents it started.
-    static func run(config: BridgeConfig, policy: PipePolicy, ui: UIOptions, attach: String?,
+    static func run(config: BridgeConfig, policy: PipePolicy, ui: UIOptions, attach: String?, stay: Bool = false,
                     stateDirectory: String? = nil, managed: Set<String> = []) throws {
         let environment = ProcessInfo.processInfo.environment
         let paths = ThemeLoader.defaultSearchPaths(environment: environment, executablePath: executablePath())
@@ -35,6 +35,7 @@ enum TUILauncher {
         var options = TUIOptions(config: config, theme: theme, mouse: ui.noMouse ? false : config.tui.mouse)
         options.policy = policy
         options.attach = attach
+        options.stayAfterDetach = stay
         options.stateDirectory = stateDirectory
         options.managedInstances = managed
         options.configPath = config.sourcePath ?? ConfigLoader.locate(override: nil, environment: environment).path
@@ -80,9 +81,10 @@ struct AttachCommand: ParsableCommand {
     @OptionGroup var options: CommonOptions
     @OptionGroup var ui: UIOptions
     @Argument(help: "Instance name.") var instance: String
+    @Flag(help: "Detaching (Ctrl-]) returns to the instance list instead of leaving.") var stay = false
 
     func run() throws {
         let name = try options.instanceName(instance)
-        try TUILauncher.run(common: options, ui: ui, attach: name.rawValue)
+        try TUILauncher.run(common: options, ui: ui, attach: name.rawValue, stay: stay)
     }
 }
