@@ -56,3 +56,25 @@ import Glibc
         #expect(sent.stdout == "delivered to bot: 6 bytes, plain protocol (no turn id), read by the agent\n")
     }
 }
+
+extension CLIConsistencyTests {
+    /// `send --interrupt` goes only to cc-bridge-agent: an upstream-style agent would get 0x03
+    /// as a "^C" prompt line (issue 12), so nothing is sent and it says why.
+    @Test func sendInterruptOnlyToAnAgentThatUnderstandsIt() throws {
+        let scratch = Scratch()
+        let pipes = scratch.file("pipes")
+        let tui = try Binaries.tui
+        #expect(try run(tui, ["pipes", "create", "up", "--pipe-dir", pipes]).status == 0)
+        let upstream = try Running("/usr/bin/env", ["python3", "-c", CLITests.upstreamStyleAgent, pipes, "up"])
+        defer { upstream.signal(SIGKILL) }
+        let refused = try run(tui, ["send", "up", "--interrupt", "--pipe-dir", pipes, "--timeout", "5"])
+        #expect(refused.status == 1, "\(refused.stdout) \(refused.stderr)")
+        #expect(refused.stderr.contains("this agent cannot be interrupted"), "\(refused.stderr)")
+        let ours = try Running(try Binaries.agent, ["serve", "--name", "ours", "--pipe-dir", pipes, "--echo"])
+        defer { ours.signal(SIGKILL) }
+        #expect(eventually { FileManager.default.fileExists(atPath: pipes + "/ours.lock") })
+        let sent = try run(tui, ["send", "ours", "--interrupt", "--pipe-dir", pipes, "--timeout", "5"])
+        #expect(sent.status == 0, "\(sent.stderr)")
+        #expect(sent.stdout == "delivered to ours: the interrupt byte 0x03, plain protocol (no turn id), read by the agent\n")
+    }
+}

@@ -40,7 +40,8 @@ struct SendCommand: ParsableCommand {
     @Option(help: "Seconds the agent may take nothing from the pipe before giving up (a stall, not a total time).")
     var timeout: Double = 2
     @Option(help: "Seconds to wait for a listener (overrides --timeout when longer).") var wait: Double?
-    @Flag(help: "Send the interrupt byte (0x03) instead of a prompt.") var interrupt = false
+    @Flag(help: "Send the interrupt byte (0x03) instead of a prompt; only to cc-bridge-agent (another agent would read it as a prompt line).")
+    var interrupt = false
 
     func validate() throws {
         if !interrupt && prompt.isEmpty { throw ValidationError("missing the prompt (words, or - for standard input)") }
@@ -52,6 +53,13 @@ struct SendCommand: ParsableCommand {
         let name = try options.instanceName(instance)
         try options.requireInstance(name, config: config)
         let path = name.inFifoPath(in: config.pipeDirectory)
+        // Only cc-bridge-agent (framed or plain) takes 0x03 as an interrupt; cc-bridge's
+        // container_agent.py would pass it on as a "^C" prompt line (docs/protocol.md).
+        if interrupt && !AgentLockProbe.ourAgentServes(name.rawValue, in: config.pipeDirectory) {
+            FileHandle.standardErrorWrite("cc-bridge-tui: \(name): this agent cannot be interrupted "
+                + "(no cc-bridge-agent holds \(AgentLockProbe.path(for: name.rawValue, in: config.pipeDirectory))); nothing sent")
+            throw ExitCode(Status.notDelivered)
+        }
         let bytes = interrupt ? PromptWriter.interruptByte : try promptLine()
         // Ctrl-C (or SIGTERM, SIGHUP) mid-prompt must not leave a cut line for the next prompt to
         // glue onto: the writer ends it and says torn.
