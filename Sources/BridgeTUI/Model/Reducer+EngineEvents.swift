@@ -129,6 +129,7 @@ extension AppState {
     /// each turn as a `❯ prompt` line and its dimmed response, then a footer before live output.
     mutating func restoreHistory(_ name: String, turns: [Turn], inputs: [String], queue: [OutboxEntry]) {
         let time = now
+        let theme = self.theme
         withInstance(name) { instance in
             if !inputs.isEmpty {
                 var history = PromptHistory()
@@ -145,7 +146,7 @@ extension AppState {
             var rows: [TurnRow] = []
             for turn in turns {
                 let start = instance.endLine
-                for line in HistoryLines.lines(for: turn) { instance.record(line, appended: true) }
+                for line in HistoryLines.lines(for: turn, theme: theme) { instance.record(line, appended: true) }
                 rows.append(TurnRow(turn, line: start, restored: true))
             }
             instance.record(HistoryLines.line("── end of history; live output below ──", style: dim, at: time), appended: true)
