@@ -145,6 +145,40 @@ final class RealAgent {
         _ = agent
     }
 
+    /// An agent killed while no turn is open (issue 11: it stayed healthy ~24 s, then only
+    /// degraded while dead, and took ~28 s to turn green once back): the exit is seen within two
+    /// idle probes and the next check says unhealthy; the restarted agent is back at its first
+    /// sign of life and the next check says healthy, with no failures left to outlive.
+    @Test func idleAgentKilledIsDownWithinTwoProbesAndHealthyAgainOnItsFirstSignOfLife() throws {
+        let h = try HubFixture()
+        let monitor = HealthMonitor(settings: HealthSettings(), pipeDirectory: h.dir,
+                                    config: .loaded(BridgeConfig(), path: h.tmp.file("config.yaml")),
+                                    probes: HealthProbes(docker: DockerClient(socketPath: h.tmp.file("no-docker.sock"))))
+        h.hub.monitor = monitor
+        func state() -> HealthState? { monitor.runChecks(now: SessionHub.now()).component("a")?.state }
+        let arguments = ["serve", "--name", "a", "--pipe-dir", h.dir, "--protocol", "jsonl", "--echo"]
+        var agent = try RealAgent(arguments)
+        #expect(h.spin { h.hub.activity(of: "a") == .idle && h.events.contains { if case .lifecycle(_, .seen) = $0 { true } else { false } } },
+                "events: \(h.events)")
+        #expect(state() == .healthy)
+        let killed = MonotonicClock.now()
+        agent.kill9()
+        #expect(h.spin { !h.lifecycle.isEmpty }, "events: \(h.events)")
+        let down = MonotonicClock.now() - killed
+        #expect(down < 3.5, "an idle agent's exit took \(down) s to be seen (two probes 1 s apart)")
+        #expect(h.lifecycle.first == .exited(interrupted: nil, why: .noReader), "lifecycle: \(h.lifecycle)")
+        #expect(h.hub.activity(of: "a") == .agentDown)
+        #expect(state() == .unhealthy)
+        let restarted = MonotonicClock.now()
+        agent = try RealAgent(arguments)
+        #expect(h.spin { h.lifecycle.count == 2 }, "lifecycle: \(h.lifecycle)")
+        let back = MonotonicClock.now() - restarted
+        #expect(back < 3, "the comeback took \(back) s to be seen")
+        #expect(h.lifecycle.last == .back(restarted: true))
+        #expect(state() == .healthy)
+        _ = agent
+    }
+
     /// Plain protocol: the agent swallows a prompt and dies; a new agent answers the next one.
     /// The answer belongs to the next prompt, never to the swallowed one.
     @Test func plainReplyAfterARestartIsNeverCreditedToTheSwallowedPrompt() throws {

@@ -84,6 +84,30 @@ import Glibc
         #expect(try s.tmux.waitFor("interrupted"), "screen:\n\(s.tmux.dump)")
     }
 
+    /// An agent killed while idle (no turn open) under `cc-bridge-agent supervise`: the list glyph
+    /// and the title turn unhealthy within a couple of probes (the old path: `● healthy` ~24 s,
+    /// then only `◐ degraded` while dead) and healthy again as soon as the restarted agent is
+    /// seen (the old path: another ~28 s), both well inside the default check interval.
+    @Test func idleAgentKilledUnderSuperviseTurnsUnhealthyAndBackAtOnce() throws {
+        let s = try TUISession(instances: ["bot", "other"], agentOn: [])
+        let supervisor = try Running(try Binaries.agent, ["supervise", "--", "serve", "--name", "bot", "--pipe-dir", s.pipes,
+                                                         "--protocol", "jsonl", "--echo"])
+        s.agents.append(supervisor)
+        /// Bot's list row (selected: `▌` in front of the glyph).
+        func listRow(_ glyph: String) throws -> Bool { try s.tmux.capture().contains { $0.dropFirst().hasPrefix("\(glyph) bot ") && $0.contains("│") } }
+        #expect(try s.tmux.waitFor("● healthy", timeout: 10), "screen:\n\(s.tmux.dump)")
+        #expect(try eventually(timeout: 10) { try listRow("●") }, "screen:\n\(s.tmux.dump)")
+        let agent = try run("/usr/bin/env", ["pgrep", "-P", String(supervisor.process.processIdentifier)]).stdout
+            .split(separator: "\n").compactMap { pid_t($0) }.first
+        #expect(agent != nil)
+        if let agent { kill(agent, SIGKILL) }
+        #expect(try eventually(timeout: 5) { try listRow("✖") && s.tmux.capture()[0].contains("unhealthy") }, "screen:\n\(s.tmux.dump)")
+        #expect(try s.tmux.waitFor("── agent exited", timeout: 1), "screen:\n\(s.tmux.dump)")
+        #expect(try s.tmux.waitFor("── agent back (restarted) ──", timeout: 10), "screen:\n\(s.tmux.dump)")
+        #expect(try eventually(timeout: 5) { try listRow("●") && !s.tmux.capture()[0].contains("unhealthy") && s.tmux.capture()[0].contains("healthy") },
+                "screen:\n\(s.tmux.dump)")
+    }
+
     /// Plain protocol: the agent swallows a prompt and dies; restarted a second later, it answers
     /// the next one. The history credits that answer to the next prompt, never to the swallowed.
     @Test func plainReplyAfterARestartBelongsToItsOwnPrompt() throws {
