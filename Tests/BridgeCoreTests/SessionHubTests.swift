@@ -179,6 +179,44 @@ final class RealAgent {
         _ = agent
     }
 
+    /// An agent killed in the middle of a line (issue 11: "the output stops mid-word and the
+    /// next reply is glued onto it"): the fragment is finished as a line of its own before the
+    /// exit is reported, and the next agent's reply starts a new line.
+    @Test func agentKilledMidLineHasItsFragmentEndedBeforeTheExitAndTheNextReplyStartsClean() throws {
+        let h = try HubFixture()
+        let script = h.tmp.file("job.sh")
+        try "#!/bin/sh\nif [ \"$1\" = long ]; then printf '\\033[1mI am about to cr'; sleep 8; fi\necho \"answer to $1\"\n"
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        let arguments = ["serve", "--name", "a", "--pipe-dir", h.dir, "--protocol", "jsonl", "--exec", script]
+        var agent = try RealAgent(arguments)
+        #expect(h.spin { h.hub.mode(of: "a") == .framed })
+        h.hub.send("long", to: "a", promptID: "p1")
+        #expect(h.spin { h.outputText.contains("I am about to cr") }, "events: \(h.events)")
+        agent.kill9()
+        #expect(h.spin { !h.lifecycle.isEmpty }, "events: \(h.events)")
+        let exit = try #require(h.events.firstIndex { if case .lifecycle(_, .exited) = $0 { true } else { false } })
+        // The last output before the exit finishes the fragment (no open line left).
+        let closing = h.events[..<exit].last { if case .output = $0 { true } else { false } }
+        guard case .output(_, let batch)? = closing else {
+            Issue.record("events: \(h.events)")
+            return
+        }
+        #expect(batch.lines.map(\.text) == ["I am about to cr"] && !batch.endsWithOpenLine, "batch: \(batch.lines)")
+        #expect(h.turns.first?.status == .interrupted && h.turns.first?.response.contains("I am about to cr") == true,
+                "turns: \(h.turns)")
+        agent = try RealAgent(arguments)
+        #expect(h.spin { h.lifecycle.count == 2 }, "lifecycle: \(h.lifecycle)")
+        h.hub.send("next", to: "a", promptID: "p2")
+        #expect(h.spin { h.turns.count == 2 && h.turns[1].status == .completed }, "turns: \(h.turns)")
+        let after = h.events[(exit + 1)...].compactMap { if case .output(_, let batch) = $0 { batch } else { nil } }
+        let line = after.flatMap(\.lines).first { $0.text.contains("answer to next") }
+        #expect(line?.text == "answer to next", "lines after the exit: \(after.flatMap(\.lines).map(\.text))")
+        // The dead agent's bold does not carry over to the next one.
+        #expect(line?.runs.isEmpty == true, "runs: \(line?.runs ?? [])")
+        _ = agent
+    }
+
     /// Plain protocol: the agent swallows a prompt and dies; a new agent answers the next one.
     /// The answer belongs to the next prompt, never to the swallowed one.
     @Test func plainReplyAfterARestartIsNeverCreditedToTheSwallowedPrompt() throws {

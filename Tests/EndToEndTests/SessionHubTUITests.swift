@@ -108,6 +108,41 @@ import Glibc
                 "screen:\n\(s.tmux.dump)")
     }
 
+    /// The demo's crashy agent showed it: killed mid-word, its fragment stayed the open line, the
+    /// exit and comeback markers went above it and the next reply was glued onto it
+    /// (`I am about to craReply one to: fourth`). Now the fragment ends where it stopped, the
+    /// markers follow it, and the next reply has a line of its own.
+    @Test func agentKilledMidWordKeepsItsFragmentAboveTheMarkersAndTheNextReplyApart() throws {
+        let s = try TUISession(instances: ["bot"], agentOn: [])
+        let job = s.scratch.file("job.sh")
+        try "#!/bin/sh\nif [ \"$1\" = long ]; then printf 'I am about to cr'; sleep 20; fi\necho \"Reply to: $1\"\n"
+            .write(toFile: job, atomically: true, encoding: .utf8)
+        chmod(job, 0o755)
+        let supervisor = try Running(try Binaries.agent, ["supervise", "--", "serve", "--name", "bot", "--pipe-dir", s.pipes,
+                                                         "--protocol", "jsonl", "--exec", job])
+        s.agents.append(supervisor)
+        #expect(try s.tmux.waitFor("● healthy", timeout: 10), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("Tab")
+        try s.tmux.send("long", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("I am about to cr"), "screen:\n\(s.tmux.dump)")
+        let agent = try run("/usr/bin/env", ["pgrep", "-P", String(supervisor.process.processIdentifier)]).stdout
+            .split(separator: "\n").compactMap { pid_t($0) }.first
+        #expect(agent != nil)
+        if let agent { kill(agent, SIGKILL) }
+        #expect(try s.tmux.waitFor("── agent back (restarted) ──", timeout: 15), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("fourth", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("Reply to: fourth"), "screen:\n\(s.tmux.dump)")
+        let lines = try s.tmux.capture()
+        func row(_ text: String) -> Int? { lines.firstIndex { $0.contains("│" + text) } }
+        let order = ["❯ long", "I am about to cr", "── agent exited · turn 1 interrupted ──", "── agent back (restarted) ──",
+                     "❯ fourth", "Reply to: fourth"].map(row)
+        #expect(order.allSatisfy { $0 != nil } && order.compactMap { $0 } == order.compactMap { $0 }.sorted(),
+                "screen:\n\(lines.joined(separator: "\n"))")
+        #expect(!lines.contains { $0.contains("crReply") }, "screen:\n\(lines.joined(separator: "\n"))")
+    }
+
     /// Plain protocol: the agent swallows a prompt and dies; restarted a second later, it answers
     /// the next one. The history credits that answer to the next prompt, never to the swallowed.
     @Test func plainReplyAfterARestartBelongsToItsOwnPrompt() throws {
