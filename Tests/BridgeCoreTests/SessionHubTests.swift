@@ -205,6 +205,12 @@ final class RealAgent {
         #expect(batch.lines.map(\.text) == ["I am about to cr"] && !batch.endsWithOpenLine, "batch: \(batch.lines)")
         #expect(h.turns.first?.status == .interrupted && h.turns.first?.response.contains("I am about to cr") == true,
                 "turns: \(h.turns)")
+        // Its first byte is when the fragment arrived, not when the exit was noticed (probes later).
+        if let first = h.turns.first?.firstByteAt, let done = h.turns.first?.doneAt {
+            #expect(first < done, "first byte \(first), done \(done)")
+        } else {
+            Issue.record("turns: \(h.turns)")
+        }
         agent = try RealAgent(arguments)
         #expect(h.spin { h.lifecycle.count == 2 }, "lifecycle: \(h.lifecycle)")
         h.hub.send("next", to: "a", promptID: "p2")

@@ -20,8 +20,10 @@ extension SessionHub {
                 // output), so the next agent's output never continues it.
                 if let closing = engine.endWriter(of: session.name) {
                     onEvent(.output(instance: session.name, batch: closing))
+                    // Counted at the time the fragment began arriving, not now (that is when we noticed).
+                    let began = closing.count > 0 ? closing[0].timestamp : now
                     let finished = closing.finishedTextByteCount
-                    if finished > 0 { sessionChanged(session, session.tracker.output(byteCount: finished, at: now) { closing.finishedText }) }
+                    if finished > 0 { sessionChanged(session, session.tracker.output(byteCount: finished, at: began) { closing.finishedText }) }
                 }
                 let ended = session.tracker.agentExited(at: now)
                 onEvent(.lifecycle(instance: session.name, change: .exited(interrupted: ended.last, why: why)))
