@@ -154,4 +154,17 @@ import Testing
         off.press("toggleHealth")
         #expect(off.screen()[20] == " health checks are disabled (docker.health.enabled: false)")
     }
+
+    /// Seen on a restarted agent: `up 33s rec 2all checks healthy` (the facts filled their column).
+    @Test func healthFactsThatFillTheirColumnStillLeaveASpaceBeforeTheReason() {
+        var h = Harness()
+        let report = HealthReport(enabled: true, state: .healthy, reason: "", checkedAt: SessionViewTests.t0, run: 3, components: [
+            ComponentReport(name: "api", kind: .instance, state: .healthy, reason: "all checks healthy",
+                            checks: [], consecutiveFailures: 0, recoveryAttempts: 2, lastRecovery: nil,
+                            managed: false, firstSeen: SessionViewTests.t0 - 33, uptime: 33, trend: [.healthy, .unhealthy, .healthy]),
+        ])
+        h.send(.healthUpdated(HealthRows.rows(report), perInstance: HealthRows.perInstance(report)))
+        h.press("toggleHealth")
+        #expect(h.screen().contains(" ● api        healthy          ●✖● up 33s rec 2 all checks healthy"), "screen:\n\(h.screen().joined(separator: "\n"))")
+    }
 }
