@@ -223,6 +223,25 @@ final class RealAgent {
         _ = agent
     }
 
+    /// Plain protocol, the demo's slow agent: a line typed slower than the quiet period lasts
+    /// is still the reply (the turn was completed at the pause, while the agent kept typing, and
+    /// the rest of the reply was lost from the history).
+    @Test func plainReplyStillBeingTypedIsNotEndedByTheQuietPeriod() throws {
+        var settings = SessionSettings()
+        settings.quietPeriod = 2
+        let h = try HubFixture(session: settings)
+        let script = h.tmp.file("typing.script")
+        try "say first line\nsleep 200\ntype 300 typed slowly\nsay done typing\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let agent = try RealAgent(["serve", "--name", "a", "--pipe-dir", h.dir, "--script", script])
+        #expect(h.spin { h.hub.mode(of: "a") != nil && h.hub.activity(of: "a") == .idle })
+        h.hub.send("type for me", to: "a", promptID: "p1")
+        #expect(h.spin { h.turns.first.map { !$0.status.isOpen } == true }, "turns: \(h.turns)")
+        #expect(h.turns.first?.status == .completed, "turns: \(h.turns)")
+        #expect(h.turns.first?.response.contains("typed slowly") == true, "turns: \(h.turns)")
+        #expect(h.turns.first?.response.contains("done typing") == true, "turns: \(h.turns)")
+        _ = agent
+    }
+
     /// Plain protocol: the agent swallows a prompt and dies; a new agent answers the next one.
     /// The answer belongs to the next prompt, never to the swallowed one.
     @Test func plainReplyAfterARestartIsNeverCreditedToTheSwallowedPrompt() throws {
