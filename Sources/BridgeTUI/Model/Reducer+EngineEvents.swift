@@ -16,11 +16,15 @@ extension AppState {
                 result.append(newInstance(info))
             }
         }
-        // Vanished instances stay (marked gone) while they hold output or a draft.
-        for previous in instances where old[previous.name] != nil {
+        // Vanished instances stay (marked gone) while they hold output or a draft, in their place:
+        // an agent that removes its pipes while it restarts must not make the list jump.
+        for (i, previous) in instances.enumerated() where old[previous.name] != nil {
             var gone = previous
             gone.isPresent = false
-            if !gone.scrollback.isEmpty || !gone.prompt.isEmpty { result.append(gone) }
+            guard !gone.scrollback.isEmpty || !gone.prompt.isEmpty else { continue }
+            let above = instances[..<i].last { p in result.contains { $0.name == p.name } }
+            let at = above.flatMap { a in result.firstIndex { $0.name == a.name } }.map { $0 + 1 } ?? 0
+            result.insert(gone, at: at)
         }
         instances = result
         balanceScrollback()
