@@ -116,6 +116,25 @@ struct HealthFixture {
         agent.kill()
     }
 
+    /// Seen in the demo: an agent gone for one check read "(failed 3 checks in a row)": the
+    /// count the exit pre-loads (to skip the grace period) is not a number of checks.
+    @Test func exitedAgentsReasonCountsOnlyTheChecksThatRan() throws {
+        let fx = try HealthFixture(["alpha"])
+        var agent = try startAgent(fx.inPath("alpha"))
+        let monitor = fx.monitor(healthSettings(interval: 60, failures: 3))
+        #expect(monitor.runChecks(now: 1).component("alpha")?.state == .healthy)
+        agent.kill()
+        monitor.noteAgent(instance: "alpha", down: true, at: 2)
+        let first = try #require(monitor.runChecks(now: 3).component("alpha"))
+        #expect(first.state == .unhealthy)
+        #expect(!first.reason.contains("checks in a row"), "reason: \(first.reason)")
+        let second = try #require(monitor.runChecks(now: 4).component("alpha"))
+        #expect(second.reason.hasSuffix("(failed 2 checks in a row)"), "reason: \(second.reason)")
+        agent = try startAgent(fx.inPath("alpha"))
+        #expect(monitor.runChecks(now: 5).component("alpha")?.state == .healthy)
+        agent.kill()
+    }
+
     @Test func recoveryRecreatesADeletedFifoOfAManagedInstance() throws {
         let fx = try HealthFixture(["alpha"])
         var reopened: [String] = []

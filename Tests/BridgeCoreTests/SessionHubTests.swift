@@ -174,6 +174,103 @@ final class RealAgent {
         _ = agent
     }
 
+    /// An agent killed while no turn is open (issue 11: it stayed healthy ~24 s, then only
+    /// degraded while dead, and took ~28 s to turn green once back): the exit is seen within two
+    /// idle probes and the next check says unhealthy; the restarted agent is back at its first
+    /// sign of life and the next check says healthy, with no failures left to outlive.
+    @Test func idleAgentKilledIsDownWithinTwoProbesAndHealthyAgainOnItsFirstSignOfLife() throws {
+        let h = try HubFixture()
+        let monitor = HealthMonitor(settings: HealthSettings(), pipeDirectory: h.dir,
+                                    config: .loaded(BridgeConfig(), path: h.tmp.file("config.yaml")),
+                                    probes: HealthProbes(docker: DockerClient(socketPath: h.tmp.file("no-docker.sock"))))
+        h.hub.monitor = monitor
+        func state() -> HealthState? { monitor.runChecks(now: SessionHub.now()).component("a")?.state }
+        let arguments = ["serve", "--name", "a", "--pipe-dir", h.dir, "--protocol", "jsonl", "--echo"]
+        var agent = try RealAgent(arguments)
+        #expect(h.spin { h.hub.activity(of: "a") == .idle && h.events.contains { if case .lifecycle(_, .seen) = $0 { true } else { false } } },
+                "events: \(h.events)")
+        #expect(state() == .healthy)
+        let killed = MonotonicClock.now()
+        agent.kill9()
+        #expect(h.spin { !h.lifecycle.isEmpty }, "events: \(h.events)")
+        let down = MonotonicClock.now() - killed
+        #expect(down < 3.5, "an idle agent's exit took \(down) s to be seen (two probes 1 s apart)")
+        #expect(h.lifecycle.first == .exited(interrupted: nil, why: .noReader), "lifecycle: \(h.lifecycle)")
+        #expect(h.hub.activity(of: "a") == .agentDown)
+        #expect(state() == .unhealthy)
+        let restarted = MonotonicClock.now()
+        agent = try RealAgent(arguments)
+        #expect(h.spin { h.lifecycle.count == 2 }, "lifecycle: \(h.lifecycle)")
+        let back = MonotonicClock.now() - restarted
+        #expect(back < 3, "the comeback took \(back) s to be seen")
+        #expect(h.lifecycle.last == .back(restarted: true))
+        #expect(state() == .healthy)
+        _ = agent
+    }
+
+    /// An agent killed in the middle of a line (issue 11: "the output stops mid-word and the
+    /// next reply is glued onto it"): the fragment is finished as a line of its own before the
+    /// exit is reported, and the next agent's reply starts a new line.
+    @Test func agentKilledMidLineHasItsFragmentEndedBeforeTheExitAndTheNextReplyStartsClean() throws {
+        let h = try HubFixture()
+        let script = h.tmp.file("job.sh")
+        try "#!/bin/sh\nif [ \"$1\" = long ]; then printf '\\033[1mI am about to cr'; sleep 8; fi\necho \"answer to $1\"\n"
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        let arguments = ["serve", "--name", "a", "--pipe-dir", h.dir, "--protocol", "jsonl", "--exec", script]
+        var agent = try RealAgent(arguments)
+        #expect(h.spin { h.hub.mode(of: "a") == .framed })
+        h.hub.send("long", to: "a", promptID: "p1")
+        #expect(h.spin { h.outputText.contains("I am about to cr") }, "events: \(h.events)")
+        agent.kill9()
+        #expect(h.spin { !h.lifecycle.isEmpty }, "events: \(h.events)")
+        let exit = try #require(h.events.firstIndex { if case .lifecycle(_, .exited) = $0 { true } else { false } })
+        // The last output before the exit finishes the fragment (no open line left).
+        let closing = h.events[..<exit].last { if case .output = $0 { true } else { false } }
+        guard case .output(_, let batch)? = closing else {
+            Issue.record("events: \(h.events)")
+            return
+        }
+        #expect(batch.lines.map(\.text) == ["I am about to cr"] && !batch.endsWithOpenLine, "batch: \(batch.lines)")
+        #expect(h.turns.first?.status == .interrupted && h.turns.first?.response.contains("I am about to cr") == true,
+                "turns: \(h.turns)")
+        // Its first byte is when the fragment arrived, not when the exit was noticed (probes later).
+        if let first = h.turns.first?.firstByteAt, let done = h.turns.first?.doneAt {
+            #expect(first < done, "first byte \(first), done \(done)")
+        } else {
+            Issue.record("turns: \(h.turns)")
+        }
+        agent = try RealAgent(arguments)
+        #expect(h.spin { h.lifecycle.count == 2 }, "lifecycle: \(h.lifecycle)")
+        h.hub.send("next", to: "a", promptID: "p2")
+        #expect(h.spin { h.turns.count == 2 && h.turns[1].status == .completed }, "turns: \(h.turns)")
+        let after = h.events[(exit + 1)...].compactMap { if case .output(_, let batch) = $0 { batch } else { nil } }
+        let line = after.flatMap(\.lines).first { $0.text.contains("answer to next") }
+        #expect(line?.text == "answer to next", "lines after the exit: \(after.flatMap(\.lines).map(\.text))")
+        // The dead agent's bold does not carry over to the next one.
+        #expect(line?.runs.isEmpty == true, "runs: \(line?.runs ?? [])")
+        _ = agent
+    }
+
+    /// Plain protocol, the demo's slow agent: a line typed slower than the quiet period lasts
+    /// is still the reply (the turn was completed at the pause, while the agent kept typing, and
+    /// the rest of the reply was lost from the history).
+    @Test func plainReplyStillBeingTypedIsNotEndedByTheQuietPeriod() throws {
+        var settings = SessionSettings()
+        settings.quietPeriod = 2
+        let h = try HubFixture(session: settings)
+        let script = h.tmp.file("typing.script")
+        try "say first line\nsleep 200\ntype 300 typed slowly\nsay done typing\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let agent = try RealAgent(["serve", "--name", "a", "--pipe-dir", h.dir, "--script", script])
+        #expect(h.spin { h.hub.mode(of: "a") != nil && h.hub.activity(of: "a") == .idle })
+        h.hub.send("type for me", to: "a", promptID: "p1")
+        #expect(h.spin { h.turns.first.map { !$0.status.isOpen } == true }, "turns: \(h.turns)")
+        #expect(h.turns.first?.status == .completed, "turns: \(h.turns)")
+        #expect(h.turns.first?.response.contains("typed slowly") == true, "turns: \(h.turns)")
+        #expect(h.turns.first?.response.contains("done typing") == true, "turns: \(h.turns)")
+        _ = agent
+    }
+
     /// Plain protocol: the agent swallows a prompt and dies; a new agent answers the next one.
     /// The answer belongs to the next prompt, never to the swallowed one.
     @Test func plainReplyAfterARestartIsNeverCreditedToTheSwallowedPrompt() throws {

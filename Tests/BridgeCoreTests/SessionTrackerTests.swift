@@ -9,6 +9,8 @@ enum TrackerEvent: Sendable, CustomStringConvertible {
     case sent(String, Double)
     case sendFailed(String, Double)
     case out(String, Double)
+    /// The open line changed (a line still being typed): no finished text yet.
+    case growing(Double)
     case done(String, DoneStatus, Double)
     case marker(Double)
     case interrupt(Double)
@@ -19,6 +21,7 @@ enum TrackerEvent: Sendable, CustomStringConvertible {
         case .sent(let id, let t): "sent(\(id))@\(t)"
         case .sendFailed(let id, let t): "sendFailed(\(id))@\(t)"
         case .out(let text, let t): "out(\(text))@\(t)"
+        case .growing(let t): "growing@\(t)"
         case .done(let id, let s, let t): "done(\(id),\(s))@\(t)"
         case .marker(let t): "❯@\(t)"
         case .interrupt(let t): "interrupt@\(t)"
@@ -31,6 +34,7 @@ enum TrackerEvent: Sendable, CustomStringConvertible {
         case .sent(let id, let t): tracker.promptSent(id: id, text: "prompt " + id, at: t)
         case .sendFailed(let id, let t): tracker.promptFailed(id: id, reason: "agent not listening", at: t)
         case .out(let text, let t): tracker.output(text: text, at: t)
+        case .growing(let t): tracker.outputGrowing(at: t)
         case .done(let id, let s, let t): tracker.framedDone(id: id, status: s, exit: s == .error ? 3 : 0, at: t)
         case .marker(let t): tracker.replyMarker(at: t)
         case .interrupt(let t): tracker.interruptSent(at: t)
@@ -72,6 +76,17 @@ func trackerSettings(idle: Double = 300, request: Double = 120, history: Int = 1
         .init(name: "plain quiet period completes at the last output", framing: .plain,
               events: [.sent("a", 10), .out("x", 11), .out("y", 12), .tick(14.9), .tick(15)],
               status: .completed, response: "xy", firstByte: 11, done: 12),
+        // The demo's slow agent types "Still here. Almost there." for ~4 s after a 2.5 s pause:
+        // the turn was completed at the pause while the agent was visibly typing.
+        .init(name: "a line still being typed defers the plain quiet period", framing: .plain,
+              events: [.sent("a", 10), .out("x\n", 11), .growing(13), .growing(15.5), .tick(18)],
+              status: .active, response: "x\n", firstByte: 11, done: nil),
+        .init(name: "the quiet period counts from the last growth", framing: .plain,
+              events: [.sent("a", 10), .out("x\n", 11), .growing(13), .growing(15.5), .tick(18), .tick(18.5)],
+              status: .completed, response: "x\n", firstByte: 11, done: 15.5),
+        .init(name: "an open line before any finished one leaves the turn pending", framing: .plain,
+              events: [.sent("a", 10), .growing(11)],
+              status: .pending, response: "", firstByte: nil, done: nil),
         .init(name: "framed ignores the quiet period", framing: .framed,
               events: [.sent("a", 10), .out("x", 11), .tick(30)],
               status: .active, response: "x", firstByte: 11, done: nil),

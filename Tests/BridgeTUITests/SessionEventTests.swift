@@ -19,13 +19,42 @@ import BridgeCore
         #expect(Array(h.outputRows.prefix(3)) == ["banner", "❯ explain this", "❯"])
         #expect(h.active.scrollback.lastIsOpen)
         // Drawn as restored history draws a turn's prompt.
-        let restored = HistoryLines.lines(for: Turn(id: "x", prompt: "explain this", sentAt: sent, status: .completed))
+        let restored = HistoryLines.lines(for: Turn(id: "x", prompt: "explain this", sentAt: sent, status: .completed), theme: h.state.theme)
         #expect(h.active.scrollback.line(at: h.active.scrollback.firstLineNumber + 1) == restored[0])
         // The reply continues the open line below it; the turn starts at the prompt line.
         h.output("api", ["❯ Sure."], replacesLast: true)
         #expect(Array(h.outputRows.prefix(3)) == ["banner", "❯ explain this", "❯ Sure."])
         h.send(.turnsChanged(instance: "api", turns: [Turn(id: "p1", prompt: "explain this", sentAt: sent)]))
         #expect(h.active.turns.last?.line == h.active.scrollback.firstLineNumber + 1)
+    }
+
+    /// Your prompt line is drawn in the theme's `output.prompt` role (it was a fixed cyan bold),
+    /// live and restored alike, and carries its time in the timestamp column.
+    @Test func promptLinesUseTheThemesPromptRoleAndShowTheirTime() throws {
+        let theme = try ThemeLoader.parse("output.prompt = #ff00aa on #101010 underline\n", file: "t.theme", name: "t")
+        var h = Harness(instances: ["api", "web"], theme: theme)
+        let sent = 3_723.0   // 01:02:03 (the harness has no time zone offset)
+        var old = Turn(id: "old", prompt: "from before", sentAt: 3_600, status: .completed)
+        old.response = "answer"
+        h.send(.historyRestored(instance: "api", turns: [old], inputs: [], queue: []))
+        h.send(.promptAccepted(instance: "api", promptID: "p1", text: "explain this", at: sent))
+        h.press("toggleTimestamps")
+        let layout = h.state.layout
+        let rows = h.outputRows
+        let restored = try #require(rows.firstIndex { $0.hasSuffix("❯ from before") }, "rows: \(rows)")
+        let live = try #require(rows.firstIndex { $0.hasSuffix("❯ explain this") }, "rows: \(rows)")
+        #expect(rows[restored] == "01:00:00 ❯ from before")
+        #expect(rows[live] == "01:02:03 ❯ explain this")
+        let buffer = h.buffer()
+        let expected = CellStyle(fg: .rgb(0xff, 0x00, 0xaa), bg: .rgb(0x10, 0x10, 0x10), attrs: [.underline])
+        let promptCol = layout.output.col + OutputRows.timestampWidth
+        for row in [restored, live] {
+            #expect(buffer[layout.output.row + row, promptCol].text == "❯")
+            #expect(buffer[layout.output.row + row, promptCol].style == expected)
+        }
+        // The restored reply under it keeps its own (dim) style.
+        let reply = try #require(rows.firstIndex { $0.hasSuffix("answer") })
+        #expect(buffer[layout.output.row + reply, promptCol].style.attrs == [.dim])
     }
 
     @Test func agentExitAndComebackAreOneMarkerLineEachAndActivityIsInTheTitle() {

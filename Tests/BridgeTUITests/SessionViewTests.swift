@@ -154,4 +154,39 @@ import Testing
         off.press("toggleHealth")
         #expect(off.screen()[20] == " health checks are disabled (docker.health.enabled: false)")
     }
+
+    /// Seen in the demo: crashy's agent removes its pipes when it crashes and its supervisor makes
+    /// them again a second later; meanwhile crashy jumped to the bottom of the list and back.
+    @Test func anInstanceWhosePipesVanishKeepsItsPlaceInTheList() {
+        var h = Harness(instances: ["chatty", "crashy", "slow"])
+        h.output("crashy", ["I am about to crash"])
+        func info(_ name: String) -> InstanceInfo {
+            InstanceInfo(name: name, inPath: "/tmp/ccb/\(name).in.fifo", outPath: "/tmp/ccb/\(name).out.fifo", status: .ready)
+        }
+        h.send(.instancesChanged([info("chatty"), info("slow")]))
+        #expect(h.state.instances.map(\.name) == ["chatty", "crashy", "slow"])
+        #expect(h.state.instances[1].isPresent == false)
+        #expect(h.screen()[1].hasPrefix(" ○ crashy"), "screen:\n\(h.screen().joined(separator: "\n"))")
+        h.send(.instancesChanged([info("chatty"), info("crashy"), info("slow")]))
+        #expect(h.state.instances.map(\.name) == ["chatty", "crashy", "slow"])
+        #expect(h.state.instances[1].isPresent)
+        // One that was first stays first.
+        h.output("chatty", ["hello"])
+        h.send(.instancesChanged([info("crashy"), info("slow")]))
+        #expect(h.state.instances.map(\.name) == ["chatty", "crashy", "slow"])
+        #expect(h.state.instances[0].isPresent == false)
+    }
+
+    /// Seen on a restarted agent: `up 33s rec 2all checks healthy` (the facts filled their column).
+    @Test func healthFactsThatFillTheirColumnStillLeaveASpaceBeforeTheReason() {
+        var h = Harness()
+        let report = HealthReport(enabled: true, state: .healthy, reason: "", checkedAt: SessionViewTests.t0, run: 3, components: [
+            ComponentReport(name: "api", kind: .instance, state: .healthy, reason: "all checks healthy",
+                            checks: [], consecutiveFailures: 0, recoveryAttempts: 2, lastRecovery: nil,
+                            managed: false, firstSeen: SessionViewTests.t0 - 33, uptime: 33, trend: [.healthy, .unhealthy, .healthy]),
+        ])
+        h.send(.healthUpdated(HealthRows.rows(report), perInstance: HealthRows.perInstance(report)))
+        h.press("toggleHealth")
+        #expect(h.screen().contains(" ● api        healthy          ●✖● up 33s rec 2 all checks healthy"), "screen:\n\(h.screen().joined(separator: "\n"))")
+    }
 }

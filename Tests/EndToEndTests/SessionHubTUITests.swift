@@ -84,6 +84,65 @@ import Glibc
         #expect(try s.tmux.waitFor("interrupted"), "screen:\n\(s.tmux.dump)")
     }
 
+    /// An agent killed while idle (no turn open) under `cc-bridge-agent supervise`: the list glyph
+    /// and the title turn unhealthy within a couple of probes (the old path: `● healthy` ~24 s,
+    /// then only `◐ degraded` while dead) and healthy again as soon as the restarted agent is
+    /// seen (the old path: another ~28 s), both well inside the default check interval.
+    @Test func idleAgentKilledUnderSuperviseTurnsUnhealthyAndBackAtOnce() throws {
+        let s = try TUISession(instances: ["bot", "other"], agentOn: [])
+        let supervisor = try Running(try Binaries.agent, ["supervise", "--", "serve", "--name", "bot", "--pipe-dir", s.pipes,
+                                                         "--protocol", "jsonl", "--echo"])
+        s.agents.append(supervisor)
+        /// Bot's list row (selected: `▌` in front of the glyph).
+        func listRow(_ glyph: String) throws -> Bool { try s.tmux.capture().contains { $0.dropFirst().hasPrefix("\(glyph) bot ") && $0.contains("│") } }
+        #expect(try s.tmux.waitFor("● healthy", timeout: 10), "screen:\n\(s.tmux.dump)")
+        #expect(try eventually(timeout: 10) { try listRow("●") }, "screen:\n\(s.tmux.dump)")
+        let agent = try run("/usr/bin/env", ["pgrep", "-P", String(supervisor.process.processIdentifier)]).stdout
+            .split(separator: "\n").compactMap { pid_t($0) }.first
+        #expect(agent != nil)
+        if let agent { kill(agent, SIGKILL) }
+        #expect(try eventually(timeout: 5) { try listRow("✖") && s.tmux.capture()[0].contains("unhealthy") }, "screen:\n\(s.tmux.dump)")
+        #expect(try s.tmux.waitFor("── agent exited", timeout: 1), "screen:\n\(s.tmux.dump)")
+        #expect(try s.tmux.waitFor("── agent back (restarted) ──", timeout: 10), "screen:\n\(s.tmux.dump)")
+        #expect(try eventually(timeout: 5) { try listRow("●") && !s.tmux.capture()[0].contains("unhealthy") && s.tmux.capture()[0].contains("healthy") },
+                "screen:\n\(s.tmux.dump)")
+    }
+
+    /// The demo's crashy agent showed it: killed mid-word, its fragment stayed the open line, the
+    /// exit and comeback markers went above it and the next reply was glued onto it
+    /// (`I am about to craReply one to: fourth`). Now the fragment ends where it stopped, the
+    /// markers follow it, and the next reply has a line of its own.
+    @Test func agentKilledMidWordKeepsItsFragmentAboveTheMarkersAndTheNextReplyApart() throws {
+        let s = try TUISession(instances: ["bot"], agentOn: [])
+        let job = s.scratch.file("job.sh")
+        try "#!/bin/sh\nif [ \"$1\" = long ]; then printf 'I am about to cr'; sleep 20; fi\necho \"Reply to: $1\"\n"
+            .write(toFile: job, atomically: true, encoding: .utf8)
+        chmod(job, 0o755)
+        let supervisor = try Running(try Binaries.agent, ["supervise", "--", "serve", "--name", "bot", "--pipe-dir", s.pipes,
+                                                         "--protocol", "jsonl", "--exec", job])
+        s.agents.append(supervisor)
+        #expect(try s.tmux.waitFor("● healthy", timeout: 10), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("Tab")
+        try s.tmux.send("long", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("I am about to cr"), "screen:\n\(s.tmux.dump)")
+        let agent = try run("/usr/bin/env", ["pgrep", "-P", String(supervisor.process.processIdentifier)]).stdout
+            .split(separator: "\n").compactMap { pid_t($0) }.first
+        #expect(agent != nil)
+        if let agent { kill(agent, SIGKILL) }
+        #expect(try s.tmux.waitFor("── agent back (restarted) ──", timeout: 15), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("fourth", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("Reply to: fourth"), "screen:\n\(s.tmux.dump)")
+        let lines = try s.tmux.capture()
+        func row(_ text: String) -> Int? { lines.firstIndex { $0.contains("│" + text) } }
+        let order = ["❯ long", "I am about to cr", "── agent exited · turn 1 interrupted ──", "── agent back (restarted) ──",
+                     "❯ fourth", "Reply to: fourth"].map(row)
+        #expect(order.allSatisfy { $0 != nil } && order.compactMap { $0 } == order.compactMap { $0 }.sorted(),
+                "screen:\n\(lines.joined(separator: "\n"))")
+        #expect(!lines.contains { $0.contains("crReply") }, "screen:\n\(lines.joined(separator: "\n"))")
+    }
+
     /// Plain protocol: the agent swallows a prompt and dies; restarted a second later, it answers
     /// the next one. The history credits that answer to the next prompt, never to the swallowed.
     @Test func plainReplyAfterARestartBelongsToItsOwnPrompt() throws {

@@ -127,6 +127,17 @@ public final class InstanceHub {
         connection.delivery.enqueue(.init(promptID: promptID, bytes: bytes, timeout: timeout))
     }
 
+    /// The instance's agent went away: its unterminated output ends as it stands. Returns the
+    /// batch that finishes it (nil if nothing was open); not reported as output, since it is no
+    /// sign of life.
+    public func endWriter(of instance: String) -> OutputBatch? {
+        guard let connection = connections[instance] else { return nil }
+        var closing = OutputBatch()
+        connection.decoder.endWriter(into: &closing)
+        return closing.isEmpty ? nil : closing
+    }
+    }
+
     /// How an interrupt reaches an instance's agent, if it can.
     public enum InterruptRoute: Equatable, Sendable {
         /// A framed agent: an `interrupt` message.

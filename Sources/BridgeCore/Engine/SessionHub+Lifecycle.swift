@@ -1,7 +1,8 @@
 // SessionHub+Lifecycle: the agent's comings and goings made visible. AgentLiveness judges the
 // facts (in-FIFO probes, output, heartbeats, `hello`, pipes vanishing); here they take effect:
-// an agent that went away ends the open turns as interrupted at once (so no reply that begins
-// after a restart is credited to a prompt the old agent swallowed) and tells the health monitor;
+// an agent that went away has its unfinished output line ended and its open turns ended as
+// interrupted at once (so no reply that begins after a restart is credited to a prompt the old
+// agent swallowed, nor glued onto its last words) and tells the health monitor;
 // one that is back gets its queued prompts. The probe runs every `busyProbeInterval` while a turn
 // is open or an agent is down, else every `idleProbeInterval`: one open(2) and close(2) each.
 
@@ -15,6 +16,15 @@ extension SessionHub {
         for sign in signs {
             switch sign {
             case .exited(let why):
+                // The dead agent's unfinished line ends before the marker (and is its turn's last
+                // output), so the next agent's output never continues it.
+                if let closing = engine.endWriter(of: session.name) {
+                    onEvent(.output(instance: session.name, batch: closing))
+                    // Counted at the time the fragment began arriving, not now (that is when we noticed).
+                    let began = closing.count > 0 ? closing[0].timestamp : now
+                    let finished = closing.finishedTextByteCount
+                    if finished > 0 { sessionChanged(session, session.tracker.output(byteCount: finished, at: began) { closing.finishedText }) }
+                }
                 let ended = session.tracker.agentExited(at: now)
                 onEvent(.lifecycle(instance: session.name, change: .exited(interrupted: ended.last, why: why)))
                 sessionChanged(session, ended)

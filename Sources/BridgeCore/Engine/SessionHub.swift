@@ -123,6 +123,10 @@ public final class SessionHub {
             let finishedBytes = batch.finishedTextByteCount
             if let session, finishedBytes > 0 {
                 sessionChanged(session, session.tracker.output(byteCount: finishedBytes, at: now) { batch.finishedText })
+            } else if let session, batch.endsWithOpenLine {
+                // A line still being typed: the reply is not over (plain turns end after a quiet period).
+                session.tracker.outputGrowing(at: now)
+                scheduleSessionTick()
             }
             pumpOutbox(name)
         case .stream(let name, let event):

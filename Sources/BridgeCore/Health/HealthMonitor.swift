@@ -40,6 +40,9 @@ public final class HealthMonitor {
     struct ComponentMemory {
         var firstSeen: Double
         var consecutiveFailures = 0
+        /// Failed checks in a row that really ran (`consecutiveFailures` may be pre-loaded by an
+        /// exit the session hub saw); what the reason text counts.
+        var failedChecks = 0
         var recoveryAttempts = 0
         var lastRecovery: String?
         var trend: [HealthState] = []
@@ -197,19 +200,21 @@ public final class HealthMonitor {
         var text = reason
         if raw == .unhealthy {
             m.consecutiveFailures += 1
+            m.failedChecks += 1
             // Instances get a grace period (an agent reopening its FIFO is briefly absent);
             // global checks report what they see at once.
             if kind == .instance && m.consecutiveFailures < threshold {
                 state = .degraded
                 text = reason + " (failed \(m.consecutiveFailures) of \(threshold) checks before unhealthy)"
             } else if kind == .instance {
-                text = reason + (m.consecutiveFailures == 1 ? "" : " (failed \(m.consecutiveFailures) checks in a row)")
+                text = reason + (m.failedChecks == 1 ? "" : " (failed \(m.failedChecks) checks in a row)")
                 if (m.consecutiveFailures - threshold) % threshold == 0 {
                     recoveryDue[name] = now + settings.recoveryDelay
                 }
             }
         } else {
             m.consecutiveFailures = 0
+            m.failedChecks = 0
             recoveryDue[name] = nil
         }
         m.trend.append(state)

@@ -88,6 +88,18 @@ public struct OutputProcessor {
         }
     }
 
+    /// The writer went away for good (its agent exited): its unterminated line is finished as it
+    /// stands and its colours and half-read sequences are dropped, so what the next writer sends
+    /// starts a line of its own in the plain style instead of being glued onto the fragment.
+    public mutating func endWriter(into batch: inout OutputBatch) {
+        flushIncompleteInput(into: &batch)
+        pending.removeAll(keepingCapacity: true)
+        escape = EscapeParser()
+        style = .plain
+        styleIsPlain = true
+        if !line.isEmpty || openLineShown { finishLine(&batch) }
+    }
+
     // MARK: Text
 
     /// Scans from `i` in ground state; returns where it stopped (end, or the start of a sequence).

@@ -182,6 +182,25 @@ public struct StreamDecoder {
 
     // MARK: Framed
 
+    /// The writer went away for good (its agent exited): what it left unfinished ends here. A
+    /// held-back line or half frame is shown as the text it is, the open line is finished, so the
+    /// next agent's first frame or line is never glued onto the dead one's fragment.
+    public mutating func endWriter(into batch: inout OutputBatch) {
+        if !frame.isEmpty {
+            frame.withUnsafeBytes { processor.feed($0, into: &batch) }
+            frame.removeAll(keepingCapacity: false)
+        }
+        if inCandidate || !candidate.isEmpty {
+            candidate.withUnsafeBytes { processor.feed($0, into: &batch) }
+            candidate.removeAll(keepingCapacity: false)
+            inCandidate = false
+        }
+        passingThrough = false
+        markerProgress = 0
+        atLineStart = true
+        processor.endWriter(into: &batch)
+    }
+
     private mutating func feedFramed(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ batch: inout OutputBatch,
                                      _ events: inout [StreamEvent]) -> Slice<UnsafeBufferPointer<UInt8>> {
         var i = bytes.startIndex

@@ -159,6 +159,16 @@ public struct SessionTracker: Sendable {
         return [turns[i]]
     }
 
+    /// The open (unfinished) line changed: the reply is still arriving, so a plain turn's quiet
+    /// period starts again. Its text is counted once the line ends (`output`); a turn with no
+    /// finished line yet stays pending (its first byte is its first finished line, as before).
+    public mutating func outputGrowing(at time: Double) {
+        touch(time)
+        lastOutputAt = time
+        guard let i = turns.firstIndex(where: { $0.status.isOpen }), turns[i].status == .active else { return }
+        turns[i].lastOutputAt = time
+    }
+
     /// A framed `done(id, status, exit)`. Unknown or already finished ids are ignored.
     @discardableResult
     public mutating func framedDone(id: String, status: DoneStatus, exit: Int?, at time: Double) -> [Turn] {

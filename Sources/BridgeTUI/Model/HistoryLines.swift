@@ -2,16 +2,16 @@
 
 import BridgeCore
 
-/// The scrollback lines that show a restored turn: `❯ prompt` (bold), the response (dim), and
-/// for a turn that did not complete, why.
+/// The scrollback lines that show a turn (restored, or a prompt just accepted): `❯ prompt` in the
+/// theme's `output.prompt` role, the response (dim), and for a turn that did not complete, why.
 public enum HistoryLines {
     public static func line(_ text: String, style: TextStyle, at time: Double) -> OutputLine {
         OutputLine(text: text, runs: text.isEmpty ? [] : [StyleRun(start: 0, count: text.utf8.count, style: style)], timestamp: time)
     }
 
-    public static func lines(for turn: Turn) -> [OutputLine] {
+    public static func lines(for turn: Turn, theme: Theme) -> [OutputLine] {
         var out: [OutputLine] = []
-        let promptStyle = TextStyle(foreground: .ansi(6), bold: true)
+        let promptStyle = theme.textStyle(.outputPrompt)
         for (i, part) in turn.prompt.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             out.append(line((i == 0 ? "❯ " : "  ") + part, style: promptStyle, at: turn.sentAt))
         }

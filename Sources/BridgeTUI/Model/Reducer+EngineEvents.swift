@@ -16,11 +16,15 @@ extension AppState {
                 result.append(newInstance(info))
             }
         }
-        // Vanished instances stay (marked gone) while they hold output or a draft.
-        for previous in instances where old[previous.name] != nil {
+        // Vanished instances stay (marked gone) while they hold output or a draft, in their place:
+        // an agent that removes its pipes while it restarts must not make the list jump.
+        for (i, previous) in instances.enumerated() where old[previous.name] != nil {
             var gone = previous
             gone.isPresent = false
-            if !gone.scrollback.isEmpty || !gone.prompt.isEmpty { result.append(gone) }
+            guard !gone.scrollback.isEmpty || !gone.prompt.isEmpty else { continue }
+            let above = instances[..<i].last { p in result.contains { $0.name == p.name } }
+            let at = above.flatMap { a in result.firstIndex { $0.name == a.name } }.map { $0 + 1 } ?? 0
+            result.insert(gone, at: at)
         }
         instances = result
         balanceScrollback()
@@ -129,6 +133,7 @@ extension AppState {
     /// each turn as a `❯ prompt` line and its dimmed response, then a footer before live output.
     mutating func restoreHistory(_ name: String, turns: [Turn], inputs: [String], queue: [OutboxEntry]) {
         let time = now
+        let theme = self.theme
         withInstance(name) { instance in
             if !inputs.isEmpty {
                 var history = PromptHistory()
@@ -145,7 +150,7 @@ extension AppState {
             var rows: [TurnRow] = []
             for turn in turns {
                 let start = instance.endLine
-                for line in HistoryLines.lines(for: turn) { instance.record(line, appended: true) }
+                for line in HistoryLines.lines(for: turn, theme: theme) { instance.record(line, appended: true) }
                 rows.append(TurnRow(turn, line: start, restored: true))
             }
             instance.record(HistoryLines.line("── end of history; live output below ──", style: dim, at: time), appended: true)

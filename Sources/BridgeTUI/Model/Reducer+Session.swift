@@ -11,8 +11,9 @@ extension AppState {
         case .promptAccepted(let name, let id, let text, let time):
             let confirmed = instance(named: name)?.inFlight[id] != nil
             if confirmed { handleSendResult(name, id, nil) }
+            let theme = self.theme
             withInstance(name) { instance in
-                let lines = HistoryLines.lines(for: Turn(id: id, prompt: text, sentAt: time, status: .completed))
+                let lines = HistoryLines.lines(for: Turn(id: id, prompt: text, sentAt: time, status: .completed), theme: theme)
                 let first = instance.insertFinishedLines(lines)
                 // The turn starts at its prompt line.
                 instance.turnLines[id] = first

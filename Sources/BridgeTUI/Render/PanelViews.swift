@@ -64,6 +64,7 @@ enum HealthView {
                 var facts = "up " + duration(item.uptime)
                 if item.recoveries > 0 { facts += " rec \(item.recoveries)" }
                 c = buffer.write(pad(facts, 12), row: row, col: c, limit: end, style: border)
+                if CharWidth.of(facts) >= 12 { c += 1 }   // a full column still ends in a space before the reason
             }
             var text = item.reason
             if !item.detail.isEmpty { text += (text.isEmpty ? "" : " · ") + item.detail }

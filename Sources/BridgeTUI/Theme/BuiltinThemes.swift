@@ -25,6 +25,7 @@ output.bg            = default
 output.match         = reverse
 output.match.current = yellow reverse bold
 output.timestamp     = dim
+output.prompt        = cyan bold
 
 title.fg             = bold
 title.bg             = default
@@ -69,6 +70,7 @@ output.bg            = #1c1c1c
 output.match         = #101010 on #d7af5f
 output.match.current = #101010 on #ffaf00 bold
 output.timestamp     = #6c6c6c
+output.prompt        = #5fd7ff bold
 
 title.fg             = #ffffff bold
 title.bg             = #303a4a
@@ -118,6 +120,7 @@ output.bg            = #fafafa
 output.match         = #000000 on #ffd787
 output.match.current = #000000 on #ffaf00 bold
 output.timestamp     = #8a8a8a
+output.prompt        = #005f87 bold
 
 title.fg             = #000000 bold
 title.bg             = #d7e3f0
@@ -167,6 +170,7 @@ output.bg            = black
 output.match         = black on bright-cyan bold
 output.match.current = black on bright-yellow bold underline
 output.timestamp     = bright-cyan
+output.prompt        = bright-yellow bold
 
 title.fg             = black bold
 title.bg             = bright-white
@@ -213,6 +217,7 @@ output.bg            = default
 output.match         = reverse
 output.match.current = reverse bold underline
 output.timestamp     = dim
+output.prompt        = bold
 
 title.fg             = bold
 title.bg             = default

@@ -47,6 +47,8 @@ public enum ThemeRole: String, CaseIterable, Hashable, Sendable {
     case outputMatch = "output.match"
     case outputMatchCurrent = "output.match.current"
     case outputTimestamp = "output.timestamp"
+    /// Your own `❯ prompt` lines in the scrollback (live and restored alike).
+    case outputPrompt = "output.prompt"
     case titleFg = "title.fg"
     case titleBg = "title.bg"
     case titlePaused = "title.paused"
@@ -126,6 +128,24 @@ public struct Theme: Hashable, Sendable {
         return out
     }
 
+    /// A role as a scrollback style, for lines the host writes among the agent's (your `❯ prompt`
+    /// lines): drawn by `style(for:base:)` like the agent's runs, so 24-bit and 256-colour values
+    /// come out as the role says; an ANSI colour goes through this theme's palette.
+    public func textStyle(_ role: ThemeRole) -> TextStyle {
+        let v = value(role)
+        func terminal(_ color: CellColor?) -> TerminalColor? {
+            switch color {
+            case .ansi(let n)?: .ansi(n)
+            case .palette(let n)?: .palette(n)
+            case .rgb(let r, let g, let b)?: .rgb(r, g, b)
+            case .default?, nil: nil
+            }
+        }
+        return TextStyle(foreground: terminal(v.fg), background: terminal(v.bg), bold: v.attrs.contains(.bold),
+                         dim: v.attrs.contains(.dim), italic: v.attrs.contains(.italic),
+                         underline: v.attrs.contains(.underline), reverse: v.attrs.contains(.reverse))
+    }
+
     public func map(_ color: TerminalColor) -> CellColor {
         switch color {
         case .ansi(let n): ansiPalette[Int(n & 15)]
@@ -150,6 +170,7 @@ public struct Theme: Hashable, Sendable {
         .outputMatch: ThemeStyle(attrs: [.reverse]),
         .outputMatchCurrent: ThemeStyle(fg: .ansi(3), attrs: [.reverse, .bold]),
         .outputTimestamp: ThemeStyle(attrs: [.dim]),
+        .outputPrompt: ThemeStyle(fg: .ansi(6), attrs: [.bold]),
         .titleFg: ThemeStyle(attrs: [.bold]),
         .titleBg: ThemeStyle(),
         .titlePaused: ThemeStyle(fg: .ansi(3), attrs: [.bold]),
@@ -186,6 +207,7 @@ public struct Theme: Hashable, Sendable {
         .outputMatch: ThemeStyle(attrs: [.reverse]),
         .outputMatchCurrent: ThemeStyle(attrs: [.reverse, .bold, .underline]),
         .outputTimestamp: ThemeStyle(attrs: [.dim]),
+        .outputPrompt: ThemeStyle(attrs: [.bold]),
         .titleFg: ThemeStyle(attrs: [.bold]),
         .titleBg: ThemeStyle(),
         .titlePaused: ThemeStyle(attrs: [.bold, .underline]),
