@@ -136,7 +136,6 @@ public final class InstanceHub {
         connection.decoder.endWriter(into: &closing)
         return closing.isEmpty ? nil : closing
     }
-    }
 
     /// How an interrupt reaches an instance's agent, if it can.
     public enum InterruptRoute: Equatable, Sendable {
