@@ -114,6 +114,27 @@ final class RealAgent {
         #expect(h.turns.map(\.prompt) == ["only once"])
     }
 
+    /// A prompt typed while the agent restarts and its FIFOs are gone for a moment is queued, not
+    /// failed, and reaches the agent once the pipes are back.
+    @Test func promptTypedWhileThePipesAreGoneIsQueuedAndDeliveredWhenTheyAreBack() throws {
+        let h = try HubFixture(sendTimeout: 0.2)
+        #expect(h.spin { h.hub.mode(of: "a") != nil })
+        unlink(h.inPath)
+        unlink(h.outPath)
+        h.hub.send("while restarting", to: "a", promptID: "p1")
+        #expect(h.spin { h.queued == ["p1"] }, "events: \(h.events)")
+        #expect(!h.events.contains { if case .promptFailed = $0 { true } else { false } }, "events: \(h.events)")
+        try FifoSafety.create(h.inPath)
+        try FifoSafety.create(h.outPath)
+        let reader = open(h.inPath, O_RDONLY | O_NONBLOCK)
+        #expect(reader >= 0)
+        defer { close(reader) }
+        #expect(h.spin { h.accepted == ["while restarting"] }, "events: \(h.events)")
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = read(reader, &buffer, buffer.count)
+        #expect((n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : "") == "while restarting\n")
+    }
+
     /// Interrupt on the plain protocol (issue 12): an agent that is not cc-bridge-agent gets
     /// nothing (cc-bridge's container_agent.py would read 0x03 as a "^C" prompt line) and the
     /// user is told; while the lock file cc-bridge-agent holds is locked, the byte 0x03 goes.

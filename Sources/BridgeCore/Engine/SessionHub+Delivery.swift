@@ -78,6 +78,10 @@ extension SessionHub {
             if item.fromOutbox { pumpOutbox(name) }
         case .agentNotListening? where session != nil && !item.text.isEmpty:
             if item.fromOutbox { scheduleOutbox() } else { queue(item.text, id: id, in: session!, reason: .agentNotListening) }
+        case .unsafe(.missing)? where session != nil && !item.text.isEmpty && !item.fromOutbox:
+            // A typed prompt while the agent restarts (its FIFOs vanish for a moment): kept, and
+            // delivered when they are back, rather than failed.
+            queue(item.text, id: id, in: session!, reason: .pipesGone)
         case let error?:
             if let session, item.fromOutbox, !Self.wroteSome(error) {
                 // Nothing went into the pipe: it stays queued and is tried again later.

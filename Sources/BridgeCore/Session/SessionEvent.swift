@@ -24,6 +24,8 @@ public enum SessionEvent: Sendable {
 
 public enum QueueReason: Equatable, Sendable {
     case agentNotListening
+    /// The instance's FIFOs are gone for now (an agent restarting removes and recreates them).
+    case pipesGone
     /// Behind this many prompts already waiting, so the agent gets them in order.
     case behind(Int)
 }

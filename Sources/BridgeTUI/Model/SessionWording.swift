@@ -35,6 +35,7 @@ public enum SessionWording {
     public static func queueReason(_ reason: QueueReason) -> String {
         switch reason {
         case .agentNotListening: "agent not listening"
+        case .pipesGone: "its pipes are gone for now (an agent restarting?)"
         case .behind(let n): "\(n) earlier prompt\(n == 1 ? "" : "s") waiting"
         }
     }
