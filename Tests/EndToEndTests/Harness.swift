@@ -105,8 +105,14 @@ final class Running {
         return Finished(status: process.terminationStatus, stdout: stdout, stderr: stderr)
     }
 
+    /// SIGKILL takes its descendants too (a supervisor's agent, an agent's children): killed
+    /// alone, they would be orphaned and outlive the test.
     func signal(_ sig: Int32) {
-        if process.isRunning { kill(process.processIdentifier, sig) }
+        guard process.isRunning else { return }
+        if sig == SIGKILL {
+            for pid in descendants(of: process.processIdentifier) { kill(pid, SIGKILL) }
+        }
+        kill(process.processIdentifier, sig)
     }
 
     deinit {
@@ -114,6 +120,27 @@ final class Running {
         out.fileHandleForReading.readabilityHandler = nil
         err.fileHandleForReading.readabilityHandler = nil
     }
+}
+
+/// Every process below `root`, from /proc (children before their own children's parents are gone).
+func descendants(of root: pid_t) -> [pid_t] {
+    var parents: [pid_t: pid_t] = [:]
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+        guard let pid = pid_t(entry),
+              let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { continue }
+        // "pid (comm) state ppid ...": the command may hold spaces and parentheses.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        if fields.count > 1, let ppid = pid_t(fields[1]) { parents[pid] = ppid }
+    }
+    var found: [pid_t] = []
+    var frontier = [root]
+    while let next = frontier.popLast() {
+        let children = parents.filter { $0.value == next }.map(\.key)
+        found += children
+        frontier += children
+    }
+    return found
 }
 
 /// Runs a command to completion (or kills it after `timeout`).
