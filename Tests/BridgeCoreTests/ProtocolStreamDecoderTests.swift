@@ -134,3 +134,25 @@ private let hello = AgentMessage.hello(protocol: "ccb-jsonl/1", agent: "cc-bridg
     let r = run(chunks, maxFrameBytes: 1024)
     #expect(r.texts == [long, "after"])
 }
+
+/// A prompt delivered while a plain agent waits behind its bare `❯ ` line: the marker line is
+/// dropped (the host shows the prompt in its place) and the reply starts a line of its own
+/// instead of `❯ You said: …`, which read like something the user typed.
+@Test func aBareReplyMarkerGivesWayToThePromptAndTheReplyStartsItsOwnLine() {
+    var decoder = StreamDecoder(now: { 0 })
+    var events: [StreamEvent] = []
+    var batch = OutputBatch()
+    decoder.feed(Array("answer\n\u{1B}[1m❯\u{1B}[0m ".utf8), into: &batch, events: &events)
+    #expect(batch.endsWithOpenLine)
+    batch.removeAll()
+    let absorbed = decoder.absorbReplyMarker()
+    #expect(absorbed)
+    decoder.feed(Array("You said: hi\n❯ ".utf8), into: &batch, events: &events)
+    #expect(!batch.replacesOpenLine)
+    #expect(batch.lines.map(\.text) == ["You said: hi", "❯ "])
+    // Only a bare marker: an open line with more on it is the agent's, and stays.
+    batch.removeAll()
+    decoder.feed(Array("partial ❯ reply".utf8), into: &batch, events: &events)
+    let absorbedAgain = decoder.absorbReplyMarker()
+    #expect(!absorbedAgain)
+}

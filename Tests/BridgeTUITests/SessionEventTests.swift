@@ -14,18 +14,29 @@ import BridgeCore
         #expect(h.press("submitPrompt") == [.send(instance: "api", promptID: "p1", text: "explain this")])
         let sent = h.state.now
         h.send(.promptAccepted(instance: "api", promptID: "p1", text: "explain this", at: sent))
-        // Sent: the prompt box is clear; the line sits in front of the agent's open `❯ ` line.
+        // Sent: the prompt box is clear; the agent's bare open `❯ ` line gives way to the prompt
+        // line (as a terminal shows what was typed after the marker).
         #expect(h.active.prompt.isEmpty)
-        #expect(Array(h.outputRows.prefix(3)) == ["banner", "❯ explain this", "❯"])
-        #expect(h.active.scrollback.lastIsOpen)
+        #expect(Array(h.outputRows.prefix(3)) == ["banner", "❯ explain this", ""])
+        #expect(!h.active.scrollback.lastIsOpen)
         // Drawn as restored history draws a turn's prompt.
         let restored = HistoryLines.lines(for: Turn(id: "x", prompt: "explain this", sentAt: sent, status: .completed), theme: h.state.theme)
         #expect(h.active.scrollback.line(at: h.active.scrollback.firstLineNumber + 1) == restored[0])
-        // The reply continues the open line below it; the turn starts at the prompt line.
-        h.output("api", ["❯ Sure."], replacesLast: true)
-        #expect(Array(h.outputRows.prefix(3)) == ["banner", "❯ explain this", "❯ Sure."])
+        // The reply starts a line of its own below it; the turn starts at the prompt line.
+        h.output("api", ["Sure."])
+        #expect(Array(h.outputRows.prefix(3)) == ["banner", "❯ explain this", "Sure."])
         h.send(.turnsChanged(instance: "api", turns: [Turn(id: "p1", prompt: "explain this", sentAt: sent)]))
         #expect(h.active.turns.last?.line == h.active.scrollback.firstLineNumber + 1)
+    }
+
+    /// An open line that is more than the bare marker is the agent's own (a reply still being
+    /// typed): the prompt line goes in front of it and it keeps growing below.
+    @Test func acceptedPromptGoesAboveAnOpenLineThatIsNotABareMarker() {
+        var h = PromptTests.focused()
+        h.output("api", ["banner", "thinking"], open: true)
+        h.send(.promptAccepted(instance: "api", promptID: "p1", text: "next", at: h.state.now))
+        #expect(Array(h.outputRows.prefix(3)) == ["banner", "❯ next", "thinking"])
+        #expect(h.active.scrollback.lastIsOpen)
     }
 
     /// Your prompt line is drawn in the theme's `output.prompt` role (it was a fixed cyan bold),

@@ -49,6 +49,15 @@ import Glibc
         let prompt = lines.firstIndex { $0.contains("│❯ hello prompt line") }
         let reply = lines.firstIndex { $0.contains("echo: hello prompt line") }
         #expect(prompt != nil && reply != nil && prompt! < reply!, "screen:\n\(lines.joined(separator: "\n"))")
+        // The agent now waits behind its bare `❯ ` line: the next prompt takes that line's place
+        // and the reply starts its own (it read `❯ echo: second`, like something you typed).
+        try s.tmux.send("second", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("echo: second"), "screen:\n\(s.tmux.dump)")
+        let after = try s.tmux.capture()
+        #expect(after.contains { $0.contains("│❯ second") }, "screen:\n\(after.joined(separator: "\n"))")
+        #expect(after.contains { $0.contains("│echo: second") }, "screen:\n\(after.joined(separator: "\n"))")
+        #expect(!after.contains { $0.contains("❯ echo:") }, "screen:\n\(after.joined(separator: "\n"))")
     }
 
     /// `cc-bridge-agent supervise` restarts an agent killed with SIGKILL mid-reply: the scrollback

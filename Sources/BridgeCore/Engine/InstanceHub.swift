@@ -127,6 +127,13 @@ public final class InstanceHub {
         connection.delivery.enqueue(.init(promptID: promptID, bytes: bytes, timeout: timeout))
     }
 
+    /// A prompt was delivered to a plain agent whose open line is its bare `❯ ` marker: the
+    /// marker line is dropped (the host shows the prompt in its place); see
+    /// `StreamDecoder.absorbReplyMarker`.
+    public func absorbReplyMarker(of instance: String) -> Bool {
+        connections[instance]?.decoder.absorbReplyMarker() ?? false
+    }
+
     /// The instance's agent went away: its unterminated output ends as it stands. Returns the
     /// batch that finishes it (nil if nothing was open); not reported as output, since it is no
     /// sign of life.

@@ -118,6 +118,8 @@ extension SessionHub {
             return
         }
         session.restarted = false
+        // Plain agents wait behind a bare `❯ ` line; the TUI shows the prompt in its place.
+        _ = engine.absorbReplyMarker(of: name)
         onEvent(.promptAccepted(instance: name, promptID: id, text: text, at: now))
         sessionChanged(session, session.tracker.promptSent(id: id, text: text, at: now))
     }

@@ -46,6 +46,24 @@ public struct OutputProcessor {
     /// Whether the unterminated line holds text.
     public var hasOpenText: Bool { !line.isEmpty }
 
+    /// The unterminated line is `text` and nothing else (trailing spaces aside), as shown.
+    public func openLineIs(_ text: [UInt8]) -> Bool {
+        guard openLineShown, pending.isEmpty, escape.isGround else { return false }
+        var bytes = line.bytes[...]
+        while bytes.last == 0x20 { bytes = bytes.dropLast() }
+        return bytes.elementsEqual(text)
+    }
+
+    /// Forgets the unterminated line without emitting it: the host showed something in its
+    /// place (the user's prompt after an agent's ready marker), so what the agent writes next
+    /// starts a line of its own instead of continuing the marker's.
+    public mutating func dropOpenLine() {
+        line.reset()
+        openLineShown = false
+        dirty = false
+        lineTimestamp = nil
+    }
+
     public mutating func feed(_ bytes: [UInt8], into batch: inout OutputBatch) {
         bytes.withUnsafeBytes { feed($0, into: &batch) }
     }

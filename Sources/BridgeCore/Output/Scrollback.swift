@@ -101,6 +101,13 @@ public struct Scrollback: Sendable {
         appendOne(open)
     }
 
+    /// Removes the open (unterminated) newest line, if there is one.
+    public mutating func removeOpenLine() {
+        guard lastIsOpen, count > 0 else { return }
+        removeNewest()
+        lastIsOpen = false
+    }
+
     /// Replaces the newest line (used while an unterminated line is still growing).
     public mutating func replaceLast(_ line: OutputLine) {
         precondition(count > 0, "replaceLast on empty scrollback")

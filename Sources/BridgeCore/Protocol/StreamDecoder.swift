@@ -180,6 +180,18 @@ public struct StreamDecoder {
         processor.feed(UnsafeRawBufferPointer(bytes), into: &batch)
     }
 
+    /// Plain mode: the open line is the agent's bare reply marker (`❯ `, waiting for a prompt).
+    /// The prompt the host just delivered takes its place: the marker line is dropped here (the
+    /// host shows `❯ prompt` instead) and the reply starts a line of its own. True when dropped.
+    public mutating func absorbReplyMarker() -> Bool {
+        guard mode == .plain, !inCandidate, markerProgress == 0, processor.openLineIs(Self.marker) else { return false }
+        processor.dropOpenLine()
+        atLineStart = true
+        return true
+    }
+
+    static let marker: [UInt8] = [0xE2, 0x9D, 0xAF]
+
     // MARK: Framed
 
     /// The writer went away for good (its agent exited): what it left unfinished ends here. A

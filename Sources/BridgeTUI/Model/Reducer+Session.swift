@@ -13,6 +13,9 @@ extension AppState {
             if confirmed { handleSendResult(name, id, nil) }
             let theme = self.theme
             withInstance(name) { instance in
+                // A plain agent's bare `❯ ` line, waiting for this prompt, gives way to it (the
+                // engine dropped it too), as a terminal shows the typed prompt after the marker.
+                instance.removeOpenReplyMarker()
                 let lines = HistoryLines.lines(for: Turn(id: id, prompt: text, sentAt: time, status: .completed), theme: theme)
                 let first = instance.insertFinishedLines(lines)
                 // The turn starts at its prompt line.
@@ -38,6 +41,17 @@ extension AppState {
 }
 
 extension InstanceState {
+    /// Removes the open last line when it is nothing but the reply marker `❯`.
+    mutating func removeOpenReplyMarker() {
+        guard scrollback.lastIsOpen, !scrollback.isEmpty,
+              let last = scrollback.line(at: scrollback.endLineNumber - 1),
+              last.text.trimmingCharacters(in: .whitespaces) == "❯" else { return }
+        let number = scrollback.endLineNumber - 1
+        if filter.lines.last == number { filter.lines.removeLast() }
+        if search.matches.last == number { search.matches.removeLast() }
+        scrollback.removeOpenLine()
+    }
+
     /// Adds finished lines in front of the open (still growing) last line, if there is one, so
     /// the output that continues it stays below them. Returns the first added line's number.
     mutating func insertFinishedLines(_ lines: [OutputLine]) -> Int {
