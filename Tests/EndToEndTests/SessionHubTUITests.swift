@@ -15,6 +15,23 @@ import Glibc
         ["HOME": s.scratch.path, "XDG_STATE_HOME": s.scratch.file("state"), "XDG_CONFIG_HOME": s.scratch.file("config")]
     }
 
+    /// `cc-bridge-agent supervise -- serve` for `bot` in jsonl: running `job` (a shell script) per
+    /// prompt, or echoing when nil. Kept with the session, so it ends with the test.
+    static func supervise(_ s: TUISession, job: String?) throws -> Running {
+        var serve = ["serve", "--name", "bot", "--pipe-dir", s.pipes, "--protocol", "jsonl"]
+        if let job {
+            let path = s.scratch.file("job.sh")
+            try job.write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o755)
+            serve += ["--exec", path]
+        } else {
+            serve.append("--echo")
+        }
+        let supervisor = try Running(try Binaries.agent, ["supervise", "--"] + serve)
+        s.agents.append(supervisor)
+        return supervisor
+    }
+
     /// The old outbox path wrote the prompt again at every retry (each after blocking ~1.5 s)
     /// against an agent that holds the in-FIFO open and does not read.
     @Test func queuedPromptReachesAReaderThatDoesNotReadExactlyOnce() throws {
@@ -65,20 +82,14 @@ import Glibc
     /// unhealthy at once and healthy again when the agent is back.
     @Test func agentKilledMidReplyUnderSuperviseIsMarkedAndRecovers() throws {
         let s = try TUISession(instances: ["bot"], agentOn: [])
-        let job = s.scratch.file("job.sh")
-        try "#!/bin/sh\necho \"working on $1\"\nsleep 20\n".write(toFile: job, atomically: true, encoding: .utf8)
-        chmod(job, 0o755)
-        let supervisor = try Running(try Binaries.agent, ["supervise", "--", "serve", "--name", "bot", "--pipe-dir", s.pipes,
-                                                         "--protocol", "jsonl", "--exec", job])
-        s.agents.append(supervisor)
+        let supervisor = try Self.supervise(s, job: "#!/bin/sh\necho \"working on $1\"\nsleep 20\n")
         // Healthy as soon as the agent is seen, not at the next scheduled check.
         #expect(try s.tmux.waitFor("● healthy", timeout: 10), "screen:\n\(s.tmux.dump)")
         try s.tmux.send("Tab")
         try s.tmux.send("long job", literal: true)
         try s.tmux.send("Enter")
         #expect(try s.tmux.waitFor("working on long job"), "screen:\n\(s.tmux.dump)")
-        let agent = try run("/usr/bin/env", ["pgrep", "-P", String(supervisor.process.processIdentifier)]).stdout
-            .split(separator: "\n").compactMap { pid_t($0) }.first
+        let agent = descendants(of: supervisor.process.processIdentifier).first
         #expect(agent != nil)
         if let agent { kill(agent, SIGKILL) }
         #expect(try s.tmux.waitFor("── agent exited · turn 1 interrupted ──", timeout: 10), "screen:\n\(s.tmux.dump)")
@@ -99,15 +110,12 @@ import Glibc
     /// seen (the old path: another ~28 s), both well inside the default check interval.
     @Test func idleAgentKilledUnderSuperviseTurnsUnhealthyAndBackAtOnce() throws {
         let s = try TUISession(instances: ["bot", "other"], agentOn: [])
-        let supervisor = try Running(try Binaries.agent, ["supervise", "--", "serve", "--name", "bot", "--pipe-dir", s.pipes,
-                                                         "--protocol", "jsonl", "--echo"])
-        s.agents.append(supervisor)
+        let supervisor = try Self.supervise(s, job: nil)
         /// Bot's list row (selected: `▌` in front of the glyph).
         func listRow(_ glyph: String) throws -> Bool { try s.tmux.capture().contains { $0.dropFirst().hasPrefix("\(glyph) bot ") && $0.contains("│") } }
         #expect(try s.tmux.waitFor("● healthy", timeout: 10), "screen:\n\(s.tmux.dump)")
         #expect(try eventually(timeout: 10) { try listRow("●") }, "screen:\n\(s.tmux.dump)")
-        let agent = try run("/usr/bin/env", ["pgrep", "-P", String(supervisor.process.processIdentifier)]).stdout
-            .split(separator: "\n").compactMap { pid_t($0) }.first
+        let agent = descendants(of: supervisor.process.processIdentifier).first
         #expect(agent != nil)
         if let agent { kill(agent, SIGKILL) }
         #expect(try eventually(timeout: 5) { try listRow("✖") && s.tmux.capture()[0].contains("unhealthy") }, "screen:\n\(s.tmux.dump)")
@@ -123,20 +131,14 @@ import Glibc
     /// markers follow it, and the next reply has a line of its own.
     @Test func agentKilledMidWordKeepsItsFragmentAboveTheMarkersAndTheNextReplyApart() throws {
         let s = try TUISession(instances: ["bot"], agentOn: [])
-        let job = s.scratch.file("job.sh")
-        try "#!/bin/sh\nif [ \"$1\" = long ]; then printf 'I am about to cr'; sleep 20; fi\necho \"Reply to: $1\"\n"
-            .write(toFile: job, atomically: true, encoding: .utf8)
-        chmod(job, 0o755)
-        let supervisor = try Running(try Binaries.agent, ["supervise", "--", "serve", "--name", "bot", "--pipe-dir", s.pipes,
-                                                         "--protocol", "jsonl", "--exec", job])
-        s.agents.append(supervisor)
+        let supervisor = try Self.supervise(
+            s, job: "#!/bin/sh\nif [ \"$1\" = long ]; then printf 'I am about to cr'; sleep 20; fi\necho \"Reply to: $1\"\n")
         #expect(try s.tmux.waitFor("● healthy", timeout: 10), "screen:\n\(s.tmux.dump)")
         try s.tmux.send("Tab")
         try s.tmux.send("long", literal: true)
         try s.tmux.send("Enter")
         #expect(try s.tmux.waitFor("I am about to cr"), "screen:\n\(s.tmux.dump)")
-        let agent = try run("/usr/bin/env", ["pgrep", "-P", String(supervisor.process.processIdentifier)]).stdout
-            .split(separator: "\n").compactMap { pid_t($0) }.first
+        let agent = descendants(of: supervisor.process.processIdentifier).first
         #expect(agent != nil)
         if let agent { kill(agent, SIGKILL) }
         #expect(try s.tmux.waitFor("── agent back (restarted) ──", timeout: 15), "screen:\n\(s.tmux.dump)")
