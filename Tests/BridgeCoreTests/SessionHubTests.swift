@@ -114,6 +114,45 @@ final class RealAgent {
         #expect(h.turns.map(\.prompt) == ["only once"])
     }
 
+    /// 100 prompts typed while no agent reads wait in the outbox, survive a restart of the host
+    /// (the queue comes back from the history file), and reach the agent in order, each once,
+    /// through the hub's one delivery path once a reader appears.
+    @Test func hundredQueuedPromptsSurviveARestartAndAreDeliveredInOrderOnce() throws {
+        let tmp = TempDir()
+        let pipes = tmp.file("pipes"), state = tmp.file("state")
+        do {
+            let h = try HubFixture(sendTimeout: 0.05, stateDirectory: state, directory: pipes)
+            #expect(h.spin { h.hub.mode(of: "a") != nil })
+            for i in 0..<100 { h.hub.send("prompt \(i) ✓", to: "a", promptID: "id\(i)") }
+            #expect(h.spin { h.queued.count == 100 }, "queued: \(h.queued.count)")
+            #expect(h.accepted.isEmpty)
+        }
+        let h = try HubFixture(sendTimeout: 0.05, stateDirectory: state, directory: pipes)
+        #expect(h.spin { h.events.contains { if case .historyRestored(_, _, _, let queue) = $0 { queue.count == 100 } else { false } } },
+                "events: \(h.events.prefix(5))")
+        // The reader opens the FIFO once and keeps reading across the writers' EOFs.
+        let reader = try Child.python("""
+        import os, sys, time
+        path, want = sys.argv[1], int(sys.argv[2])
+        fd = os.open(path, os.O_RDONLY)
+        buf, lines = b"", []
+        while len(lines) < want:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                time.sleep(0.001)
+                continue
+            buf += chunk
+            while b"\\n" in buf:
+                line, buf = buf.split(b"\\n", 1)
+                lines.append(line.decode())
+        sys.stdout.write("\\n".join(lines) + "\\n")
+        """, [h.inPath, "100"])
+        #expect(h.spin(40) { h.accepted.count == 100 }, "accepted: \(h.accepted.count)")
+        #expect(h.accepted == (0..<100).map { "prompt \($0) ✓" })
+        #expect(reader.waitForExit(timeout: 20))
+        #expect(reader.output() == (0..<100).map { "prompt \($0) ✓\n" }.joined())
+    }
+
     /// A prompt typed while the agent restarts and its FIFOs are gone for a moment is queued, not
     /// failed, and reaches the agent once the pipes are back.
     @Test func promptTypedWhileThePipesAreGoneIsQueuedAndDeliveredWhenTheyAreBack() throws {

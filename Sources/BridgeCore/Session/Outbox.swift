@@ -1,6 +1,7 @@
 // Outbox: an instance's prompts that could not be delivered yet (no agent reading), in order.
 // It is a view over the HistoryStore's outbox records, so a restart keeps the queue.
-// OutboxSender delivers the queue, oldest first, as soon as the agent reads again.
+// SessionHub delivers the queue, oldest first, through its one delivery path (PromptDelivery)
+// as soon as the agent reads again.
 
 import Foundation
 
@@ -56,65 +57,5 @@ public final class Outbox {
         entry.changedAt = time
         store.recordOutbox(entry)
         return true
-    }
-}
-
-/// The outcome of one delivery attempt.
-public enum OutboxDelivery: Equatable, Sendable {
-    case delivered
-    /// No reader on the in-FIFO: keep the prompt and try again later.
-    case notListening
-    /// Something the next attempt will not fix by itself (unsafe pipe, EPIPE mid-write...). The
-    /// prompt stays queued; the sender stops so the order is kept.
-    case failed(String)
-}
-
-/// Drives an Outbox: call `pump(at:)` from a timer (every 100–250 ms while `hasWork`) or when
-/// the agent is seen listening. Each call delivers queued prompts in order until one cannot be.
-public final class OutboxSender {
-    public let outbox: Outbox
-    private let deliver: (OutboxEntry) -> OutboxDelivery
-    public private(set) var lastFailure: String?
-
-    /// `deliver` must not block for long: use PromptWriter.send with a timeout of 0 (one
-    /// non-blocking open), or tryOpen + writeAll.
-    public init(outbox: Outbox, deliver: @escaping (OutboxEntry) -> OutboxDelivery) {
-        self.outbox = outbox
-        self.deliver = deliver
-    }
-
-    public var hasWork: Bool { outbox.nextPending != nil }
-
-    /// Delivers as many queued prompts as possible, oldest first; returns the ones delivered
-    /// (the caller reports each to its SessionTracker as `promptSent`).
-    @discardableResult
-    public func pump(at time: Double, limit: Int = .max) -> [OutboxEntry] {
-        var delivered: [OutboxEntry] = []
-        while delivered.count < limit, let entry = outbox.nextPending {
-            switch deliver(entry) {
-            case .delivered:
-                outbox.markDelivered(id: entry.id, at: time)
-                delivered.append(entry)
-                lastFailure = nil
-            case .notListening:
-                return delivered
-            case .failed(let reason):
-                lastFailure = reason
-                return delivered
-            }
-        }
-        return delivered
-    }
-
-    /// The usual deliver closure: one prompt line per entry through the PromptWriter, never
-    /// waiting for a reader.
-    public static func fifoDelivery(path: String, writer: PromptWriter = PromptWriter()) -> (OutboxEntry) -> OutboxDelivery {
-        { entry in
-            switch writer.send(PlainPrompt.line(for: entry.text).bytes, to: path, timeout: 0) {
-            case .success: .delivered
-            case .failure(.agentNotListening): .notListening
-            case .failure(let error): .failed(error.description)
-            }
-        }
     }
 }
