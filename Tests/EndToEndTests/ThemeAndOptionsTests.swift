@@ -12,7 +12,9 @@ import Testing
         let bin = scratch.file("elsewhere")
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         let copy = bin + "/cc-bridge-tui"
-        try FileManager.default.copyItem(atPath: try Binaries.tui, toPath: copy)
+        // Copied by `cp`, not in this process: a child another test forks meanwhile would inherit
+        // our write descriptor of the copy, and exec'ing it would fail with "Text file busy".
+        #expect(try run("/bin/cp", [try Binaries.tui, copy]).status == 0)
         let pipes = scratch.file("pipes")
         #expect(try run(copy, ["pipes", "create", "bot", "--pipe-dir", pipes]).status == 0)
         let env = ["HOME": scratch.path, "XDG_STATE_HOME": scratch.file("state"), "XDG_CONFIG_HOME": scratch.file("config"),
