@@ -244,6 +244,9 @@ public final class AgentLoop: EngineContext {
                 switch HostRequest.decode(line: line) {
                 case .prompt(let id, let text): enqueue(Prompt(id: id ?? nextLineID(), text: text))
                 case .interrupt(let id): interrupt(id: id)
+                case .permissionAnswer(_, let requestID, _, _):
+                    // Only the Claude stream-json mode asks for permission.
+                    emit(.notice("ignored a permission answer for '\(requestID)': no permission request is waiting"))
                 case .unknown(let type): emit(.notice("ignored a message of unknown type '\(type)'"))
                 case .malformed(let reason): emit(.notice("ignored a malformed message (\(reason))"))
                 }

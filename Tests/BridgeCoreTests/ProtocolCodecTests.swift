@@ -19,6 +19,18 @@ private let agentMessages: [AgentMessage] = [
     .heartbeat(ts: 0),
     .notice(text: "agent restarted"),
     .notice(text: awkward),
+    .claude(.session(ClaudeSessionInfo(sessionID: "s-1", model: "claude-x", cwd: "/work", tools: "Bash,Read",
+                                       claudeVersion: "2.0", resumed: true))),
+    .claude(.toolUse(id: "r-1", ToolUseInfo(toolID: "toolu_1", name: "Bash", summary: awkward))),
+    .claude(.toolResult(id: "r-1", ToolResultInfo(toolID: "toolu_1", isError: true, bytes: 12, lines: 2, excerpt: awkward))),
+    .claude(.result(id: "r-1", TurnResultInfo(subtype: "success", isError: false, durationMs: 2100, inputTokens: 10,
+                                              outputTokens: 20, cacheReadTokens: 3, cacheWriteTokens: 4,
+                                              costUSD: 0.0125, sessionCostUSD: 1.5))),
+    .claude(.permission(id: "r-1", PermissionRequestInfo(requestID: "req-1", tool: "Bash", summary: "rm -rf build",
+                                                         input: #"{"command":"rm -rf build"}"#))),
+    .claude(.rateLimit(RateLimitInfo(status: "allowed_warning", kind: "five_hour", resetsAt: 1_800_000_000))),
+    .claude(.rateLimit(RateLimitInfo(status: "rejected", kind: "", resetsAt: nil))),
+    .claude(.stalled(id: "r-1", silentSeconds: 120)),
 ]
 
 private let hostMessages: [HostMessage] = [
@@ -26,6 +38,9 @@ private let hostMessages: [HostMessage] = [
     .prompt(id: "p2", text: awkward),
     .prompt(id: "p3", text: ""),
     .interrupt(id: "p1"),
+    .permissionAnswer(id: "p1", requestID: "req-1", behavior: .allow, message: ""),
+    .permissionAnswer(id: "p1", requestID: "req-2", behavior: .allowSession, message: ""),
+    .permissionAnswer(id: "p1", requestID: "req-3", behavior: .deny, message: awkward),
 ]
 
 @Test(arguments: agentMessages)
@@ -44,7 +59,8 @@ func hostMessageRoundTrips(message: HostMessage) {
     let line = message.encode()
     #expect(line.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F })
     #expect(HostMessage.decode(line: Array(line.utf8)) == .success(message))
-    #expect(AgentMessage.decode(line: Array(line.utf8)) == .failure(.unknownType(line.contains("prompt") ? "prompt" : "interrupt")))
+    let type = ["permission_answer", "prompt", "interrupt"].first { line.contains(#""type":"\#($0)""#) } ?? "?"
+    #expect(AgentMessage.decode(line: Array(line.utf8)) == .failure(.unknownType(type)))
 }
 
 @Test func wireFormIsAsSpecified() {
@@ -57,6 +73,12 @@ func hostMessageRoundTrips(message: HostMessage) {
             == #"{"id":"a","type":"done","status":"interrupted","exit":130}"#)
     #expect(AgentMessage.heartbeat(ts: 1.5).encode() == #"{"type":"heartbeat","ts":1.5}"#)
     #expect(AgentMessage.heartbeat(ts: .nan).encode() == #"{"type":"heartbeat","ts":0}"#)
+    #expect(AgentMessage.claude(.stalled(id: "a", silentSeconds: 90)).encode()
+            == #"{"id":"a","type":"stalled","silent_seconds":90}"#)
+    #expect(HostMessage.permissionAnswer(id: "a", requestID: "r", behavior: .allowSession, message: "").encode()
+            == #"{"id":"a","type":"permission_answer","request_id":"r","behavior":"allow_session"}"#)
+    #expect(HostMessage.decode(line: Array(#"{"id":"a","type":"permission_answer","request_id":"r","behavior":"always"}"#.utf8))
+            == .failure(.invalidValue(field: "behavior")))
 }
 
 @Test(arguments: [

@@ -156,3 +156,16 @@ private let hello = AgentMessage.hello(protocol: "ccb-jsonl/1", agent: "cc-bridg
     let absorbedAgain = decoder.absorbReplyMarker()
     #expect(!absorbedAgain)
 }
+
+@Test func claudeFramesBecomeEventsNotOutput() {
+    var decoder = StreamDecoder(now: { 0 })
+    var batch = OutputBatch()
+    var events: [StreamEvent] = []
+    let input = #"{"type":"hello","protocol":"ccb-jsonl/1","agent":"a","version":"1","pid":1}"# + "\n"
+        + #"{"id":"p1","type":"tool_use","tool_id":"t1","name":"Bash","summary":"npm test"}"# + "\n"
+        + #"{"id":"p1","type":"stalled","silent_seconds":60}"# + "\n"
+    decoder.feed(Array(input.utf8), into: &batch, events: &events)
+    #expect(events.contains(.claude(.toolUse(id: "p1", ToolUseInfo(toolID: "t1", name: "Bash", summary: "npm test")))), "\(events)")
+    #expect(events.contains(.claude(.stalled(id: "p1", silentSeconds: 60))), "\(events)")
+    #expect(batch.text.isEmpty, "a known frame is not shown as text")
+}

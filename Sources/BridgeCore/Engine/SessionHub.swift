@@ -155,7 +155,7 @@ public final class SessionHub {
             if let session { lifecycle(session, session.liveness.signOfLife()) }
         case .hello(let pid, _):
             if let session { lifecycle(session, session.liveness.hello(pid: pid)) }
-        case .notice, .chunkStarted:
+        case .notice, .chunkStarted, .claude:
             break
         }
         onEvent(.stream(instance: name, event: event))

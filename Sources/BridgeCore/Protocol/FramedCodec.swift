@@ -66,6 +66,32 @@ struct FlatObject {
     }
 
     /// Missing or null gives nil.
+    func optionalString(_ key: String) throws -> String? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case .string(let s)?: return s
+        default: throw FramedDecodeError.wrongType(field: key)
+        }
+    }
+
+    /// Missing or null gives nil.
+    func optionalBool(_ key: String) throws -> Bool? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        case .bool(let b)?: return b
+        default: throw FramedDecodeError.wrongType(field: key)
+        }
+    }
+
+    /// Missing or null gives nil.
+    func optionalDouble(_ key: String) throws -> Double? {
+        switch fields[key] {
+        case nil, .null?: return nil
+        default: return try double(key)
+        }
+    }
+
+    /// Missing or null gives nil.
     func optionalInt(_ key: String) throws -> Int? {
         switch fields[key] {
         case nil, .null?: return nil
@@ -392,6 +418,11 @@ struct JSONLineWriter {
     mutating func field(_ key: String, int value: Int) {
         appendKey(key)
         out.append(contentsOf: String(value).utf8)
+    }
+
+    mutating func field(_ key: String, bool value: Bool) {
+        appendKey(key)
+        out.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
     mutating func field(_ key: String, double value: Double) {

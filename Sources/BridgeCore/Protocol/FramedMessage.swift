@@ -38,6 +38,8 @@ public enum AgentMessage: Equatable, Sendable {
     case heartbeat(ts: Double)
     /// An agent message for the user (restarts, dropped output).
     case notice(text: String)
+    /// The frames of the Claude stream-json mode (ClaudeFrames.swift).
+    case claude(ClaudeFrame)
 
     /// One line of JSON, ASCII only, without the newline.
     public func encode() -> String {
@@ -64,6 +66,8 @@ public enum AgentMessage: Equatable, Sendable {
         case let .notice(text):
             w.field("type", string: "notice")
             w.field("text", string: text)
+        case let .claude(frame):
+            frame.encode(into: &w)
         }
         return w.finish()
     }
@@ -85,6 +89,8 @@ public enum AgentMessage: Equatable, Sendable {
                 return .heartbeat(ts: try o.double("ts"))
             case "notice":
                 return .notice(text: try o.string("text"))
+            case let other where ClaudeFrame.types.contains(other):
+                return .claude(try ClaudeFrame.decode(type: other, o))
             case let other:
                 throw FramedDecodeError.unknownType(other)
             }
@@ -97,6 +103,9 @@ public enum HostMessage: Equatable, Sendable {
     /// `text` may hold newlines; they are escaped in the JSON line.
     case prompt(id: String, text: String)
     case interrupt(id: String)
+    /// The answer to a Claude permission request (`ClaudeFrame.permission`) of turn `id`.
+    /// `message` says why, for `deny`; empty otherwise.
+    case permissionAnswer(id: String, requestID: String, behavior: PermissionBehavior, message: String)
 
     /// One line of JSON, ASCII only, without the newline.
     public func encode() -> String {
@@ -109,6 +118,12 @@ public enum HostMessage: Equatable, Sendable {
         case let .interrupt(id):
             w.field("id", string: id)
             w.field("type", string: "interrupt")
+        case let .permissionAnswer(id, requestID, behavior, message):
+            w.field("id", string: id)
+            w.field("type", string: "permission_answer")
+            w.field("request_id", string: requestID)
+            w.field("behavior", string: behavior.rawValue)
+            if !message.isEmpty { w.field("message", string: message) }
         }
         return w.finish()
     }
@@ -118,6 +133,12 @@ public enum HostMessage: Equatable, Sendable {
             switch try o.string("type") {
             case "prompt": return .prompt(id: try o.string("id"), text: try o.string("text"))
             case "interrupt": return .interrupt(id: try o.string("id"))
+            case "permission_answer":
+                guard let behavior = PermissionBehavior(rawValue: try o.string("behavior")) else {
+                    throw FramedDecodeError.invalidValue(field: "behavior")
+                }
+                return .permissionAnswer(id: try o.string("id"), requestID: try o.string("request_id"),
+                                         behavior: behavior, message: try o.optionalString("message") ?? "")
             case let other: throw FramedDecodeError.unknownType(other)
             }
         }

@@ -28,6 +28,9 @@ public enum StreamEvent: Equatable, Sendable {
     case notice(String)
     /// Plain mode: `❯` seen in the output (Claude Code is waiting for the next prompt).
     case replyMarker
+    /// A frame of the Claude stream-json mode, as the agent sent it (strings not yet sanitized:
+    /// whoever shows one sanitizes it, as `notice` text is).
+    case claude(ClaudeFrame)
 }
 
 public struct StreamDecoder {
@@ -271,6 +274,8 @@ public struct StreamDecoder {
         case .success(.hello(_, _, let version, let pid)):
             openIds.removeAll()
             events.append(.hello(pid: pid, version: InstanceScanner.displayName(version)))
+        case .success(.claude(let frame)):
+            events.append(.claude(frame))
         case .failure:
             processor.feed(UnsafeRawBufferPointer(line), into: &batch)
             processor.feed([0x0A], into: &batch)

@@ -16,7 +16,7 @@ enum SessionActions {
                 return [.streamState(instance: name, text: SessionWording.protocolName(mode))]
             case .notice(let text):
                 return [.streamState(instance: name, text: text)]
-            case .hello, .chunkStarted, .done, .heartbeat, .replyMarker:
+            case .hello, .chunkStarted, .done, .heartbeat, .replyMarker, .claude:
                 return []
             }
         case .attachment(let name, let attachment):
