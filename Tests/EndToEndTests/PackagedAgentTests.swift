@@ -28,11 +28,20 @@ enum PackagedAgent {
     /// runtime, Foundation, libstdc++, libgcc_s, ICU) would have to be in the container image.
     static let cLibraryObjects = ["linux-vdso.so", "ld-linux", "libc.so", "libm.so", "libpthread.so", "libdl.so", "librt.so"]
 
+    /// A quick command's output through a file: the harness's pipes may lose a fast command's
+    /// last bytes on a loaded machine, a file is complete once the command has exited.
+    static func output(of command: [String], scratch: Scratch) throws -> Finished {
+        let file = scratch.file("output-\(UUID().uuidString)")
+        let result = try run("/bin/sh", ["-c", #""$@" > "$0""#, file] + command)
+        return Finished(status: result.status, stdout: try String(contentsOfFile: file, encoding: .utf8), stderr: result.stderr)
+    }
+
     /// Where the toolchain's Swift runtime is (the directory of the debug agent's libswiftCore.so),
     /// when this process may hide it from a child (root, with unshare); nil otherwise.
     static func toolchainRuntimeDirectory() throws -> String? {
         guard getuid() == 0, access("/usr/bin/unshare", X_OK) == 0 else { return nil }
-        let ldd = try run("/usr/bin/env", ["ldd", try Binaries.agent])
+        let scratch = Scratch()
+        let ldd = try output(of: ["ldd", try Binaries.agent], scratch: scratch)
         guard let line = ldd.stdout.split(separator: "\n").first(where: { $0.contains("libswiftCore.so => /") }),
               let arrow = line.range(of: "=> "), let end = line.range(of: "/libswiftCore.so", range: arrow.upperBound..<line.endIndex)
         else { return nil }
@@ -54,7 +63,8 @@ struct PackagedAgentTests {
 
     @Test func lddListsOnlyTheCLibraryAndNoToolchainPath() throws {
         let path = try packaged
-        let ldd = try run("/usr/bin/env", ["ldd", path])
+        let scratch = Scratch()
+        let ldd = try PackagedAgent.output(of: ["ldd", path], scratch: scratch)
         #expect(ldd.status == 0, "ldd: \(ldd.stderr)")
         let objects = ldd.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         #expect(!objects.isEmpty)
@@ -63,7 +73,7 @@ struct PackagedAgentTests {
         #expect(!ldd.stdout.contains("not found"), "ldd:\n\(ldd.stdout)")
         // A debug build carries RUNPATH /opt/swift/usr/lib/swift/linux: it would run under
         // `env -i` here and nowhere else. The packaged file may only look beside itself.
-        let dynamic = try run("/usr/bin/env", ["readelf", "-d", path])
+        let dynamic = try PackagedAgent.output(of: ["readelf", "-d", path], scratch: scratch)
         #expect(dynamic.status == 0, "readelf: \(dynamic.stderr)")
         let searchPaths = dynamic.stdout.split(separator: "\n").filter { $0.contains("(RPATH)") || $0.contains("(RUNPATH)") }
         #expect(searchPaths.allSatisfy { $0.hasSuffix("[$ORIGIN]") }, "library search paths: \(searchPaths)")
@@ -119,5 +129,30 @@ struct PackagedAgentTests {
         let stopped = agent.wait(timeout: 10)
         #expect(stopped?.status == 0, "the agent did not stop cleanly on SIGTERM: \(String(describing: stopped)) \(agent.stderr)")
         #expect(!FileManager.default.fileExists(atPath: fifos[0]), "the agent removes the FIFOs it made")
+    }
+
+    /// docs/containers.md's rule: host and container user must share the uid. A container user of
+    /// another uid in a group-shared pipe directory (setgid and sticky, mode 3770, its group) is
+    /// refused by the host, naming the FIFO's owner, even with --allow-unsafe-pipes.
+    @Test(.enabled(if: getuid() == 0 && access("/usr/bin/setpriv", X_OK) == 0, "needs root and setpriv to run the agent as uid 65534"))
+    func aContainerUserOfAnotherUidIsRefusedEvenInAGroupSharedDirectory() throws {
+        let path = try packaged
+        let tui = try Binaries.tui
+        let scratch = Scratch()
+        let pipes = scratch.file("pipes")
+        #expect(chmod(scratch.path, 0o711) == 0)
+        #expect(mkdir(pipes, 0o700) == 0 && chown(pipes, 0, 65534) == 0 && chmod(pipes, 0o3770) == 0)
+        let agent = try Running("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/env", "-i", path,
+                                                     "serve", "--name", "other", "--pipe-dir", pipes, "--heartbeat", "0", "--echo"])
+        defer { agent.signal(SIGKILL) }
+        #expect(eventually { FileManager.default.fileExists(atPath: pipes + "/other.out.fifo") }, "agent stderr: \(agent.stderr)")
+        let environment = ["HOME": scratch.path, "XDG_STATE_HOME": scratch.file("state"), "XDG_CONFIG_HOME": scratch.file("config")]
+        for extra in [[], ["--allow-unsafe-pipes"]] {
+            let sent = try run(tui, ["send", "other", "hi", "--pipe-dir", pipes, "--timeout", "3"] + extra, environment: environment)
+            #expect(sent.status == 1 && sent.stderr.contains("other.in.fifo is owned by uid 65534, not by us"),
+                    "\(extra): exit \(sent.status), stderr: \(sent.stderr)")
+        }
+        agent.signal(SIGTERM)
+        #expect(agent.wait(timeout: 10) != nil)
     }
 }
