@@ -251,6 +251,55 @@ func shortSocketPath(_ tmp: TempDir, _ name: String = "docker.sock") -> String {
                 .unavailable("\(tmp.file("none")) does not exist (is Docker installed and running?)"))
     }
 
+    /// cc-bridge labels its containers `cc-bridge.workspace=NAME` (its compose files and its own
+    /// discovery); such a container is found by that label, after ours and before the name.
+    @Test func lookupFindsCCBridgesWorkspaceLabelAfterOurs() throws {
+        let tmp = TempDir()
+        let instanceQuery = "filters=%7B%22label%22%3A%5B%22cc-bridge.instance%3Dalpha%22%5D%7D"
+        let workspaceQuery = "filters=%7B%22label%22%3A%5B%22cc-bridge.workspace%3Dalpha%22%5D%7D"
+        let workspaceBody = "[" + FakeDockerServer.containerJSON(id: "w1", name: "cc-bridge-agent-1", state: "running",
+                                                                  status: "Up 3 hours", labels: ["cc-bridge.workspace": "alpha"]) + "]"
+        let server = try FakeDockerServer(path: shortSocketPath(tmp)) { line in
+            FakeDockerServer.response("200 OK", contentType: "application/json",
+                                      body: line.contains(workspaceQuery) ? workspaceBody : "[]\n")
+        }
+        defer { server.stop() }
+        let result = ContainerLookup.find(instance: "alpha", engine: DockerClient(socketPath: server.path))
+        guard case .found(let container, let how) = result else { Issue.record("\(result)"); return }
+        #expect(container.id == "w1")
+        #expect(how == "label cc-bridge.workspace=alpha")
+        #expect(server.requests.count == 2)
+        #expect(server.requests.first?.contains(instanceQuery) == true, "\(server.requests)")
+        #expect(server.requests.last?.contains(workspaceQuery) == true, "\(server.requests)")
+    }
+
+    @Test func notFoundSaysEveryWayItLooked() {
+        let result = HealthRules.container(.notFound, instance: "alpha", docker: .reachable(endpoint: "/var/run/docker.sock"))
+        #expect(result.reason == "no container labelled cc-bridge.instance=alpha or cc-bridge.workspace=alpha "
+                + "or named alpha (the agent may run outside Docker)")
+    }
+
+    @Test func lookupPrefersTheInstanceLabelOverTheWorkspaceLabel() throws {
+        let tmp = TempDir()
+        let server = try FakeDockerServer(path: shortSocketPath(tmp)) { line in
+            let body: String
+            if line.contains("cc-bridge.instance%3Dalpha") {
+                body = "[" + FakeDockerServer.containerJSON(id: "i1", name: "ours", state: "running", status: "Up 1 minute",
+                                                            labels: ["cc-bridge.instance": "alpha"]) + "]"
+            } else {
+                body = "[" + FakeDockerServer.containerJSON(id: "w1", name: "theirs", state: "running", status: "Up 1 minute",
+                                                            labels: ["cc-bridge.workspace": "alpha"]) + "]"
+            }
+            return FakeDockerServer.response("200 OK", contentType: "application/json", body: body)
+        }
+        defer { server.stop() }
+        let result = ContainerLookup.find(instance: "alpha", engine: DockerClient(socketPath: server.path))
+        guard case .found(let container, let how) = result else { Issue.record("\(result)"); return }
+        #expect(container.id == "i1")
+        #expect(how == "label cc-bridge.instance=alpha")
+        #expect(server.requests.count == 1)
+    }
+
     // MARK: parser
 
     @Test func parserWaitsForTheWholeBody() {

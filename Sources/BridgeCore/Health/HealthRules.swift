@@ -168,7 +168,7 @@ public enum HealthRules {
             return CheckResult("container", .degraded, "lookup failed: \(why)")
         case .notFound:
             return CheckResult("container", .unknown,
-                               "no container labelled \(ContainerLookup.instanceLabel)=\(instance) or named \(instance) (the agent may run outside Docker)")
+                               "no container \(ContainerLookup.searched(for: instance)) (the agent may run outside Docker)")
         case .found(let c, let how):
             let details = ["id": c.shortID, "name": c.displayName, "state": c.state, "status": c.status, "matched_by": how]
             let text = "container \(c.displayName) \(c.state) (\(c.status))"
