@@ -119,7 +119,30 @@ extension InstanceState {
         guard view.follow, let last = lastVisibleLine else { return }
         view.follow = false
         view.newWhilePaused = 0
+        view.droppedAtPause = scrollback.droppedLines
         setAnchor(last, skip: 0)
+    }
+
+    /// Lines trimmed from the scrollback since the view paused (0 while following).
+    public var droppedWhilePaused: Int {
+        view.follow ? 0 : Swift.max(0, scrollback.droppedLines - view.droppedAtPause)
+    }
+
+    /// Rows above the oldest line held for the "lines dropped while paused" marker (0 or 1).
+    public var markerRows: Int { droppedWhilePaused > 0 ? 1 : 0 }
+
+    /// Upkeep after `appended` lines arrived (and old ones may have been trimmed): the indexes
+    /// forget trimmed lines; a paused view counts what is new (at most what is held) and keeps
+    /// its lines while they exist; once the top of the view is trimmed, the oldest line held
+    /// moves to the top, under the dropped marker, so the pane stays full.
+    mutating func settleAfterOutput(appended: Int, height: Int, width: Int) {
+        filter.lines.compact(below: firstLine)
+        search.matches.compact(below: firstLine)
+        guard !view.follow else { return }
+        view.newWhilePaused = Swift.min(view.newWhilePaused + appended, scrollback.count)
+        guard droppedWhilePaused > 0 else { return }
+        if view.anchorLine < firstLine { setAnchor(firstLine, skip: 0) }
+        clampToTop(height: height, width: width)
     }
 
     mutating func resumeFollow() {
@@ -155,8 +178,9 @@ extension InstanceState {
     }
 
     /// Keeps the pane full: when fewer than `height` rows lie above the anchor, the view is
-    /// moved so that the oldest visible line sits at the top.
-    mutating func clampToTop(height: Int, width: Int) {
+    /// moved so that the oldest visible line sits at the top (below the dropped marker, if any).
+    mutating func clampToTop(height paneHeight: Int, width: Int) {
+        let height = Swift.max(1, paneHeight - markerRows)
         guard let (line, skip) = anchor else { return }
         var above = rows(of: line, width: width) - skip
         var cursor = line

@@ -48,17 +48,13 @@ extension AppState {
     /// called whenever their number changes. Trims at once when a share shrinks.
     mutating func balanceScrollback() {
         let count = instances.count
+        let pane = outputPane
         for index in instances.indices {
             let first = instances[index].firstLine
             ScrollbackBudget.apply(to: &instances[index].scrollback, settings: settings, instanceCount: count)
             guard instances[index].firstLine != first else { continue }
             // Lines were trimmed: the same upkeep as when output pushes old lines out.
-            let floor = instances[index].firstLine
-            instances[index].filter.lines.compact(below: floor)
-            instances[index].search.matches.compact(below: floor)
-            if !instances[index].view.follow, instances[index].view.anchorLine < floor {
-                instances[index].setAnchor(floor, skip: 0)
-            }
+            instances[index].settleAfterOutput(appended: 0, height: pane.rows, width: pane.cols)
         }
     }
 
@@ -70,15 +66,11 @@ extension AppState {
             if selected == nil { selected = name }
         }
         let isActive = activeInstance?.name == name
+        let pane = outputPane
         withInstance(name) { instance in
             let appended = instance.recordOutput(batch)
-            if !instance.view.follow { instance.view.newWhilePaused += appended }
             if !isActive { instance.unread += appended }
-            instance.filter.lines.compact(below: instance.firstLine)
-            instance.search.matches.compact(below: instance.firstLine)
-            if !instance.view.follow, instance.view.anchorLine < instance.firstLine {
-                instance.setAnchor(instance.firstLine, skip: 0)
-            }
+            instance.settleAfterOutput(appended: appended, height: pane.rows, width: pane.cols)
         }
     }
 

@@ -55,6 +55,17 @@ public enum SessionWording {
         }
     }
 
+    /// The title's word for a paused view: the new lines still held, and those trimmed since it paused.
+    public static func pausedIndicator(new: Int, dropped: Int) -> String {
+        "paused, \(PromptText.grouped(new)) new line\(new == 1 ? "" : "s")"
+            + (dropped > 0 ? ", \(PromptText.grouped(dropped)) dropped" : "")
+    }
+
+    /// The row above the oldest line a paused view still holds, once older ones were trimmed.
+    public static func droppedMarker(_ dropped: Int) -> String {
+        "── \(PromptText.grouped(dropped)) line\(dropped == 1 ? "" : "s") dropped while paused ──"
+    }
+
     public static func activity(_ activity: Activity) -> String {
         switch activity {
         case .idle: "idle"

@@ -73,6 +73,12 @@ enum OutputPaneView {
         // Drop rows above the pane's top.
         var dropTop = max(0, total - rect.rows)
         var screenRow = rect.row
+        if current == nil, total < rect.rows, instance.markerRows > 0 {
+            // The oldest line held is in view and older ones were trimmed while paused.
+            buffer.write(SessionWording.droppedMarker(instance.droppedWhilePaused), row: screenRow, col: rect.col,
+                         limit: rect.col + rect.cols, style: theme.style(for: TextStyle(dim: true), base: base))
+            screenRow += 1
+        }
         let match = instance.search.match
         for (n, rows) in visible {
             guard let line = instance.scrollback.line(at: n) else { continue }

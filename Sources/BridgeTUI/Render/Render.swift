@@ -182,7 +182,7 @@ enum TitleView {
         if !instance.view.wrap { right.append("nowrap" + (instance.view.horizontalOffset > 0 ? " +\(instance.view.horizontalOffset)" : "")) }
         let paused = !instance.view.follow
         let indicator = paused
-            ? "paused, \(instance.view.newWhilePaused) new line\(instance.view.newWhilePaused == 1 ? "" : "s")"
+            ? SessionWording.pausedIndicator(new: instance.view.newWhilePaused, dropped: instance.droppedWhilePaused)
             : "following"
         var rightText = (right + [indicator]).joined(separator: " · ") + " "
         if CharWidth.of(rightText) > rect.cols / 2 { rightText = indicator + " " }
