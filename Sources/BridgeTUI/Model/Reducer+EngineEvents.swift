@@ -16,12 +16,12 @@ extension AppState {
                 result.append(newInstance(info))
             }
         }
-        // Vanished instances stay (marked gone) while they hold output or a draft, in their place:
-        // an agent that removes its pipes while it restarts must not make the list jump.
+        // Vanished instances stay (marked gone) in their place until the session hub removes them
+        // (`instanceRemoved`, after tui.gone_grace_seconds): an agent that removes its pipes while
+        // it restarts must not make the list jump, and comes back with its scrollback.
         for (i, previous) in instances.enumerated() where old[previous.name] != nil {
             var gone = previous
             gone.isPresent = false
-            guard !gone.scrollback.isEmpty || !gone.prompt.isEmpty else { continue }
             let above = instances[..<i].last { p in result.contains { $0.name == p.name } }
             let at = above.flatMap { a in result.firstIndex { $0.name == a.name } }.map { $0 + 1 } ?? 0
             result.insert(gone, at: at)
@@ -35,6 +35,23 @@ extension AppState {
         if selected == nil || selectedIndex == nil {
             selected = instances.first?.name
         }
+    }
+
+    /// The session hub removed an instance that stayed gone through its grace. The selection
+    /// moves to the instance now in its place (or the one above), and the status line says so.
+    mutating func removeGoneInstance(_ name: String, after grace: Double) {
+        guard let index = instances.firstIndex(where: { $0.name == name }), !instances[index].isPresent else { return }
+        let wasSelected = selected == name
+        instances.remove(at: index)
+        balanceScrollback()
+        if case .attach(let attached) = mode, attached == name {
+            mode = .all
+            focusStack.reset(to: .list)
+        }
+        if wasSelected { selected = instances.isEmpty ? nil : instances[min(index, instances.count - 1)].name }
+        needsFullRepaint = true
+        status = StatusMessage(SessionWording.removed(name, after: grace, nowShowing: wasSelected ? selected : nil),
+                               kind: .info, expires: now + 10)
     }
 
     func newInstance(_ info: InstanceInfo) -> InstanceState {

@@ -66,6 +66,14 @@ public enum SessionWording {
         "── \(PromptText.grouped(dropped)) line\(dropped == 1 ? "" : "s") dropped while paused ──"
     }
 
+    /// The status line when a gone instance is removed; `nowShowing` when it was the selected one.
+    public static func removed(_ name: String, after grace: Double, nowShowing: String?) -> String {
+        let seconds = grace == grace.rounded() ? String(Int(grace)) : String(grace)
+        var text = "\(name) removed: its pipes did not come back within \(seconds) s"
+        if let nowShowing { text += "; now showing \(nowShowing)" }
+        return text
+    }
+
     public static func activity(_ activity: Activity) -> String {
         switch activity {
         case .idle: "idle"

@@ -17,6 +17,7 @@ public enum Legend {
             Entry(symbol: glyph(.unhealthy), where_: "list, title", meaning: "unhealthy, or broken (pipes unsafe: nothing is written)"),
             Entry(symbol: glyph(.unknown), where_: "list, title", meaning: "unknown (not checked yet), or gone (its pipes disappeared)"),
             Entry(symbol: "+N", where_: "list", meaning: "N new lines arrived since you last looked at the instance"),
+            Entry(symbol: "gone", where_: "list, title", meaning: "its pipes vanished: dimmed, kept with its output for tui.gone_grace_seconds, then removed"),
             Entry(symbol: "qN", where_: "list", meaning: "N prompts queued in the outbox, sent when its agent reads again"),
             Entry(symbol: "following", where_: "title", meaning: "the pane shows the newest output as it arrives"),
             Entry(symbol: "paused, N new lines", where_: "title", meaning: "the pane holds still; N lines arrived since (at most what is kept; \", M dropped\": trimmed by the line limit since)"),
