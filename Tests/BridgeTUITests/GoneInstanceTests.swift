@@ -47,6 +47,19 @@ import BridgeCore
         #expect(h.screen().last?.contains("db removed") == true)
     }
 
+    /// The prompt was open on the removed instance: it closes rather than retarget the next keys.
+    @Test func removingTheInstanceThePromptWasOpenOnClosesThePrompt() {
+        var h = Harness(instances: ["api", "web"])
+        h.press("enterPrompt")
+        #expect(h.state.focus == .prompt)
+        h.send(.instancesChanged([Self.info("web")]))
+        h.send(.instanceRemoved(instance: "api", after: 30))
+        #expect(h.state.focus == .list)
+        #expect(h.state.selected == "web")
+        h.type("j")   // a key now acts on the list, not as text for web's prompt
+        #expect(h.state.instance(named: "web")?.prompt.isEmpty == true)
+    }
+
     @Test func removalIsOnlyForAGoneInstanceAndNeverForOneThatIsBack() {
         var h = Harness(instances: ["api", "web"])
         h.send(.instanceRemoved(instance: "web", after: 30))   // present: stays

@@ -48,7 +48,11 @@ extension AppState {
             mode = .all
             focusStack.reset(to: .list)
         }
-        if wasSelected { selected = instances.isEmpty ? nil : instances[min(index, instances.count - 1)].name }
+        if wasSelected {
+            selected = instances.isEmpty ? nil : instances[min(index, instances.count - 1)].name
+            // A prompt or field open on the removed instance closes: typing goes nowhere unseen.
+            if focus.isTextEntry { focusStack.reset(to: .list) }
+        }
         needsFullRepaint = true
         status = StatusMessage(SessionWording.removed(name, after: grace, nowShowing: wasSelected ? selected : nil),
                                kind: .info, expires: now + 10)
