@@ -91,6 +91,8 @@ import Testing
         ("tui:\n  scrollback_total_bytes: 1000\n", 2, "tui.scrollback_total_bytes", "must be at least 1048576"),
         ("tui:\n  scrollback_total_bytes: lots\n", 2, "tui.scrollback_total_bytes", "expected a whole number"),
         ("docker:\n  communication_mode: carrier-pigeon\n", 2, "docker.communication_mode", "expected \"fifo\" or \"exec\""),
+        ("tui:\n  gone_grace_seconds: soon\n", 2, "tui.gone_grace_seconds", "expected a number"),
+        ("tui:\n  gone_grace_seconds: -1\n", 2, "tui.gone_grace_seconds", "must be at least 0"),
     ])
     func badValues(yaml: String, line: Int, key: String, message: String) {
         do {
@@ -111,6 +113,13 @@ import Testing
             #expect(error.line != nil)
             #expect(error.message.hasPrefix("invalid YAML"))
         }
+    }
+
+    @Test func goneGraceSecondsDefaultsToThirtyAndIsRead() throws {
+        #expect(TUISettings().goneGraceSeconds == 30)
+        let config = try ConfigLoader.parse("tui:\n  gone_grace_seconds: 2.5\n", file: "c.yaml")
+        #expect(config.tui.goneGraceSeconds == 2.5)
+        #expect(config.warnings.isEmpty)
     }
 
     @Test func unknownKeysWarn() throws {

@@ -23,7 +23,7 @@ final class HubFixture {
     var outPath: String { dir + "/a.out.fifo" }
 
     init(sendTimeout: Double = 2, stateDirectory: String? = nil, directory: String? = nil,
-         session: SessionSettings = SessionSettings()) throws {
+         session: SessionSettings = SessionSettings(), goneGrace: Double = 30) throws {
         dir = directory ?? tmp.file("pipes")
         loop = try EventLoop()
         try FifoSafety.ensureDirectory(dir)
@@ -33,6 +33,7 @@ final class HubFixture {
         options.engine.rescanInterval = 0.05
         options.sendTimeout = sendTimeout
         options.session = session
+        options.goneGrace = goneGrace
         hub = SessionHub(loop: loop, options: options) { [unowned self] event in self.events.append(event) }
         hub.start()
     }

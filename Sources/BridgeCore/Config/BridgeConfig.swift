@@ -61,6 +61,8 @@ public struct TUISettings: Sendable, Equatable {
     public var mouse = true
     public var wrap = true
     public var timestamps = false
+    /// Seconds an instance whose pipes vanished is listed as gone before it is removed.
+    public var goneGraceSeconds = 30.0
     /// Key overrides: action name -> key names (for example `quit: ["q", "ctrl-q"]`).
     public var keys: [String: [String]] = [:]
     public init() {}

@@ -141,6 +141,7 @@ struct ConfigReader {
             case "mouse": tui.mouse = try bool(value, path)
             case "wrap": tui.wrap = try bool(value, path)
             case "timestamps": tui.timestamps = try bool(value, path)
+            case "gone_grace_seconds": tui.goneGraceSeconds = try seconds(value, path)
             case "keys":
                 for (action, keysNode) in try mapping(value, path) {
                     tui.keys[action] = try stringList(keysNode, path + "." + action)

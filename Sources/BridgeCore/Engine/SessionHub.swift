@@ -22,6 +22,8 @@ public final class SessionHub {
         /// down, and otherwise.
         public var busyProbeInterval = 0.25
         public var idleProbeInterval = 1.0
+        /// Seconds an instance whose pipes vanished stays (gone) before it is removed.
+        public var goneGrace = 30.0
 
         public init(directory: String, stateDirectory: String) {
             engine = InstanceHub.Options(directory: directory)
@@ -46,6 +48,9 @@ public final class SessionHub {
     var outboxTimer: EventLoop.TimerID?
     var probeTimer: EventLoop.TimerID?
     var probeInterval: Double?
+    /// Instances whose pipes vanished, until they come back or are removed (SessionHub+Gone).
+    var gone: GoneInstances
+    var goneTimer: EventLoop.TimerID?
     let writer: PromptWriter
     var running = false
 
@@ -60,6 +65,7 @@ public final class SessionHub {
         self.options = options
         self.onEvent = onEvent
         writer = PromptWriter(policy: options.engine.policy)
+        gone = GoneInstances(grace: options.goneGrace)
         engine = InstanceHub(loop: loop, options: options.engine) { [unowned self] event in self.handle(event) }
         engine.admit = { [unowned self] info in self.admit(info.name) }
     }
@@ -74,7 +80,8 @@ public final class SessionHub {
     public func stop() {
         running = false
         engine.stop()
-        for timer in [sessionTimer, outboxTimer, probeTimer].compactMap({ $0 }) { loop.cancel(timer) }
+        for timer in [sessionTimer, outboxTimer, probeTimer, goneTimer].compactMap({ $0 }) { loop.cancel(timer) }
+        goneTimer = nil
         sessionTimer = nil
         outboxTimer = nil
         probeTimer = nil
@@ -108,6 +115,7 @@ public final class SessionHub {
         switch event {
         case .instancesChanged(let list, let directoryError):
             onEvent(.instancesChanged(list, directoryError: directoryError))
+            noteListed(list)
             let ready = Set(list.filter(\.isReady).map(\.name))
             for info in list where sessions[info.name] == nil && refused[info.name] == nil { openSession(info.name) }
             for (name, session) in sessions.sorted(by: { $0.key < $1.key }) where !ready.contains(name) {

@@ -3,6 +3,10 @@
 
 public enum SessionEvent: Sendable {
     case instancesChanged([InstanceInfo], directoryError: String?)
+    /// An instance whose pipes vanished did not get them back within `after` seconds (the
+    /// grace, `tui.gone_grace_seconds`): it is no longer an instance. Until then it is gone
+    /// (missing from `instancesChanged`) and, if its pipes come back, there again as it was.
+    case instanceRemoved(instance: String, after: Double)
     case output(instance: String, batch: OutputBatch)
     /// The protocol the instance speaks changed, or the stream decoder has something to say.
     case stream(instance: String, event: StreamEvent)

@@ -113,8 +113,11 @@ public struct OutputView: Hashable, Sendable {
     public var follow = true
     public var anchorLine = 0
     public var anchorSkip = 0
-    /// Lines that arrived while paused.
+    /// Lines that arrived while paused and are still held (never more than the scrollback holds).
     public var newWhilePaused = 0
+    /// The scrollback's `droppedLines` when the view paused: what was trimmed since is counted
+    /// by the dropped marker above the oldest line held.
+    public var droppedAtPause = 0
     /// Columns scrolled to the right (wrap off).
     public var horizontalOffset = 0
     public var wrap: Bool

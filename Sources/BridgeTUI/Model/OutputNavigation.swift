@@ -4,25 +4,68 @@
 
 import BridgeCore
 
-/// Rows a line takes in the output pane.
+/// Rows a line takes in the output pane, and where each row starts: the one wrap rule that
+/// drawing, scrolling and search all use.
 public enum OutputRows {
     /// "HH:MM:SS " before each line when timestamps are on.
     public static let timestampWidth = 9
 
     public static func count(_ line: OutputLine, width: Int, wrap: Bool) -> Int {
         guard wrap else { return 1 }
-        let width = max(1, width)
-        var rows = 1, col = 0
-        for ch in line.text {
+        var rows = 1
+        forEachBreak(line.text, width: width) { _ in rows += 1 }
+        return rows
+    }
+
+    /// Wraps `text` at word boundaries in rows of `width` cells, calling `body` with the UTF-8
+    /// offset where each row after the first starts. A word that does not fit in the rest of
+    /// a row moves to the next one when it fits there; a longer word breaks at the edge. Each
+    /// wide character is a word of its own (CJK text breaks between characters). Spaces that do
+    /// not fit at a row's end are swallowed by the break; zero-width characters stay with the
+    /// character before them.
+    static func forEachBreak(_ text: String, width: Int, _ body: (Int) -> Void) {
+        let width = Swift.max(1, width)
+        var col = 0
+        var byte = 0
+        // The word being laid out on the current row: its UTF-8 offset and column; nil after a space.
+        var word: (byte: Int, col: Int)?
+        // Spaces met the row's end: the next row starts at the next character that is not one.
+        var swallowing = false
+        for ch in text {
             let w = CharWidth.of(ch)
+            let length = ch.utf8.count
+            defer { byte += length }
             if w == 0 { continue }
-            if col + w > width {
-                rows += 1
+            let isSpace = ch == " " || ch == "\t"
+            if swallowing {
+                if isSpace { continue }
+                swallowing = false
+                body(byte)
                 col = 0
+                word = nil
+            }
+            if col > 0 && col + w > width {
+                if isSpace {
+                    swallowing = true
+                    continue
+                }
+                if w == 1, let start = word, start.col > 0, col - start.col + w <= width {
+                    body(start.byte)
+                    col -= start.col
+                    word = (start.byte, 0)
+                } else {
+                    body(byte)
+                    col = 0
+                    word = (byte, 0)
+                }
+            } else if isSpace {
+                word = nil
+            } else if word == nil || w > 1 {
+                word = (byte, col)
             }
             col += w
+            if w > 1 || isSpace { word = nil }
         }
-        return rows
     }
 }
 
@@ -119,7 +162,30 @@ extension InstanceState {
         guard view.follow, let last = lastVisibleLine else { return }
         view.follow = false
         view.newWhilePaused = 0
+        view.droppedAtPause = scrollback.droppedLines
         setAnchor(last, skip: 0)
+    }
+
+    /// Lines trimmed from the scrollback since the view paused (0 while following).
+    public var droppedWhilePaused: Int {
+        view.follow ? 0 : Swift.max(0, scrollback.droppedLines - view.droppedAtPause)
+    }
+
+    /// Rows above the oldest line held for the "lines dropped while paused" marker (0 or 1).
+    public var markerRows: Int { droppedWhilePaused > 0 ? 1 : 0 }
+
+    /// Upkeep after `appended` lines arrived (and old ones may have been trimmed): the indexes
+    /// forget trimmed lines; a paused view counts what is new (at most what is held) and keeps
+    /// its lines while they exist; once the top of the view is trimmed, the oldest line held
+    /// moves to the top, under the dropped marker, so the pane stays full.
+    mutating func settleAfterOutput(appended: Int, height: Int, width: Int) {
+        filter.lines.compact(below: firstLine)
+        search.matches.compact(below: firstLine)
+        guard !view.follow else { return }
+        view.newWhilePaused = Swift.min(view.newWhilePaused + appended, scrollback.count)
+        guard droppedWhilePaused > 0 else { return }
+        if view.anchorLine < firstLine { setAnchor(firstLine, skip: 0) }
+        clampToTop(height: height, width: width)
     }
 
     mutating func resumeFollow() {
@@ -155,8 +221,9 @@ extension InstanceState {
     }
 
     /// Keeps the pane full: when fewer than `height` rows lie above the anchor, the view is
-    /// moved so that the oldest visible line sits at the top.
-    mutating func clampToTop(height: Int, width: Int) {
+    /// moved so that the oldest visible line sits at the top (below the dropped marker, if any).
+    mutating func clampToTop(height paneHeight: Int, width: Int) {
+        let height = Swift.max(1, paneHeight - markerRows)
         guard let (line, skip) = anchor else { return }
         var above = rows(of: line, width: width) - skip
         var cursor = line

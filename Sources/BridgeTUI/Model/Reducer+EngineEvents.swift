@@ -16,12 +16,12 @@ extension AppState {
                 result.append(newInstance(info))
             }
         }
-        // Vanished instances stay (marked gone) while they hold output or a draft, in their place:
-        // an agent that removes its pipes while it restarts must not make the list jump.
+        // Vanished instances stay (marked gone) in their place until the session hub removes them
+        // (`instanceRemoved`, after tui.gone_grace_seconds): an agent that removes its pipes while
+        // it restarts must not make the list jump, and comes back with its scrollback.
         for (i, previous) in instances.enumerated() where old[previous.name] != nil {
             var gone = previous
             gone.isPresent = false
-            guard !gone.scrollback.isEmpty || !gone.prompt.isEmpty else { continue }
             let above = instances[..<i].last { p in result.contains { $0.name == p.name } }
             let at = above.flatMap { a in result.firstIndex { $0.name == a.name } }.map { $0 + 1 } ?? 0
             result.insert(gone, at: at)
@@ -37,6 +37,27 @@ extension AppState {
         }
     }
 
+    /// The session hub removed an instance that stayed gone through its grace. The selection
+    /// moves to the instance now in its place (or the one above), and the status line says so.
+    mutating func removeGoneInstance(_ name: String, after grace: Double) {
+        guard let index = instances.firstIndex(where: { $0.name == name }), !instances[index].isPresent else { return }
+        let wasSelected = selected == name
+        instances.remove(at: index)
+        balanceScrollback()
+        if case .attach(let attached) = mode, attached == name {
+            mode = .all
+            focusStack.reset(to: .list)
+        }
+        if wasSelected {
+            selected = instances.isEmpty ? nil : instances[min(index, instances.count - 1)].name
+            // A prompt or field open on the removed instance closes: typing goes nowhere unseen.
+            if focus.isTextEntry { focusStack.reset(to: .list) }
+        }
+        needsFullRepaint = true
+        status = StatusMessage(SessionWording.removed(name, after: grace, nowShowing: wasSelected ? selected : nil),
+                               kind: .info, expires: now + 10)
+    }
+
     func newInstance(_ info: InstanceInfo) -> InstanceState {
         InstanceState(
             info: info,
@@ -48,17 +69,13 @@ extension AppState {
     /// called whenever their number changes. Trims at once when a share shrinks.
     mutating func balanceScrollback() {
         let count = instances.count
+        let pane = outputPane
         for index in instances.indices {
             let first = instances[index].firstLine
             ScrollbackBudget.apply(to: &instances[index].scrollback, settings: settings, instanceCount: count)
             guard instances[index].firstLine != first else { continue }
             // Lines were trimmed: the same upkeep as when output pushes old lines out.
-            let floor = instances[index].firstLine
-            instances[index].filter.lines.compact(below: floor)
-            instances[index].search.matches.compact(below: floor)
-            if !instances[index].view.follow, instances[index].view.anchorLine < floor {
-                instances[index].setAnchor(floor, skip: 0)
-            }
+            instances[index].settleAfterOutput(appended: 0, height: pane.rows, width: pane.cols)
         }
     }
 
@@ -70,15 +87,11 @@ extension AppState {
             if selected == nil { selected = name }
         }
         let isActive = activeInstance?.name == name
+        let pane = outputPane
         withInstance(name) { instance in
             let appended = instance.recordOutput(batch)
-            if !instance.view.follow { instance.view.newWhilePaused += appended }
             if !isActive { instance.unread += appended }
-            instance.filter.lines.compact(below: instance.firstLine)
-            instance.search.matches.compact(below: instance.firstLine)
-            if !instance.view.follow, instance.view.anchorLine < instance.firstLine {
-                instance.setAnchor(instance.firstLine, skip: 0)
-            }
+            instance.settleAfterOutput(appended: appended, height: pane.rows, width: pane.cols)
         }
     }
 

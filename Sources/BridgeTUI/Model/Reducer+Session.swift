@@ -12,24 +12,27 @@ extension AppState {
             let confirmed = instance(named: name)?.inFlight[id] != nil
             if confirmed { handleSendResult(name, id, nil) }
             let theme = self.theme
+            let pane = outputPane
             withInstance(name) { instance in
                 // A plain agent's bare `❯ ` line, waiting for this prompt, gives way to it (the
                 // engine dropped it too), as a terminal shows the typed prompt after the marker.
                 instance.removeOpenReplyMarker()
                 let lines = HistoryLines.lines(for: Turn(id: id, prompt: text, sentAt: time, status: .completed), theme: theme)
-                let first = instance.insertFinishedLines(lines)
+                let first = instance.insertFinishedLines(lines, height: pane.rows, width: pane.cols)
                 // The turn starts at its prompt line.
                 instance.turnLines[id] = first
                 if let start = instance.turnStarts.last, start < first { instance.turnStarts[instance.turnStarts.count - 1] = first }
             }
         case .agentLifecycle(let name, let change, let time):
+            let pane = outputPane
             withInstance(name) { instance in
                 var number: Int?
                 if case .exited(let turn?, _) = change, let i = instance.turns.lastIndex(where: { $0.id == turn.id }) {
                     number = i + 1
                 }
                 guard let text = SessionWording.marker(change, turnNumber: number) else { return }
-                _ = instance.insertFinishedLines([HistoryLines.line(text, style: TextStyle(dim: true), at: time)])
+                _ = instance.insertFinishedLines([HistoryLines.line(text, style: TextStyle(dim: true), at: time)],
+                                                 height: pane.rows, width: pane.cols)
             }
         case .activityChanged(let name, let activity):
             withInstance(name) { $0.activity = activity }
@@ -54,7 +57,7 @@ extension InstanceState {
 
     /// Adds finished lines in front of the open (still growing) last line, if there is one, so
     /// the output that continues it stays below them. Returns the first added line's number.
-    mutating func insertFinishedLines(_ lines: [OutputLine]) -> Int {
+    mutating func insertFinishedLines(_ lines: [OutputLine], height: Int, width: Int) -> Int {
         let first = scrollback.endLineNumber - (scrollback.lastIsOpen && !scrollback.isEmpty ? 1 : 0)
         if first < scrollback.endLineNumber {
             // The open line moves down: its index entries are made again below.
@@ -63,10 +66,7 @@ extension InstanceState {
         }
         for line in lines { scrollback.insertBeforeOpenLine(line) }
         indexLines(from: first)
-        if !view.follow { view.newWhilePaused += lines.count }
-        filter.lines.compact(below: firstLine)
-        search.matches.compact(below: firstLine)
-        if !view.follow, view.anchorLine < firstLine { setAnchor(firstLine, skip: 0) }
+        settleAfterOutput(appended: lines.count, height: height, width: width)
         return first
     }
 }

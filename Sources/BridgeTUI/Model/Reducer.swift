@@ -14,6 +14,7 @@ public func reduce(state: inout AppState, action: Action) -> [Effect] {
     case .mouse(let event): return state.handleMouse(event)
     case .resize(let rows, let cols): state.resize(rows: rows, cols: cols); return []
     case .instancesChanged(let infos): state.updateInstances(infos); return []
+    case .instanceRemoved(let name, let grace): state.removeGoneInstance(name, after: grace); return []
     case .output(let name, let batch): state.appendOutput(name, batch); return []
     case .sendResult(let name, let id, let error): state.handleSendResult(name, id, error); return []
     case .queueChanged(let name, let count): state.handleQueueChanged(name, count); return []

@@ -55,6 +55,25 @@ public enum SessionWording {
         }
     }
 
+    /// The title's word for a paused view: the new lines still held, and those trimmed since it paused.
+    public static func pausedIndicator(new: Int, dropped: Int) -> String {
+        "paused, \(PromptText.grouped(new)) new line\(new == 1 ? "" : "s")"
+            + (dropped > 0 ? ", \(PromptText.grouped(dropped)) dropped" : "")
+    }
+
+    /// The row above the oldest line a paused view still holds, once older ones were trimmed.
+    public static func droppedMarker(_ dropped: Int) -> String {
+        "── \(PromptText.grouped(dropped)) line\(dropped == 1 ? "" : "s") dropped while paused ──"
+    }
+
+    /// The status line when a gone instance is removed; `nowShowing` when it was the selected one.
+    public static func removed(_ name: String, after grace: Double, nowShowing: String?) -> String {
+        let seconds = grace == grace.rounded() ? String(Int(grace)) : String(grace)
+        var text = "\(name) removed: its pipes did not come back within \(seconds) s"
+        if let nowShowing { text += "; now showing \(nowShowing)" }
+        return text
+    }
+
     public static func activity(_ activity: Activity) -> String {
         switch activity {
         case .idle: "idle"

@@ -73,6 +73,12 @@ enum OutputPaneView {
         // Drop rows above the pane's top.
         var dropTop = max(0, total - rect.rows)
         var screenRow = rect.row
+        if current == nil, total < rect.rows, instance.markerRows > 0 {
+            // The oldest line held is in view and older ones were trimmed while paused.
+            buffer.write(SessionWording.droppedMarker(instance.droppedWhilePaused), row: screenRow, col: rect.col,
+                         limit: rect.col + rect.cols, style: theme.style(for: TextStyle(dim: true), base: base))
+            screenRow += 1
+        }
         let match = instance.search.match
         for (n, rows) in visible {
             guard let line = instance.scrollback.line(at: n) else { continue }
@@ -94,26 +100,34 @@ enum OutputPaneView {
         }
     }
 
-    /// Breaks a line into rows of glyphs. With wrap off, one row starting `offset` cells in
-    /// (a wide character cut by the offset shows as a space).
+    /// Breaks a line into rows of glyphs where `OutputRows` wraps it. With wrap off, one row
+    /// starting `offset` cells in (a wide character cut by the offset shows as a space).
     static func layoutRows(_ text: String, width: Int, wrap: Bool, offset: Int) -> [[Glyph]] {
         var rows: [[Glyph]] = [[]]
+        var breaks: [Int] = []
+        if wrap { OutputRows.forEachBreak(text, width: width) { breaks.append($0) } }
+        var nextBreak = 0
         var col = 0
         var byte = 0
         for ch in text {
             let w = CharWidth.of(ch)
             let length = ch.utf8.count
             defer { byte += length }
+            if wrap {
+                while nextBreak < breaks.count && byte >= breaks[nextBreak] {
+                    rows.append([])
+                    col = 0
+                    nextBreak += 1
+                }
+            }
             if w == 0 {
                 // Zero-width graphemes join the previous glyph's cell (attached by CellBuffer).
                 if !rows[rows.count - 1].isEmpty { rows[rows.count - 1].append(Glyph(character: ch, offset: byte, width: 0)) }
                 continue
             }
             if wrap {
-                if col + w > width {
-                    rows.append([])
-                    col = 0
-                }
+                // Only a space swallowed by a break lies past the row's end.
+                if col > 0 && col + w > width { continue }
                 rows[rows.count - 1].append(Glyph(character: ch, offset: byte, width: w))
                 col += w
             } else {

@@ -105,6 +105,8 @@ enum ListView {
                 rowStyle.attrs.remove(.bold)
                 rowStyle.attrs.insert(.dim)
             }
+            // A gone instance (its pipes vanished) is dimmed until it is back or removed.
+            if !instance.isPresent { rowStyle.attrs.insert(.dim) }
             let row = rect.row + r
             let end = rect.col + rect.cols
             buffer.fill(row: row, col: rect.col, rows: 1, cols: rect.cols, style: rowStyle)
@@ -117,8 +119,8 @@ enum ListView {
             var col = buffer.write(isSelected ? (focused ? "▌" : " ") : " ", row: row, col: rect.col, limit: end, style: rowStyle)
             col = buffer.write(glyph, row: row, col: col, limit: end, style: glyphStyle)
             col = buffer.write(" ", row: row, col: col, limit: end, style: rowStyle)
-            var counts = ""
-            if instance.unread > 0 { counts += "+\(instance.unread > 9999 ? "9999" : String(instance.unread))" }
+            var counts = instance.isPresent ? "" : "gone"
+            if instance.unread > 0 { counts += (counts.isEmpty ? "" : " ") + "+\(instance.unread > 9999 ? "9999" : String(instance.unread))" }
             if instance.queued > 0 { counts += (counts.isEmpty ? "" : " ") + "q\(instance.queued)" }
             let countsWidth = counts.isEmpty ? 0 : counts.count + 1
             let nameLimit = end - countsWidth
@@ -182,7 +184,7 @@ enum TitleView {
         if !instance.view.wrap { right.append("nowrap" + (instance.view.horizontalOffset > 0 ? " +\(instance.view.horizontalOffset)" : "")) }
         let paused = !instance.view.follow
         let indicator = paused
-            ? "paused, \(instance.view.newWhilePaused) new line\(instance.view.newWhilePaused == 1 ? "" : "s")"
+            ? SessionWording.pausedIndicator(new: instance.view.newWhilePaused, dropped: instance.droppedWhilePaused)
             : "following"
         var rightText = (right + [indicator]).joined(separator: " · ") + " "
         if CharWidth.of(rightText) > rect.cols / 2 { rightText = indicator + " " }

@@ -8,6 +8,8 @@ enum SessionActions {
         switch event {
         case .instancesChanged(let list, let directoryError):
             return [.instancesChanged(list)] + (directoryError.map { [.notice(StatusMessage($0, kind: .error))] } ?? [])
+        case .instanceRemoved(let name, let grace):
+            return [.instanceRemoved(instance: name, after: grace)]
         case .output(let name, let batch):
             return [.output(instance: name, batch: batch)]
         case .stream(let name, let event):

@@ -100,6 +100,7 @@ public final class TUIRuntime {
         hubOptions.engine.policy = options.policy
         hubOptions.engine.maxLineBytes = options.config.tui.maxLineBytes
         hubOptions.session = options.config.docker.session
+        hubOptions.goneGrace = options.config.tui.goneGraceSeconds
         hub = SessionHub(loop: loop, options: hubOptions) { [unowned self] event in self.handle(event) }
         if options.config.docker.health.enabled {
             monitor = HealthMonitor(config: options.config, configPath: options.configPath, policy: options.policy,
