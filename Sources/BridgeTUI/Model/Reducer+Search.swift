@@ -138,6 +138,13 @@ extension InstanceState {
     /// One pass over the scrollback, done when a search or filter is committed, not per frame.
     func matchingLines(_ match: TextMatch, ignoringFilter: Bool = false) -> [Int] {
         let filterMatch = (!ignoringFilter && filter.isActive) ? TextMatch(filter.query) : nil
+        if !match.isRegex {
+            // Plain text: searched block by block in the packed bytes (no String per line); only
+            // the lines that match are made, to apply the filter.
+            let found = scrollback.lineNumbers { bytes, from in match.firstRange(in: bytes, from: from) }
+            guard let filterMatch else { return found }
+            return found.filter { n in scrollback.line(at: n).map { filterMatch.matches($0.text) } ?? false }
+        }
         var result: [Int] = []
         for position in 0..<scrollback.count {
             let text = scrollback[position].text
