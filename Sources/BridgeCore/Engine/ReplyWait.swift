@@ -51,8 +51,8 @@ public final class ReplyWait {
 
     /// Runs the whole exchange. `prompt` makes the bytes for the protocol the agent speaks;
     /// `onOutput` gets every decoded batch from the moment the prompt starts going in; `stop` is
-    /// asked between loop turns.
-    public func run(prompt: (StreamMode) -> [UInt8], onOutput: (OutputBatch) -> Void,
+    /// asked between loop turns; `onDelivered` is called once the agent has read the whole prompt.
+    public func run(prompt: (StreamMode) -> [UInt8], onDelivered: () -> Void = {}, onOutput: (OutputBatch) -> Void,
                     stop: () -> Bool = { false }) -> Outcome {
         let loop: EventLoop
         do { loop = try EventLoop() } catch { return .notAttached("cannot start an event loop: \(SystemError("pipe"))") }
@@ -111,6 +111,7 @@ public final class ReplyWait {
             seen.batches.removeAll()
         }
         guard case .success(.read) = delivered else { return .notDelivered(delivered) }
+        onDelivered()
         let deadline = MonotonicClock.now() + options.replyTimeout
         while seen.end == nil {
             flush()

@@ -148,6 +148,8 @@ struct SendCommand: ParsableCommand {
             let bytes = plainLine(text)
             sent = (bytes.count, "plain protocol (no turn id)")
             return bytes
+        }, onDelivered: {
+            FileHandle.standardErrorWrite("delivered to \(name): \(sent.count) bytes, \(sent.note), read by the agent; the reply follows")
         }, onOutput: { batch in
             _ = printer.write(batch)
         }, stop: { !SignalPipe.drain().isEmpty })
