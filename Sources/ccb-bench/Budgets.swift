@@ -15,11 +15,14 @@ struct Sizes {
     var memoryManyBytesEach: Int
     var idleSeconds: Double
     var keys: Int
+    var searchLines: Int
 
     static let full = Sizes(ingestBytes: 256 << 20, upstreamBytes: 8 << 20, roundTrips: 1000, firehoseBytes: 200 << 20,
-                            memorySingleBytes: 1 << 30, memoryManyBytesEach: 10 << 20, idleSeconds: 30, keys: 100)
+                            memorySingleBytes: 1 << 30, memoryManyBytesEach: 10 << 20, idleSeconds: 30, keys: 100,
+                            searchLines: 1_000_000)
     static let quick = Sizes(ingestBytes: 16 << 20, upstreamBytes: 1 << 20, roundTrips: 200, firehoseBytes: 20 << 20,
-                             memorySingleBytes: 64 << 20, memoryManyBytesEach: 1 << 20, idleSeconds: 3, keys: 20)
+                             memorySingleBytes: 64 << 20, memoryManyBytesEach: 1 << 20, idleSeconds: 3, keys: 20,
+                             searchLines: 100_000)
 }
 
 func mib(_ bytes: Int) -> Double { Double(bytes) / 1_048_576 }

@@ -127,17 +127,21 @@ import BridgeCore
         h.press("confirmInput")
         #expect(h.state.focus == .output)
         #expect(h.active.search.matches.count == 6)
-        // Nearest match above the bottom: line 60 (absolute 59).
-        #expect(h.active.search.current == 59)
-        h.press("nextMatch")
+        // A search goes forward from the top of the view (lines 41-60 are shown): line 50
+        // (absolute 49); `n` keeps its direction, newer and downwards (issue 12).
         #expect(h.active.search.current == 49)
         #expect(h.outputRows.contains("ERROR at 50"))
-        #expect(h.state.status?.text == "match 5 of 6")
         h.press("nextMatch")
+        #expect(h.active.search.current == 59)
+        #expect(h.state.status?.text == "match 6 of 6")
         h.press("previousMatch")
         #expect(h.active.search.current == 49)
-        // Walking off the oldest match wraps.
-        for _ in 0..<5 { h.press("nextMatch") }
+        #expect(h.state.status?.text == "match 5 of 6")
+        // Walking off the newest match wraps to the oldest.
+        for _ in 0..<2 { h.press("nextMatch") }
+        #expect(h.active.search.current == 9)
+        #expect(h.state.status?.text == "match 1 of 6 (wrapped)")
+        h.press("previousMatch")
         #expect(h.active.search.current == 59)
         #expect(h.state.status?.text == "match 6 of 6 (wrapped)")
         // New output that matches joins the cached matches.
@@ -325,7 +329,9 @@ import BridgeCore
         #expect(h.active.prompt.isEmpty)
         #expect(h.key("ctrl-c") == [.interrupt(instance: "api")])
         h.key("esc")
-        #expect(h.press("interrupt") == [.interrupt(instance: "api")])
+        // `x` asks first (tui.confirm); `y` answers.
+        #expect(h.press("interrupt").isEmpty)
+        #expect(h.key("y") == [.interrupt(instance: "api")])
         // Outside the prompt Ctrl-C only explains the keys.
         #expect(h.key("ctrl-c").isEmpty)
         #expect(h.state.status?.text == "q quits, x interrupts the agent")

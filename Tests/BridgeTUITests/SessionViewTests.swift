@@ -115,7 +115,9 @@ import Testing
         #expect(h.outputRows.first == "❯ list the files")
         #expect(!h.active.view.follow)
         h.press("toggleTurns")
-        #expect(h.press("resendTurn") == [.send(instance: "api", promptID: "p1", text: "and now?")])
+        #expect(h.press("resendTurn").isEmpty)   // asks first (tui.confirm)
+        #expect(h.state.status?.text == "re-send \"and now?\" to api? y/n")
+        #expect(h.key("y") == [.send(instance: "api", promptID: "p1", text: "and now?")])
         // A live turn starts where its prompt was sent; once trimmed, jumping says so.
         h.send(.turnsChanged(instance: "api", turns: [SessionViewTests.turn("p1", "and now?", "", .pending, at: SessionViewTests.t0)]))
         #expect(h.active.turns.last?.line == h.active.endLine)

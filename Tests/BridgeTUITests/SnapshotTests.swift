@@ -129,13 +129,13 @@ import BridgeCore
         #expect(screen[39] == " 2 matches for 'error'")
         let buffer = h.buffer()
         let col = h.state.layout.output.col
-        // The current match (nearest above the bottom: line 3) and the other match differ.
+        // The current match (the first from the top of the view: line 2) and the other match differ.
         let current = Theme.builtinDefault.style(.outputMatchCurrent)
         let other = Theme.builtinDefault.style(.outputMatch)
-        #expect(buffer[3, col + 8].style == current)
-        #expect(buffer[3, col + 7].style == .plain)
-        #expect(buffer[2, col].style == other)
+        #expect(buffer[2, col].style == current)
         #expect(buffer[2, col + 5].style == .plain)
+        #expect(buffer[3, col + 8].style == other)
+        #expect(buffer[3, col + 7].style == .plain)
     }
 
     @Test func smallestSupportedScreen40x10() {

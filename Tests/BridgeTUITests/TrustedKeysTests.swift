@@ -177,10 +177,10 @@ import BridgeCore
         h.type("error")
         h.press("confirmInput")
         let separator = h.state.layout.promptSeparator.row
-        #expect(h.screen()[separator].hasSuffix(" /error 6 of 6 ─"))
+        #expect(h.screen()[separator].hasSuffix(" /error 5 of 6 ─"))
         h.press("nextMatch")
         h.send(.tick(now: h.state.now + 60))   // the status message is gone; the count stays
-        #expect(h.screen()[separator].hasSuffix(" /error 5 of 6 ─"))
+        #expect(h.screen()[separator].hasSuffix(" /error 6 of 6 ─"))
         #expect(HelpView.lines(h.state.keymap).contains { $0.text.contains("Smart case") })
         #expect(KeymapDocs.markdown().contains("Smart case"))
     }

@@ -32,6 +32,9 @@ import Glibc
         let s = try TUISession()
         #expect(try s.tmux.waitFor("other"))
         try s.tmux.send("x")   // `bot`, served by the upstream-style agent, is selected
+        // `x` asks first, naming the instance (tui.confirm); `y` answers.
+        #expect(try s.tmux.waitFor("interrupt bot's reply? y/n"), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("y")
         #expect(try s.tmux.waitFor("this agent cannot be interrupted"), "screen:\n\(s.tmux.dump)")
         // The upstream-style agent echoes every line it gets: a 0x03 would come back as a reply.
         usleep(1_500_000)

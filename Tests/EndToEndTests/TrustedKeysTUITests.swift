@@ -74,3 +74,30 @@ extension TrustedKeysTUITests {
         #expect(try s.tmux.waitFor("echo: hello there"), "screen:\n\(s.tmux.dump)")
     }
 }
+
+extension TrustedKeysTUITests {
+    /// "can you fix it" typed with the list focused cleared the pane (`c`), attached (`a`) and
+    /// left "n you fix it" in the prompt. Read in one go (tmux sends it as one write), it is a
+    /// sentence: the selected instance's prompt holds all of it and nothing ran.
+    @Test func canYouFixItWithTheListFocusedRunsNoCommand() throws {
+        let s = try TUISession(instances: ["alpha", "beta"], agentOn: ["alpha", "beta"])
+        #expect(try s.tmux.waitFor("beta"))
+        try s.tmux.send("j")
+        #expect(try s.tmux.waitFor("─ prompt → beta"), "screen:\n\(s.tmux.dump)")
+        try s.emit("beta", "earlier output of beta\n")
+        #expect(try s.tmux.waitFor("earlier output of beta"), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("can you fix it", literal: true)
+        #expect(try s.tmux.waitFor("> can you fix it"), "screen:\n\(s.tmux.dump)")
+        // One capture that shows the prompt holds all three facts (a capture can come back empty
+        // on a loaded machine, so it is polled).
+        let whole = try eventually {
+            let screen = try s.tmux.screen()
+            return screen.contains("> can you fix it") && screen.contains("─ prompt → beta")
+                && screen.contains("earlier output of beta") && screen.contains(" alpha")
+        }
+        #expect(whole, "cleared, attached or typed elsewhere:\n\(s.tmux.dump)")
+        #expect(try !s.tmux.screen().contains("cleared beta"), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("echo: can you fix it"), "screen:\n\(s.tmux.dump)")
+    }
+}

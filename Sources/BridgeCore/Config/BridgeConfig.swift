@@ -65,6 +65,9 @@ public struct TUISettings: Sendable, Equatable {
     public var goneGraceSeconds = 30.0
     /// Key overrides: action name -> key names (for example `quit: ["q", "ctrl-q"]`).
     public var keys: [String: [String]] = [:]
+    /// Actions that ask y/n before they act (`tui.confirm`); nil: the defaults (interrupt,
+    /// resend_turn, quit while busy).
+    public var confirm: [String]?
     public init() {}
 }
 

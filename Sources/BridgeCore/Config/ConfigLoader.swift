@@ -146,6 +146,7 @@ struct ConfigReader {
                 for (action, keysNode) in try mapping(value, path) {
                     tui.keys[action] = try stringList(keysNode, path + "." + action)
                 }
+            case "confirm": tui.confirm = try stringList(value, path)
             default: warnUnknown(value, path)
             }
         }

@@ -11,6 +11,13 @@ public enum OneShotSend {
                             timeout: Double, stop: () -> Bool = { false }) -> Result<SendOutcome, SendError> {
         let loop: EventLoop
         do { loop = try EventLoop() } catch { return .failure(.system(SystemError("pipe"))) }
+        return send(bytes, to: path, on: loop, policy: policy, timeout: timeout, stop: stop)
+    }
+
+    /// The same on a loop that also serves other things (`ReplyWait` reads the instance's
+    /// out-FIFO on it while the prompt goes in).
+    public static func send(_ bytes: [UInt8], to path: String, on loop: EventLoop, policy: PipePolicy = .strict,
+                            timeout: Double, stop: () -> Bool = { false }) -> Result<SendOutcome, SendError> {
         final class Outcome {
             var delivered: SendError??
             var read: Bool?

@@ -295,6 +295,45 @@ public struct Scrollback: Sendable {
         }
     }
 
+    /// Absolute numbers of the held lines in which `find` reports a match, oldest first, without
+    /// making a String per line: `find(bytes, from)` searches a whole block (lines one after the
+    /// other, each followed by its newline) from offset `from` and returns the first match's byte
+    /// range. A match is credited to the line it starts in when it ends inside that line's text
+    /// (the `/` search's needle holds no newline); the search then goes on at the next line, so
+    /// each line counts once, as `grep -c` counts.
+    public func lineNumbers(matching find: (UnsafeBufferPointer<UInt8>, Int) -> Range<Int>?) -> [Int] {
+        var result: [Int] = []
+        var line = entries.start
+        while line < entries.end {
+            let blockNumber = entries[line].block
+            let block = blockNumber == blocks.end ? tail : blocks[blockNumber]
+            let next = block.withUnsafeBufferPointer { bytes -> Int in
+                var from = Int(entries[line].offset)
+                while line < entries.end, entries[line].block == blockNumber, let hit = find(bytes, from) {
+                    // The line the match starts in: the last one of this block starting at or before it.
+                    while line + 1 < entries.end, entries[line + 1].block == blockNumber,
+                          Int(entries[line + 1].offset) <= hit.lowerBound {
+                        line += 1
+                    }
+                    let entry = entries[line]
+                    let end = Int(entry.offset) + Int(entry.count)
+                    if hit.lowerBound < Int(entry.offset) || hit.upperBound > end {
+                        from = hit.lowerBound + 1   // across a newline or in bytes no held line owns
+                        continue
+                    }
+                    result.append(line)
+                    line += 1
+                    guard line < entries.end, entries[line].block == blockNumber else { break }
+                    from = Int(entries[line].offset)
+                }
+                while line < entries.end && entries[line].block == blockNumber { line += 1 }
+                return line
+            }
+            line = next
+        }
+        return result
+    }
+
     /// The line at absolute number `lineNumber`, or nil when it was trimmed or does not exist yet.
     public func line(at lineNumber: Int) -> OutputLine? {
         withLine(at: lineNumber) { bytes, runs, timestamp in

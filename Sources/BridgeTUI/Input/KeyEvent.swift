@@ -127,7 +127,13 @@ public struct KeySpec: Hashable, Sendable, CustomStringConvertible {
 /// One key press as decoded from the terminal.
 public struct KeyEvent: Hashable, Sendable, CustomStringConvertible {
     public var spec: KeySpec
-    public init(_ spec: KeySpec) { self.spec = spec }
+    /// The key came in a run of printable keys read together from the terminal: typing, not a
+    /// command (see `TypingBurst`).
+    public var typed = false
+    public init(_ spec: KeySpec, typed: Bool = false) {
+        self.spec = spec
+        self.typed = typed
+    }
     public init(_ key: KeySpec.Key, ctrl: Bool = false, alt: Bool = false) {
         spec = KeySpec(key, ctrl: ctrl, alt: alt)
     }

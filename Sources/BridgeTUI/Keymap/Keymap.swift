@@ -27,8 +27,39 @@ public struct KeymapError: Error, Hashable, Sendable, CustomStringConvertible {
 
 public struct Keymap: Sendable, Equatable {
     public private(set) var bindings: [KeyBinding]
+    /// Commands that ask "…? y/n" before they act (`tui.confirm`); `quit` asks only while a reply
+    /// streams or prompts are queued.
+    public private(set) var confirmed: Set<Command>
 
-    public init(bindings: [KeyBinding]) { self.bindings = bindings }
+    public init(bindings: [KeyBinding], confirmed: Set<Command> = Keymap.defaultConfirmed) {
+        self.bindings = bindings
+        self.confirmed = confirmed
+    }
+
+    /// Interrupt and re-send cannot be taken back; quitting while busy drops a reply. `clearPane`
+    /// is not here by default: `u` undoes it.
+    public static let defaultConfirmed: Set<Command> = [.interrupt, .resendTurn, .quit]
+
+    /// The commands `tui.confirm` may name: the ones that destroy or cannot be taken back.
+    public static let confirmable: [Command] = [.interrupt, .resendTurn, .quit, .clearPane]
+
+    /// Applies `tui.confirm` (a list of action names; nil keeps the defaults, `[]` asks for
+    /// nothing). Names that are not confirmable actions are returned as errors and ignored.
+    public func applying(confirm names: [String]?) -> (Keymap, [KeymapError]) {
+        guard let names else { return (self, []) }
+        var result = self
+        var errors: [KeymapError] = []
+        result.confirmed = []
+        for name in names {
+            if let command = Command(actionName: name), Keymap.confirmable.contains(command) {
+                result.confirmed.insert(command)
+            } else {
+                let allowed = Keymap.confirmable.map(\.rawValue).joined(separator: ", ")
+                errors.append(KeymapError(message: "confirm: '\(name)' is not one of \(allowed)"))
+            }
+        }
+        return (result, errors)
+    }
 
     /// The commands each focus reaches, most specific context first.
     public static func contexts(for focus: Focus) -> [KeyContext] {
@@ -108,6 +139,16 @@ public struct Keymap: Sendable, Equatable {
         return (result, errors)
     }
 
+    /// The rules behind the keys, in a line each: the help overlay shows them after the tables
+    /// and docs/keybindings.md lists them (with more words above).
+    public static let rules: [String] = [
+        "Outside the prompt, a printable key with no command opens the prompt of the instance shown and is typed there.",
+        "Three or more printable keys read together (a sentence from a tool, a paste, keys typed faster than the TUI reads), not one key held, are text for that prompt from the first key on: \"can you fix it\" runs no command.",
+        "x and R ask \"…? y/n\" naming the instance; y or the same key again runs it, any other key runs nothing (tui.confirm lists what asks).",
+        "q asks once while a reply streams or prompts are queued; c is undone by u for a minute.",
+        "/ searches forward (newer, downwards) from the top of the view and wraps; n goes on that way, N goes back.",
+    ]
+
     public static let groups = ["General", "Instances", "Output", "Search and filter", "Prompt", "History and outbox", "Help"]
 
     public static let defaults = Keymap(bindings: [
@@ -126,7 +167,7 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["shift-tab"], .toggleFocus, "Switch between list and output", group: "Instances", [.navigation]),
         KeyBinding(["a", "f2"], .attach, "Attach: full screen on the selected instance (again: detach)", group: "Instances", [.navigation, .prompt]),
         KeyBinding(["d", "ctrl-]"], .detach, "Detach back to the instance list (after `attach NAME`: leave, unless --stay)", group: "Instances", [.navigation, .prompt]),
-        KeyBinding(["x"], .interrupt, "Interrupt the agent's reply (framed agent or cc-bridge-agent; others cannot be: nothing is sent)", group: "Instances", [.navigation]),
+        KeyBinding(["x"], .interrupt, "Interrupt the agent's reply, after a y/n question (framed agent or cc-bridge-agent; others cannot be: nothing is sent)", group: "Instances", [.navigation]),
         // Output
         KeyBinding(["k", "up"], .scrollUp, "Scroll up one line (pauses following)", group: "Output", [.output]),
         KeyBinding(["j", "down"], .scrollDown, "Scroll down one line", group: "Output", [.output]),
@@ -145,9 +186,9 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["s"], .saveScrollback, "Save the scrollback to a file", group: "Output", [.navigation]),
         KeyBinding(["y"], .copyTurn, "Copy the last turn to the clipboard (OSC 52)", group: "Output", [.navigation]),
         // Search and filter
-        KeyBinding(["/"], .search, "Search the scrollback; opens empty, Up brings back the last search. Smart case: a query in lower case ignores case, one with a capital letter does not", group: "Search and filter", [.navigation]),
-        KeyBinding(["n"], .nextMatch, "Next match (older, upwards)", group: "Search and filter", [.navigation]),
-        KeyBinding(["N"], .previousMatch, "Previous match (newer, downwards)", group: "Search and filter", [.navigation]),
+        KeyBinding(["/"], .search, "Search the scrollback forward (downwards, to newer lines) from the top of the view, wrapping at the end; opens empty, Up brings back the last search. Smart case: a query in lower case ignores case, one with a capital letter does not", group: "Search and filter", [.navigation]),
+        KeyBinding(["n"], .nextMatch, "Next match in the search's direction (newer, downwards)", group: "Search and filter", [.navigation]),
+        KeyBinding(["N"], .previousMatch, "Previous match (older, upwards)", group: "Search and filter", [.navigation]),
         KeyBinding(["f", "&"], .filter, "Show only lines that match (empty: all lines)", group: "Search and filter", [.navigation]),
         KeyBinding(["enter"], .confirmInput, "Apply the search or filter", group: "Search and filter", [.entry]),
         KeyBinding(["esc", "ctrl-c"], .cancelInput, "Cancel the search or filter", group: "Search and filter", [.entry]),
@@ -176,7 +217,7 @@ public struct Keymap: Sendable, Equatable {
         // History and outbox
         KeyBinding(["T"], .toggleTurns, "Turn history of the instance: status, first byte, duration, prompt", group: "History and outbox", [.navigation, .turns]),
         KeyBinding(["enter"], .jumpToTurn, "Jump the scrollback to the selected turn", group: "History and outbox", [.turns]),
-        KeyBinding(["R"], .resendTurn, "Send the selected turn's prompt again", group: "History and outbox", [.turns]),
+        KeyBinding(["R"], .resendTurn, "Send the selected turn's prompt again (asks y/n first)", group: "History and outbox", [.turns]),
         KeyBinding(["o"], .toggleOutbox, "Prompts queued for the instance (sent when its agent reads again)", group: "History and outbox", [.navigation, .outbox]),
         KeyBinding(["x", "delete"], .cancelQueued, "Cancel the selected queued prompt", group: "History and outbox", [.outbox]),
         KeyBinding(["j", "down"], .scrollDown, "Next entry", group: "History and outbox", [.outbox, .turns]),

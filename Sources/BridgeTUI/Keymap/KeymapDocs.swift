@@ -18,13 +18,34 @@ public enum KeymapDocs {
         space, most letters) opens the prompt of the instance shown in the output pane, and it
         and the keys after it are typed there; the prompt's title names that instance. Keys
         that do have a command (the tables below) still run it, and a key freed by `tui.keys`
-        stays inert.
+        stays inert. A sentence is text, not commands: three or more printable keys that reach
+        the TUI in one read from the terminal (a tool such as `tmux send-keys`, a paste without
+        bracketed paste, typing faster than one key per read), not all the same key, go to that
+        prompt from their first key on, so "can you fix it" never clears (`c`) or attaches
+        (`a`). A key pressed on its own, or a held key repeating (`jjjj`), still runs its
+        command. Keys typed one by one at human speed arrive one per read: the first unbound
+        one (the space after "can") opens the prompt, the bound letters before it run.
 
         Focus is drawn in the theme's `focus` role: the list's border, the output pane's title,
         or the prompt's label. The list's selection is dimmed while keys go elsewhere.
 
-        `q` while prompts are queued or a reply is streaming asks first: `q` again quits, any
-        other key stays. `c` (clear) can be undone with `u` for a minute.
+        Destructive keys ask first, naming the instance: `x` "interrupt api's reply? y/n", `R`
+        in the turn history "re-send "…" to api? y/n"; `y` (or the same key again) runs it, any
+        other key runs nothing and says so. A key must be pressed on its own to answer: a typed
+        sentence starting with `y` says no. `q` while prompts are queued or a reply is
+        streaming asks first: `q` again quits, any other key stays. `c` (clear) can be undone
+        with `u` for a minute. Ctrl-C in an empty prompt interrupts without asking, as in a
+        shell. Which commands ask is `tui.confirm` in `config.yaml` (default
+        `[interrupt, resend_turn, quit]`; `clear_pane` may be added; `[]` asks for nothing):
+
+        ```yaml
+        tui:
+          confirm: [interrupt, resend_turn, quit, clear_pane]
+        ```
+
+        Search: `/` searches forward (downwards, towards newer lines) from the top of the view,
+        as in less and vim, and wraps past the newest line to the oldest (the status line says
+        "wrapped"); `n` goes on in that direction, `N` goes back.
 
         Attach: `a` shows one instance full screen with its prompt focused; the footer names only
         keys that work where the focus is, so in the prompt it names `ctrl-]` to detach (`d`
@@ -62,6 +83,9 @@ public enum KeymapDocs {
                 out += "| \(keys) | `\(binding.command.rawValue)` | \(escape(binding.description)) | \(contexts) |\n"
             }
         }
+        out += "\n## Rules\n\n"
+        out += "The same rules in a line each (also at the end of the help overlay).\n\n"
+        for rule in Keymap.rules { out += "- \(rule)\n" }
         out += "\n## Legend\n\n"
         out += "What the badges and glyphs on the screen mean (also at the end of the help overlay).\n\n"
         out += "| Symbol | Where | Meaning |\n"

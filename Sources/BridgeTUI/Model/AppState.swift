@@ -152,6 +152,13 @@ public struct FilterState: Hashable, Sendable {
     public init() {}
 }
 
+/// A command that asked "…? y/n" and the instance it would act on (the answer acts on that one
+/// even if the selection changed meanwhile, which it cannot: the next key is the answer).
+public struct PendingConfirmation: Hashable, Sendable {
+    public var command: Command
+    public var instance: String
+}
+
 /// The scrollback a clear removed, so the clear can be undone for a while.
 public struct ClearedPane: Sendable {
     public var scrollback: Scrollback
@@ -246,6 +253,8 @@ public struct AppState: Sendable {
     public var fieldHistory = PromptHistory()
     /// `quit` was pressed while work was in flight; the next key confirms or cancels.
     public var confirmingQuit = false
+    /// A confirmed command (`tui.confirm`) waiting for its y/n; the next key decides.
+    public var pendingConfirmation: PendingConfirmation?
     /// Counter behind deterministic prompt ids ("p1", "p2", ...).
     public var nextPromptNumber = 1
     /// Set by the reducer when the whole screen must be repainted (resize, clear).
@@ -263,8 +272,10 @@ public struct AppState: Sendable {
         self.now = now
         self.timeZoneOffset = timeZoneOffset
         self.mouse = settings.mouse
-        let (keymap, errors) = Keymap.defaults.applying(overrides: settings.keys)
-        self.keymap = keymap
+        let (keymap, keyErrors) = Keymap.defaults.applying(overrides: settings.keys)
+        let (confirming, confirmErrors) = keymap.applying(confirm: settings.confirm)
+        let errors = keyErrors + confirmErrors
+        self.keymap = confirming
         self.keymapErrors = errors
         if let first = errors.first {
             status = StatusMessage(

@@ -257,6 +257,18 @@ extension InstanceState {
         if view.anchorLine == lastVisibleLine && view.anchorSkip == 0 { resumeFollow() }
     }
 
+    /// The oldest line the pane shows (wholly or in part) in a pane of `height` rows.
+    public func topLine(height: Int, width: Int) -> Int? {
+        guard let (line, skip) = anchor else { return nil }
+        var used = rows(of: line, width: width) - skip
+        var cursor = line
+        while used < height, let previous = visibleLine(before: cursor) {
+            used += rows(of: previous, width: width)
+            cursor = previous
+        }
+        return cursor
+    }
+
     /// Shows line `n` with up to half a pane of newer output below it.
     mutating func reveal(_ n: Int, height: Int, width: Int) {
         pause()

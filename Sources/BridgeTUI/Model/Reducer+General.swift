@@ -7,7 +7,7 @@ extension AppState {
     mutating func performGeneral(_ command: Command) -> [Effect] {
         switch command {
         case .quit:
-            guard hasWorkInFlight, !confirmingQuit else { return [.quit] }
+            guard keymap.confirmed.contains(.quit), hasWorkInFlight, !confirmingQuit else { return [.quit] }
             // Quitting now would drop a reply or leave prompts behind: one more key decides.
             confirmingQuit = true
             let key = keymap.label(for: .quit) ?? "q"

@@ -9,19 +9,33 @@ extension AppState {
             return keymap.quitKeys.contains(event.spec) ? [.quit] : []
         }
         let focus = effectiveFocus
+        // A question is answered by a key pressed on its own: a typed sentence that starts with
+        // `y` or `q` says no, and goes on to the prompt.
         if confirmingQuit {
             confirmingQuit = false
             let command = keymap.command(for: event.spec, focus: focus)
-            if command == .quit || (detachQuits && (command == .detach || command == .attach)) { return [.quit] }
+            if !event.typed, command == .quit || (detachQuits && (command == .detach || command == .attach)) { return [.quit] }
             info("not quitting")
-            return []
+            if !event.typed { return [] }
+        }
+        if let pending = pendingConfirmation {
+            if !event.typed {
+                return answerConfirmation(pending, key: event.spec, command: keymap.command(for: event.spec, focus: focus))
+            }
+            pendingConfirmation = nil
+            info(AppState.cancelledWording(pending.command) + " (\(pending.instance))")
         }
         if focus.isTextEntry, let c = event.spec.printable {
             insertText(String(c))
             return []
         }
+        if event.typed, !focus.isOverlay, let c = event.spec.printable, let index = activeIndex {
+            // A run of printable keys that arrived together is a sentence, not commands
+            // (TypingBurst): "can you fix it" goes to the prompt whole, its `c` and `a` included.
+            return startTyping(c, at: index)
+        }
         if let command = keymap.command(for: event.spec, focus: focus) {
-            return perform(command)
+            return askBeforeRunning(command) ? [] : perform(command)
         }
         if !focus.isOverlay, let c = event.spec.printable, let index = activeIndex,
            Keymap.defaults.command(for: event.spec, focus: focus) == nil {
@@ -29,14 +43,19 @@ extension AppState {
             // the instance shown and is typed there, instead of being dropped while the keys
             // after it run commands (docs/keybindings.md, "Typing outside the prompt"). A key
             // freed by `tui.keys` stays inert: it meant something else before.
-            focusStack.push(.prompt)
-            insertText(String(c))
-            info("typing to \(instances[index].name): \(keymap.label(for: .leavePrompt) ?? "Esc") leaves the prompt")
-            return []
+            return startTyping(c, at: index)
         }
         if event.spec == KeySpec.ctrl("c") {
             info("\(keymap.label(for: .quit) ?? "q") quits, \(keymap.label(for: .interrupt) ?? "x") interrupts the agent")
         }
+        return []
+    }
+
+    /// Opens the prompt of the instance at `index` with `c` typed in it, and says where it goes.
+    mutating func startTyping(_ c: Character, at index: Int) -> [Effect] {
+        focusStack.push(.prompt)
+        insertText(String(c))
+        info("typing to \(instances[index].name): \(keymap.label(for: .leavePrompt) ?? "Esc") leaves the prompt")
         return []
     }
 
@@ -55,6 +74,11 @@ extension AppState {
 
     mutating func handleMouse(_ event: MouseEvent) -> [Effect] {
         guard mouse, !layout.tooSmall else { return [] }
+        if pendingConfirmation != nil, case .press = event.kind {
+            // A click answers "no", as any other key would.
+            pendingConfirmation = nil
+            status = nil
+        }
         let layout = self.layout
         switch event.kind {
         case .wheelUp, .wheelDown:

@@ -35,7 +35,8 @@ extension AppState {
         case .historyNext:
             if let text = fieldHistory.next() { entry.setText(text) }
         case .nextMatch, .previousMatch:
-            stepMatch(older: command == .nextMatch)
+            // `n` keeps the search's direction (forward, newer), `N` goes back (older).
+            stepMatch(older: command == .previousMatch)
         default:
             break
         }
@@ -52,19 +53,21 @@ extension AppState {
             instance.search.matches = instance.matchingLines(match)
         }
         guard let active = activeInstance, !query.isEmpty else { return }
-        let bottom = active.anchor?.line ?? active.endLine
         let matches = active.search.matches
         guard !matches.isEmpty else {
             error("no match for '\(query)'")
             return
         }
-        let i = matches.lowerBound(bottom + 1) - 1
-        let target = i >= 0 ? matches[i] : matches[matches.count - 1]
+        // A search goes forward (downwards, to newer lines), as `/` does in less and vim: the
+        // first match from the top of the view, wrapping to the oldest when none is below it.
+        let top = active.topLine(height: pane.rows, width: pane.cols) ?? active.firstLine
+        let i = matches.lowerBound(top)
+        let target = i < matches.count ? matches[i] : matches[0]
         withActive {
             $0.search.current = target
             $0.reveal(target, height: pane.rows, width: pane.cols)
         }
-        info("\(matches.count) match\(matches.count == 1 ? "" : "es") for '\(query)'")
+        info("\(matches.count) match\(matches.count == 1 ? "" : "es") for '\(query)'" + (i < matches.count ? "" : " (wrapped)"))
     }
 
     mutating func stepMatch(older: Bool) {
@@ -135,6 +138,13 @@ extension InstanceState {
     /// One pass over the scrollback, done when a search or filter is committed, not per frame.
     func matchingLines(_ match: TextMatch, ignoringFilter: Bool = false) -> [Int] {
         let filterMatch = (!ignoringFilter && filter.isActive) ? TextMatch(filter.query) : nil
+        if !match.isRegex {
+            // Plain text: searched block by block in the packed bytes (no String per line); only
+            // the lines that match are made, to apply the filter.
+            let found = scrollback.lineNumbers { bytes, from in match.firstRange(in: bytes, from: from) }
+            guard let filterMatch else { return found }
+            return found.filter { n in scrollback.line(at: n).map { filterMatch.matches($0.text) } ?? false }
+        }
         var result: [Int] = []
         for position in 0..<scrollback.count {
             let text = scrollback[position].text

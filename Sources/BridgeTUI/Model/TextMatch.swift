@@ -3,6 +3,12 @@
 // plain query; all letters for a regular expression). Byte offsets line up with StyleRun offsets,
 // so highlights and styles combine directly.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 public struct TextMatch: Hashable, Sendable {
     public let query: String
     /// The query is a regular expression (Swift Regex syntax) rather than plain text.
@@ -57,21 +63,35 @@ public struct TextMatch: Hashable, Sendable {
         }
     }
 
+    /// The first match of the (plain) needle in `bytes` at or after `from`. Case-sensitive: libc's
+    /// `memchr` and `memcmp`; folding case: a scan for either case of the first byte, then a compare.
     func firstRange(in bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Range<Int>? {
         let n = needle.count
-        guard bytes.count - from >= n else { return nil }
+        guard n > 0, from >= 0, bytes.count - from >= n, let base = bytes.baseAddress else { return nil }
+        if !foldCase {
+            // memchr finds the first byte (vectorised in libc), memcmp checks the rest.
+            return needle.withUnsafeBytes { pattern -> Range<Int>? in
+                let head = pattern[0]
+                var i = from
+                let last = bytes.count - n
+                while i <= last {
+                    guard let found = memchr(base + i, Int32(head), last - i + 1) else { return nil }
+                    i = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+                    if n == 1 || memcmp(base + i + 1, pattern.baseAddress! + 1, n - 1) == 0 { return i..<(i + n) }
+                    i += 1
+                }
+                return nil
+            }
+        }
         let first = needle[0]
+        let firstUpper = (first >= 97 && first <= 122) ? first - 32 : first
         var i = from
         let last = bytes.count - n
         while i <= last {
-            let b = foldCase ? TextMatch.lower(bytes[i]) : bytes[i]
-            if b == first {
+            let b = base[i]
+            if b == first || b == firstUpper {
                 var k = 1
-                while k < n {
-                    let c = foldCase ? TextMatch.lower(bytes[i + k]) : bytes[i + k]
-                    if c != needle[k] { break }
-                    k += 1
-                }
+                while k < n, TextMatch.lower(base[i + k]) == needle[k] { k += 1 }
                 if k == n { return i..<(i + n) }
             }
             i += 1

@@ -236,6 +236,9 @@ enum HelpView {
             for binding in bindings { add(binding.keys.map(\.label).joined(separator: " "), binding.description) }
         }
         result.append(("", "", false))
+        result.append(("", "Rules", true))
+        for rule in Keymap.rules { add("•", rule) }
+        result.append(("", "", false))
         result.append(("", "Legend", true))
         for entry in Legend.entries { add(entry.symbol, entry.meaning + " (" + entry.where_ + ")") }
         return result

@@ -164,7 +164,7 @@ public final class TUIRuntime {
             loop.stop()
             return
         }
-        let inputs = backend.readInput(into: &decoder)
+        let inputs = TypingBurst.mark(backend.readInput(into: &decoder))
         if !inputs.isEmpty {
             if stats.enabled { stats.keyRead(at: MonotonicClock.now()) }
             dispatch(.tick(now: Date().timeIntervalSince1970))

@@ -25,6 +25,14 @@ struct SendCommand: ParsableCommand {
           2  usage, config or prompt refused before sending (too large, not UTF-8)
           3  written, not yet read: the whole prompt waits in the in-FIFO; do not send it again
           4  torn: the agent stopped reading (or Ctrl-C came) mid-prompt; the part written was ended with a newline
+          5  --wait-reply: delivered, but the turn did not end within --timeout (what came is printed)
+
+        --wait-reply prints the reply on standard output (the delivery line goes to standard \
+        error) once the turn ends, exit 0. Exact with the framed protocol (ccb-jsonl/1: the \
+        `done` that carries the prompt's id), best effort with plain (the first ❯ marker after \
+        the prompt went in; plain has no turn ids). It reads the instance's out-FIFO, so no \
+        other process (a TUI, attach, tail) may be reading it: then it sends nothing and exits \
+        1 naming that process. A framed turn that ends with status error or interrupted exits 1.
         """)
 
     enum Status {
@@ -32,20 +40,30 @@ struct SendCommand: ParsableCommand {
         static let refused: Int32 = 2
         static let writtenNotRead: Int32 = 3
         static let torn: Int32 = 4
+        static let replyTimedOut: Int32 = 5
+        static let signalled: Int32 = 130
     }
 
     @OptionGroup var options: CommonOptions
     @Argument(help: "Instance name.") var instance: String
     @Argument(help: "The prompt words, or - for standard input.") var prompt: [String] = []
-    @Option(help: "Seconds the agent may take nothing from the pipe before giving up (a stall, not a total time).")
-    var timeout: Double = 2
+    @Option(help: """
+        Seconds the agent may take nothing from the pipe before giving up (a stall, not a total time; default 2). \
+        With --wait-reply: seconds to wait for the end of the reply (default docker.session.request_timeout, 120).
+        """)
+    var timeout: Double?
     @Option(help: "Seconds to wait for a listener (overrides --timeout when longer).") var wait: Double?
     @Flag(help: "Send the interrupt byte (0x03) instead of a prompt; only to cc-bridge-agent (another agent would read it as a prompt line).")
     var interrupt = false
+    @Flag(help: "After delivering, wait for the turn to end and print the reply (exact with framed agents, best effort with plain).")
+    var waitReply = false
+
+    static let deliveryTimeout = 2.0
 
     func validate() throws {
         if !interrupt && prompt.isEmpty { throw ValidationError("missing the prompt (words, or - for standard input)") }
-        if timeout < 0 || (wait ?? 0) < 0 { throw ValidationError("timeouts must not be negative") }
+        if (timeout ?? 0) < 0 || (wait ?? 0) < 0 { throw ValidationError("timeouts must not be negative") }
+        if interrupt && waitReply { throw ValidationError("--interrupt and --wait-reply do not go together") }
     }
 
     func run() throws {
@@ -60,20 +78,29 @@ struct SendCommand: ParsableCommand {
                 + "(no cc-bridge-agent holds \(AgentLockProbe.path(for: name.rawValue, in: config.pipeDirectory))); nothing sent")
             throw ExitCode(Status.notDelivered)
         }
-        let bytes = interrupt ? PromptWriter.interruptByte : try promptLine()
+        if waitReply { return try sendAndWaitForReply(name, config: config) }
+        let bytes = interrupt ? PromptWriter.interruptByte : try plainLine(promptText())
         // Ctrl-C (or SIGTERM, SIGHUP) mid-prompt must not leave a cut line for the next prompt to
         // glue onto: the writer ends it and says torn.
         SignalPipe.route([SIGINT, SIGTERM, SIGHUP])
-        let result = OneShotSend.send(bytes, to: path, policy: options.policy, timeout: max(timeout, wait ?? 0)) {
+        let result = OneShotSend.send(bytes, to: path, policy: options.policy,
+                                      timeout: max(timeout ?? SendCommand.deliveryTimeout, wait ?? 0)) {
             !SignalPipe.drain().isEmpty
         }
         // What went in, on standard output (the plain protocol carries no turn id).
         let what = interrupt ? "the interrupt byte 0x03" : "\(bytes.count) bytes"
+        try report(result, name, what: what, protocolNote: "plain protocol (no turn id)") { print($0) }
+    }
+
+    /// Says what the delivery did (through `say`: stdout, or stderr under --wait-reply) and
+    /// throws its exit status unless the agent read the whole prompt.
+    private func report(_ result: Result<SendOutcome, SendError>, _ name: InstanceName, what: String,
+                        protocolNote: String, say: (String) -> Void) throws {
         switch result {
         case .success(.read):
-            print("delivered to \(name): \(what), plain protocol (no turn id), read by the agent")
+            say("delivered to \(name): \(what), \(protocolNote), read by the agent")
         case .success(.writtenNotRead):
-            print("delivered to \(name): \(what), plain protocol (no turn id), in the pipe, not yet read")
+            say("delivered to \(name): \(what), \(protocolNote), in the pipe, not yet read")
             FileHandle.standardErrorWrite("cc-bridge-tui: \(name): written, not yet read: the whole prompt is in the in-FIFO "
                 + "but the agent has not taken it; it gets the prompt when it reads again "
                 + "(do not send it again, or it runs twice)")
@@ -84,8 +111,101 @@ struct SendCommand: ParsableCommand {
         }
     }
 
-    /// The prompt as one plain line, or exit 2 with the reason (too large, not UTF-8).
-    private func promptLine() throws -> [UInt8] {
+    /// `--wait-reply`: the prompt goes in through the one-shot delivery while the out-FIFO is
+    /// read (ReplyWait); the reply is printed as it comes, the exit status says how the turn ended.
+    private func sendAndWaitForReply(_ name: InstanceName, config: BridgeConfig) throws {
+        let text = try promptText()
+        // One reader per out-FIFO: with a TUI (or attach, tail) reading this instance, the reply
+        // would be split between us; it is theirs, and nothing is sent.
+        let readerLock: ReaderLock
+        do {
+            readerLock = try ReaderLock.acquire(instance: name, pipeDirectory: config.pipeDirectory,
+                                                stateDirectory: StatePaths.directory())
+        } catch {
+            FileHandle.standardErrorWrite("cc-bridge-tui: \(error). --wait-reply must read the reply from the out-FIFO "
+                + "and will not take it from that reader, so nothing was sent. Send without --wait-reply and read the "
+                + "reply there; the coming server (one reader per instance, many viewers) is the way to do both.")
+            throw ExitCode(Status.notDelivered)
+        }
+        defer { withExtendedLifetime(readerLock) {} }
+        SignalPipe.route([SIGINT, SIGTERM, SIGHUP])
+        var waitOptions = ReplyWait.Options(pipeDirectory: config.pipeDirectory)
+        waitOptions.policy = options.policy
+        waitOptions.maxLineBytes = config.tui.maxLineBytes
+        waitOptions.sendTimeout = max(SendCommand.deliveryTimeout, wait ?? 0)
+        waitOptions.replyTimeout = timeout ?? config.docker.session.requestTimeout
+        waitOptions.promptID = "cli-\(getpid())-\(Int(Date().timeIntervalSince1970))"
+        var printer = TailPrinter()
+        var sent: (count: Int, note: String) = (0, "")
+        let outcome = ReplyWait(name: name, options: waitOptions).run(prompt: { mode in
+            if mode == .framed {
+                let cleaned = PromptText.clean(text, keepLines: true)
+                SendCommand.noteRemoved(cleaned.removed)
+                let bytes = Array(HostMessage.prompt(id: waitOptions.promptID, text: cleaned.text).encode().utf8) + [0x0A]
+                sent = (bytes.count, "framed protocol (id \(waitOptions.promptID))")
+                return bytes
+            }
+            let bytes = plainLine(text)
+            sent = (bytes.count, "plain protocol (no turn id)")
+            return bytes
+        }, onDelivered: {
+            FileHandle.standardErrorWrite("delivered to \(name): \(sent.count) bytes, \(sent.note), read by the agent; the reply follows")
+        }, onOutput: { batch in
+            _ = printer.write(batch)
+        }, stop: { !SignalPipe.drain().isEmpty })
+        func stderr(_ line: String) { FileHandle.standardErrorWrite(line) }
+        switch outcome {
+        case .notAttached(let why):
+            stderr("cc-bridge-tui: \(name): \(why); nothing sent")
+            throw ExitCode(Status.notDelivered)
+        case .notDelivered(let result):
+            try report(result, name, what: "\(sent.count) bytes", protocolNote: sent.note, say: stderr)
+        case .ended(let mode, let status, let exit):
+            // Plain: the unfinished line is the `❯ ` marker, not reply text.
+            if mode == .framed { printer.flushOpenLine() }
+            printer.finish()
+            if let status, status != .ok {
+                stderr("cc-bridge-tui: \(name): the turn ended \(status.rawValue)" + (exit.map { " (exit \($0))" } ?? ""))
+                throw ExitCode(Status.notDelivered)
+            }
+        case .timedOut(let mode):
+            printer.flushOpenLine()
+            printer.finish()
+            let end = mode == .framed ? "no done for id \(waitOptions.promptID)" : "no ❯ marker"
+            stderr("cc-bridge-tui: \(name): delivered, but the turn did not end within \(Self.seconds(waitOptions.replyTimeout)) s "
+                + "(\(end)); what came so far is on standard output (exit 5)")
+            throw ExitCode(Status.replyTimedOut)
+        case .stopped:
+            printer.flushOpenLine()
+            printer.finish()
+            stderr("cc-bridge-tui: \(name): stopped while waiting for the reply")
+            throw ExitCode(Status.signalled)
+        }
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
+    }
+
+    static func noteRemoved(_ removed: Int) {
+        if removed > 0 {
+            FileHandle.standardErrorWrite("note: removed \(removed) control character\(removed == 1 ? "" : "s"), "
+                + "escape sequence\(removed == 1 ? "" : "s") or invisible format character\(removed == 1 ? "" : "s") from the prompt")
+        }
+    }
+
+    /// The prompt as one plain line (notes on stderr about what changed).
+    private func plainLine(_ text: String) -> [UInt8] {
+        let line = PlainPrompt.line(for: text)
+        if line.joinedLines {
+            FileHandle.standardErrorWrite("note: the prompt has newlines; the plain protocol takes one line, so they were sent as spaces")
+        }
+        SendCommand.noteRemoved(line.removed)
+        return line.bytes
+    }
+
+    /// The prompt's text, or exit 2 with the reason (too large, not UTF-8).
+    private func promptText() throws -> String {
         var text: String
         if prompt == ["-"] {
             let (raw, total) = SendCommand.readStandardInput(keeping: PromptText.maxBytes + 4096)
@@ -102,18 +222,10 @@ struct SendCommand: ParsableCommand {
             while text.hasSuffix("\n") { text.removeLast() }
             if let refusal = PromptText.sizeRefusal(text.utf8.count) { return try refuse(refusal) }
         }
-        let line = PlainPrompt.line(for: text)
-        if line.joinedLines {
-            FileHandle.standardErrorWrite("note: the prompt has newlines; the plain protocol takes one line, so they were sent as spaces")
-        }
-        if line.removed > 0 {
-            FileHandle.standardErrorWrite("note: removed \(line.removed) control character\(line.removed == 1 ? "" : "s"), "
-                + "escape sequence\(line.removed == 1 ? "" : "s") or invisible format character\(line.removed == 1 ? "" : "s") from the prompt")
-        }
-        return line.bytes
+        return text
     }
 
-    private func refuse(_ reason: String) throws -> [UInt8] {
+    private func refuse(_ reason: String) throws -> String {
         FileHandle.standardErrorWrite("cc-bridge-tui: \(reason)")
         throw ExitCode(Status.refused)
     }
