@@ -2,8 +2,11 @@
 // private state directory and XDG_RUNTIME_DIR: one server per pipe directory (a second start is
 // refused naming the first one's pid); a pid file left by a dead server is replaced with a
 // message; `server stop` stops it cleanly and removes its pid file; after a `kill -9` a new
-// server starts.
+// server starts. Through the server: a prompt `send` from a script reaches a subscriber (with
+// origin cli) and the history; a subscriber that reconnects from a line id over the socket gets
+// every line once.
 
+import BridgeCore
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -99,7 +102,7 @@ final class ServerScratch {
         #expect(stopped.stdout.contains("server stopped (pid \(pid))"))
         #expect(!ServerScratch.alive(pid))
         #expect(s.pidFile == nil, "the pid file stays: \(s.pidFile ?? "")")
-        #expect(s.logText.contains("stopping") && s.logText.contains("stopped"), "log: \(s.logText)")
+        #expect(s.logText.contains("asked to stop by a client") && s.logText.contains("stopped"), "log: \(s.logText)")
         let status = try s.tui(["server", "status"])
         #expect(status.status == 1)
         #expect(status.stdout.contains("no server runs for \(s.pipes)"))
@@ -132,5 +135,121 @@ final class ServerScratch {
         #expect(second != first)
         #expect(ServerScratch.alive(second))
         #expect(try s.tui(["server", "stop"]).status == 0)
+    }
+
+    /// A subscriber on the socket (the test's own IPCClient), driven on the test's thread.
+    final class Subscriber {
+        let loop: EventLoop
+        let client: IPCClient
+        var events: [IPCEvent] = []
+        var subscribed = false
+
+        init(_ s: ServerScratch, from: UInt64? = nil) throws {
+            loop = try EventLoop()
+            client = IPCClient(loop: loop, endpoint: IPCEndpoint(pipeDirectory: s.pipes, environment: s.environment),
+                               options: IPCClientOptions(reconnect: nil))
+            client.onEvent = { [unowned self] in self.events.append($0) }
+            var params: [String: JSONValue] = ["instance": "bot"]
+            if let from { params["from_line_id"] = .number(Double(from)) }
+            client.request("subscribe", params: .object(params)) { [unowned self] in self.subscribed = (try? $0.get()) != nil }
+            client.start()
+        }
+
+        func pump(timeout: Double = 20, until condition: () -> Bool) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            while !condition() && Date() < deadline { loop.runOnce(timeout: 0.05) }
+            return condition()
+        }
+
+        /// Finished output lines by id, with the ids that came twice.
+        var lines: (byID: [UInt64: String], repeats: [UInt64]) {
+            var byID: [UInt64: String] = [:]
+            var repeats: [UInt64] = []
+            for event in events {
+                guard let (_, first, batch) = ServerWire.output(event, at: 0) else { continue }
+                for index in 0..<batch.count where !(index == batch.count - 1 && batch.endsWithOpenLine) {
+                    let id = first + UInt64(index)
+                    if byID[id] != nil { repeats.append(id) }
+                    byID[id] = batch[index].text
+                }
+            }
+            return (byID, repeats)
+        }
+
+        deinit { client.stop() }
+    }
+
+    static func startAgent(_ s: ServerScratch) throws -> Running {
+        try Running(try Binaries.agent, ["serve", "--name", "bot", "--pipe-dir", s.pipes, "--protocol", "plain", "--heartbeat", "0",
+                                         "--echo"])
+    }
+
+    @Test func aPromptSentFromAScriptReachesASubscriberAndTheHistoryWithOriginCli() throws {
+        let s = try ServerScratch()
+        let agent = try Self.startAgent(s)
+        defer { agent.signal(SIGKILL) }
+        #expect(eventually { FileManager.default.fileExists(atPath: s.pipes + "/bot.out.fifo") })
+        let direct = try s.tui(["send", "bot", "without a server", "--timeout", "10"])
+        #expect(direct.status == 0 && direct.stderr.contains("no server runs for \(s.pipes); writing to the in-FIFO directly"),
+                "direct send: \(direct.stderr)")
+        let pid = try s.startServer()
+        #expect(try eventually { try s.tui(["list"]).stdout.contains("idle") }, "the server never read bot")
+        let subscriber = try Subscriber(s)
+        #expect(subscriber.pump { subscriber.subscribed })
+        let send = try Running(try Binaries.tui, ["send", "bot", "from a script", "--pipe-dir", s.pipes], environment: s.environment)
+        #expect(subscriber.pump { send.wait(timeout: 0) != nil })
+        let sent = send.wait(timeout: 5)
+        #expect(sent?.status == 0, "send: \(sent?.stderr ?? "")")
+        #expect(sent?.stderr.contains("sending through the server (pid \(pid))") == true, "send: \(sent?.stderr ?? "")")
+        #expect(subscriber.pump {
+            subscriber.events.contains { $0.name == "turn_started" && $0.data["text"] == "from a script" && $0.data["origin"] == "cli" }
+        }, "events: \(subscriber.events.map(\.name))")
+        #expect(subscriber.pump { subscriber.lines.byID.values.contains("from a script") }, "events: \(subscriber.events)")
+        #expect(subscriber.pump { subscriber.events.contains { $0.name == "turn_ended" } })
+        let history = try s.tui(["history", "bot", "--json"])
+        #expect(history.stdout.contains("\"origin\" : \"cli\""), "history: \(history.stdout)")
+        #expect(try s.tui(["server", "stop"]).status == 0)
+        #expect(subscriber.pump { subscriber.events.contains { $0.name == "server_stopping" } })
+        let file = HistoryStore.read(path: s.state + "/cc-bridge-tui/history/bot.jsonl")
+        #expect(file.turns.contains { $0.prompt == "from a script" && $0.origin == .cli && $0.status == .completed },
+                "history file: \(file.turns)")
+        #expect(s.pidFile == nil)
+        #expect(!FileManager.default.fileExists(atPath: IPCEndpoint(pipeDirectory: s.pipes, environment: s.environment).socketPath))
+    }
+
+    /// Over the socket: a subscriber that goes away and comes back naming the line after the last
+    /// it got sees every line once.
+    @Test func aSubscriberReconnectingFromALineIDOverTheSocketGetsNoGapAndNoRepeat() throws {
+        let s = try ServerScratch()
+        let agent = try Self.startAgent(s)
+        defer { agent.signal(SIGKILL) }
+        _ = try s.startServer()
+        #expect(try eventually { try s.tui(["list"]).stdout.contains("idle") }, "the server never read bot")
+        let always = try Subscriber(s)
+        #expect(always.pump { always.subscribed })
+        var first: Subscriber? = try Subscriber(s)
+        #expect(first!.pump { first!.subscribed })
+        for i in 1...3 { #expect(try s.tui(["send", "bot", "one-\(i)"]).status == 0) }
+        #expect(first!.pump { first!.lines.byID.values.contains("one-3") })
+        let seen = first!.lines.byID
+        first = nil
+        for i in 1...3 { #expect(try s.tui(["send", "bot", "two-\(i)"]).status == 0) }
+        let again = try Subscriber(s, from: (seen.keys.max() ?? 0) + 1)
+        #expect(again.pump { again.lines.byID.values.contains("two-3") })
+        var all = seen
+        for (id, text) in again.lines.byID {
+            #expect(all[id] == nil, "line \(id) came twice")
+            all[id] = text
+        }
+        #expect(again.lines.repeats.isEmpty)
+        // Exactly what a subscriber that never left got (the plain agent's bare `❯ ` lines are
+        // open lines the next prompt takes away: their ids are never finished lines).
+        #expect(always.pump { always.lines.byID.values.contains("two-3") })
+        #expect(all == always.lines.byID, "resumed: \(all.sorted { $0.key < $1.key })\nalways: \(always.lines.byID.sorted { $0.key < $1.key })")
+        let ids = all.keys.sorted()
+        let texts = ids.map { all[$0]! }
+        for word in ["one-1", "one-2", "one-3", "two-1", "two-2", "two-3"] {
+            #expect(texts.filter { $0 == word }.count == 1, "\(word) in \(texts)")
+        }
     }
 }

@@ -1,10 +1,11 @@
 // ServerDaemon: the `serve` process from start to exit, in the foreground (a service manager or
 // the detaching parent decides where its standard error goes: that is the log). Takes the
-// server lock (a second server is refused, naming the first), starts the ServerCore, writes the
-// pid file, says "ready" on the descriptor the detaching parent waits on, and runs the loop
-// until SIGTERM, SIGINT or SIGHUP. Then: clients are told the server stops, the history is
-// written and synced, the reader locks are let go, and the pid file is removed. Log lines are
-// `<ISO time> <message>` on standard error.
+// server lock (a second server is refused, naming the first), starts the ServerCore, binds the
+// socket (ServerIPC), writes the pid file, says "ready" on the descriptor the detaching parent
+// waits on, and runs the loop until SIGTERM, SIGINT, SIGHUP or `server.stop`. Then: clients are
+// told the server stops, the socket and token are removed, the history is written and synced,
+// the reader locks are let go, and the pid file is removed. Log lines are `<ISO time> <message>`
+// on standard error.
 
 import Foundation
 #if canImport(Glibc)
@@ -17,12 +18,15 @@ public final class ServerDaemon {
     public struct Options {
         public var core: ServerCore.Options
         public var paths: ServerPaths
+        public var endpoint: IPCEndpoint
+        public var listener = IPCListenerOptions()
         /// Where the detaching parent waits for "ready <pid>" (or "error: ..."), or nil.
         public var readyFD: Int32?
 
-        public init(core: ServerCore.Options, paths: ServerPaths, readyFD: Int32? = nil) {
+        public init(core: ServerCore.Options, paths: ServerPaths, endpoint: IPCEndpoint, readyFD: Int32? = nil) {
             self.core = core
             self.paths = paths
+            self.endpoint = endpoint
             self.readyFD = readyFD
         }
     }
@@ -31,6 +35,7 @@ public final class ServerDaemon {
     public private(set) var core: ServerCore!
     private var loop: EventLoop!
     private var lock: ServerLock?
+    private var ipc: ServerIPC?
 
     public init(options: Options) {
         self.options = options
@@ -66,12 +71,26 @@ public final class ServerDaemon {
             self.loop.stop()
         }
         core.start()
+        let ipc = ServerIPC(core: core, endpoint: options.endpoint, options: options.listener)
+        ipc.onStop = { [unowned self] in
+            Self.log("asked to stop by a client")
+            self.loop.stop()
+        }
+        try ipc.start()
+        self.ipc = ipc
         try lock.writePidFile(ServerRecord(pid: getpid(), socket: options.paths.socketPath,
                                            started: core.startedAt, pipeDirectory: options.paths.pipeDirectory))
     }
 
-    /// Clients told, history synced, locks and pid file let go.
+    /// Clients told, socket removed, history synced, locks and pid file let go.
     private func shutdown() {
+        if let ipc {
+            ipc.stop()
+            // The notice and any last answers leave while the loop turns (bounded by the grace).
+            let deadline = MonotonicClock.now() + options.listener.closeGrace
+            while ipc.hasOpenConnections && MonotonicClock.now() < deadline { loop.runOnce(timeout: 0.02) }
+        }
+        ipc = nil
         core.stop()
         lock?.release()
         lock = nil

@@ -33,7 +33,8 @@ struct ServeCommand: ParsableCommand {
             var core = ServerCore.Options(config: config, stateDirectory: StatePaths.directory())
             core.policy = options.policy
             core.configPath = config.sourcePath ?? ConfigLoader.locate(override: options.config).path
-            let daemon = ServerDaemon(options: .init(core: core, paths: paths, readyFD: readyFd))
+            let endpoint = IPCEndpoint(pipeDirectory: config.pipeDirectory)
+            let daemon = ServerDaemon(options: .init(core: core, paths: paths, endpoint: endpoint, readyFD: readyFd))
             do {
                 try daemon.run()
             } catch {
@@ -99,12 +100,6 @@ enum ServerLocation {
     }
 
     static func socketPath(pipeDirectory: String, environment: [String: String]) -> String {
-        let runtime: String
-        if let dir = environment["XDG_RUNTIME_DIR"], dir.hasPrefix("/") {
-            runtime = (dir.hasSuffix("/") ? String(dir.dropLast()) : dir) + "/cc-bridge-tui"
-        } else {
-            runtime = "/tmp/cc-bridge-tui-\(geteuid())"
-        }
-        return runtime + "/server-" + ServerPaths(pipeDirectory: pipeDirectory, stateDirectory: "", socketPath: "").key + ".sock"
+        IPCEndpoint(pipeDirectory: pipeDirectory, environment: environment).socketPath
     }
 }

@@ -1,7 +1,8 @@
-// `cc-bridge-tui server status|stop`: the server for the configured pipe directory. status:
-// whether one runs, its pid, socket, uptime (exit 0 running, 1 not). stop: a clean shutdown
-// (clients told, history synced, pid file and socket removed), waiting until it is gone, bounded
-// by --timeout (exit 0 stopped, 1 none ran or it did not stop in time).
+// `cc-bridge-tui server status|stop`: the server for the configured pipe directory, asked over its
+// socket. status: whether one runs, its pid, socket, uptime, instances and clients (exit 0
+// running, 1 not). stop: a clean shutdown (clients told, history synced, pid file and socket
+// removed), asked over the socket (SIGTERM to the pid when the socket does not answer), waiting
+// until it is gone, bounded by --timeout (exit 0 stopped, 1 none ran or it did not stop in time).
 
 import ArgumentParser
 import BridgeCore
@@ -32,11 +33,21 @@ struct ServerStatusCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let record = probe.record
+        let endpoint = IPCEndpoint(pipeDirectory: config.pipeDirectory)
+        let answer = IPCClient.call("server.status", endpoint: endpoint, timeout: 5)
         print("server running for \(config.pipeDirectory)")
-        print("  pid      \(record.map { String($0.pid) } ?? "unknown (no pid file yet)")")
-        print("  socket   \(record?.socket ?? paths.socketPath)")
-        if let started = record?.started {
+        let pid = answer.success?["pid"]?.intValue.map(String.init) ?? record.map { String($0.pid) }
+        print("  pid      \(pid ?? "unknown (no pid file yet)")")
+        print("  socket   \(answer.success?["socket"]?.stringValue ?? record?.socket ?? paths.socketPath)")
+        if let started = answer.success?["started"]?.doubleValue ?? record?.started {
             print("  uptime   \(ServerText.duration(Date().timeIntervalSince1970 - started)) (since \(HealthText.timestamp(started)))")
+        }
+        switch answer {
+        case .success(let status):
+            print("  instances \(status["instances"]?.intValue ?? 0)")
+            print("  clients  \(status["clients"]?.intValue ?? 0) (this one included)")
+        case .failure(let error):
+            print("  socket not answering: \(error)")
         }
         print("  log      \(paths.logPath)")
     }
@@ -56,17 +67,33 @@ struct ServerStopCommand: ParsableCommand {
             print("no server runs for \(config.pipeDirectory)")
             throw ExitCode(1)
         }
-        guard let pid = probe.record?.pid, kill(pid, SIGTERM) == 0 else {
-            FileHandle.standardErrorWrite("cc-bridge-tui: cannot tell which process the server is (no usable pid file at \(paths.pidPath))")
-            throw ExitCode(1)
+        let endpoint = IPCEndpoint(pipeDirectory: config.pipeDirectory)
+        let asked = IPCClient.call("server.stop", endpoint: endpoint, timeout: min(timeout, 5))
+        let pid = probe.record?.pid
+        // A server that closes the connection as it stops, before its answer left, was asked too.
+        if case .failure(let error) = asked, error.code != .disconnected {
+            // The socket does not answer (removed, or the server is stuck): the signal does the same.
+            guard let pid, kill(pid, SIGTERM) == 0 else {
+                FileHandle.standardErrorWrite("cc-bridge-tui: the server's socket does not answer (\(error)) and no usable pid file "
+                    + "names it (\(paths.pidPath))")
+                throw ExitCode(1)
+            }
+            FileHandle.standardErrorWrite("cc-bridge-tui: the server's socket does not answer (\(error)); sent SIGTERM to pid \(pid)")
         }
         let deadline = Date().addingTimeInterval(timeout)
         while ServerLock.probe(paths).running && Date() < deadline { usleep(20_000) }
         if ServerLock.probe(paths).running {
-            FileHandle.standardErrorWrite("cc-bridge-tui: the server (pid \(pid)) did not stop within \(timeout) s")
+            FileHandle.standardErrorWrite("cc-bridge-tui: the server (pid \(pid.map(String.init) ?? "?")) did not stop within \(timeout) s")
             throw ExitCode(1)
         }
-        print("server stopped (pid \(pid))")
+        print("server stopped (pid \(pid.map(String.init) ?? "?"))")
+    }
+}
+
+extension Result {
+    var success: Success? {
+        if case .success(let value) = self { return value }
+        return nil
     }
 }
 
