@@ -127,7 +127,7 @@ public final class IPCClient {
 
     public func request(_ method: String, params: JSONValue = .null, timeout: Double? = nil,
                         completion: @escaping (Result<JSONValue, IPCError>) -> Void) {
-        if case .stopped(let error) = state, options.reconnect == nil || error != nil {
+        if case .stopped(let error) = state {
             completion(.failure(error ?? IPCError(.disconnected, "client stopped")))
             return
         }
