@@ -252,4 +252,37 @@ final class ServerScratch {
             #expect(texts.filter { $0 == word }.count == 1, "\(word) in \(texts)")
         }
     }
+
+    /// `tail --follow` through the server when the server is killed with SIGKILL and a new one
+    /// starts: tail says the server is gone, reconnects, and prints what the new server read,
+    /// also what it read before tail was back.
+    @Test func tailFollowThroughTheServerSurvivesAServerKilledAndRestarted() throws {
+        let s = try ServerScratch()
+        let agent = try Self.startAgent(s)
+        defer { agent.signal(SIGKILL) }
+        let first = try s.startServer()
+        #expect(try eventually { try s.tui(["list"]).stdout.contains("idle") }, "the server never read bot")
+        let tail = try Running(try Binaries.tui, ["tail", "bot", "--follow", "--pipe-dir", s.pipes], environment: s.environment)
+        defer { tail.signal(SIGKILL) }
+        #expect(try s.tui(["send", "bot", "before the kill"]).status == 0)
+        #expect(eventually { tail.stdout.contains("before the kill\n") }, "tail: \(tail.stdout.debugDescription) \(tail.stderr)")
+        kill(first, SIGKILL)
+        #expect(eventually(timeout: 10) { !ServerScratch.alive(first) })
+        #expect(eventually { tail.stderr.contains("server gone") }, "tail stderr: \(tail.stderr)")
+        // The new server reads a reply before tail is back: its line ids start at 1 again, so
+        // tail must not resume from the old server's last id.
+        kill(tail.process.processIdentifier, SIGSTOP)
+        _ = try s.startServer()
+        #expect(try eventually { try s.tui(["list"]).stdout.contains("idle") }, "the new server never read bot")
+        #expect(try s.tui(["send", "bot", "while tail was stopped"]).status == 0)
+        #expect(try eventually { try s.tui(["history", "bot"]).stdout.contains("    while tail was stopped") })
+        kill(tail.process.processIdentifier, SIGCONT)
+        #expect(eventually { tail.stderr.contains("the server is back") }, "tail stderr: \(tail.stderr)")
+        #expect(eventually { tail.stdout.contains("while tail was stopped\n") }, "tail: \(tail.stdout.debugDescription)")
+        #expect(try s.tui(["send", "bot", "after the restart"]).status == 0)
+        #expect(eventually { tail.stdout.contains("after the restart\n") }, "tail: \(tail.stdout.debugDescription) \(tail.stderr)")
+        #expect(tail.stdout.components(separatedBy: "before the kill\n").count == 2, "printed twice: \(tail.stdout.debugDescription)")
+        tail.signal(SIGINT)
+        #expect(tail.wait(timeout: 5)?.status == 0)
+    }
 }

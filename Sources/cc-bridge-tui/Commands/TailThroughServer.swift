@@ -3,7 +3,8 @@
 // Without --follow it leaves once nothing came for `--wait` seconds. With --follow it keeps going:
 // when the server goes away it says so once, reconnects with backoff (IPCClient), and
 // subscribes again from the line after the last one printed, so nothing is printed twice or
-// left out while the server kept it.
+// left out while the server kept it (from the start of what a new server keeps, when the server
+// itself was restarted: line ids count per server run).
 
 import ArgumentParser
 import BridgeCore
@@ -23,6 +24,8 @@ final class TailThroughServer {
     /// The last finished line printed (0: none yet).
     private var lastFinished: UInt64 = 0
     private var subscription: Int?
+    /// The server whose line ids `lastFinished` counts in (ids start again in a new server).
+    private var serverPid: Int?
     private var idleTimer: EventLoop.TimerID?
     private var failure: String?
     private var gone = false
@@ -75,6 +78,12 @@ final class TailThroughServer {
     }
 
     private func subscribe() {
+        if client.serverPid != serverPid {
+            // Another server (restarted): its ids count from 1 again, and it keeps none of the
+            // old one's lines; everything it has is new to us.
+            if serverPid != nil { lastFinished = 0 }
+            serverPid = client.serverPid
+        }
         var params: [String: JSONValue] = ["instance": .string(instance)]
         if lastFinished > 0 { params["from_line_id"] = .number(Double(lastFinished + 1)) }
         client.request("subscribe", params: .object(params)) { [unowned self] result in
