@@ -361,6 +361,41 @@ final class RawPeer {
         #expect(result.get() == .success(["a": 1]))
     }
 
+    @Test func aClientKilledMidFloodIsDroppedAndTheOthersGoOn() throws {
+        let f = try ListenerFixture()
+        // A real client process: authenticates, subscribes, then reads slowly until killed.
+        let script = """
+        import socket, struct, sys, time
+        def frame(j):
+            b = j.encode()
+            return b'CCB1' + struct.pack('>II', len(b), 0) + b
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(sys.argv[1])
+        token = open(sys.argv[2]).read().strip()
+        s.sendall(frame('{"type":"auth","protocol":1,"token":"%s"}' % token))
+        s.sendall(frame('{"type":"request","id":1,"method":"subscribe","params":"claude-1"}'))
+        while True:
+            s.recv(1024)
+            time.sleep(0.01)
+        """
+        let child = try Child.python(script, [f.endpoint.socketPath, f.endpoint.tokenPath])
+        #expect(f.spin(timeout: 10) { f.listener.peers.contains { $0.topics.contains("claude-1") } })
+        let fast = try #require(f.readyClient())
+        #expect(f.call(fast, "subscribe", "claude-1") == .success(true))
+        var got = 0
+        fast.onEvent = { _ in got += 1 }
+        let payload = [UInt8](repeating: UInt8(ascii: "y"), count: 4000)
+        for line in 0..<2000 {
+            if line == 500 { child.kill() }
+            f.listener.broadcast(IPCEvent(name: IPCEventName.output, data: ["line": .int(line)], attachment: payload), topic: "claude-1")
+            f.loop.runOnce(timeout: 0)
+        }
+        #expect(f.spin { got == 2000 }, "the other client got \(got) of 2000")
+        #expect(f.spin { f.handler.disconnected.count == 1 })
+        #expect(f.listener.peers.count == 1)
+        #expect(f.call(fast, "echo", "on") == .success("on"))
+    }
+
     @Test func aPeerOfAnotherUidIsRefusedBeforeAnythingElse() throws {
         guard geteuid() == 0 else {
             print("skipped: needs root to run a client under another uid (setpriv)")
