@@ -396,6 +396,47 @@ final class RawPeer {
         #expect(f.call(fast, "echo", "on") == .success("on"))
     }
 
+    @Test func aSecondListenerOnALiveSocketIsRefusedAndAStaleSocketIsReplaced() throws {
+        let f = try ListenerFixture()
+        let token = try f.endpoint.readToken()
+        let second = IPCListener(loop: f.loop, endpoint: f.endpoint, handler: f.handler)
+        #expect(throws: SystemError("bind", EADDRINUSE, path: f.endpoint.socketPath)) { try second.start() }
+        #expect(try f.endpoint.readToken() == token, "the running server's token is left alone")
+        let client = try #require(f.readyClient())
+        #expect(f.call(client, "echo", 1) == .success(1))
+        // A socket file nobody listens on (a server killed with SIGKILL leaves one) is replaced.
+        let stale = IPCEndpoint(directory: f.endpoint.directory, key: "stale")
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(stale.socketPath.utf8) + [0]) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0)
+        close(fd)
+        let third = IPCListener(loop: f.loop, endpoint: stale, handler: f.handler)
+        try third.start()
+        let other = IPCClient(loop: f.loop, endpoint: stale, options: IPCClientOptions(reconnect: nil))
+        other.start()
+        #expect(f.spin { other.state == .ready })
+        third.stop()
+    }
+
+    @Test func anEventLargerThanAFrameIsSkippedWithANotice() throws {
+        let f = try ListenerFixture(IPCListenerOptions(maxFrameBytes: 4096))
+        let client = try #require(f.readyClient(IPCClientOptions(reconnect: nil, maxFrameBytes: 4096)))
+        #expect(f.call(client, "subscribe", "t") == .success(true))
+        var events: [IPCEvent] = []
+        client.onEvent = { events.append($0) }
+        #expect(f.listener.broadcast(IPCEvent(name: "output", attachment: [UInt8](repeating: 1, count: 5000)), topic: "t") == 0)
+        #expect(f.listener.broadcast(IPCEvent(name: "output", data: ["line": 2]), topic: "t") == 1)
+        #expect(f.spin { events.count == 2 })
+        #expect(events.map(\.name) == [IPCEventName.skipped, "output"])
+        #expect(events.first?.data["count"] == 1)
+        #expect(client.state == .ready, "the client was not cut off by a frame over its limit")
+    }
+
     @Test func aPeerOfAnotherUidIsRefusedBeforeAnythingElse() throws {
         guard geteuid() == 0 else {
             print("skipped: needs root to run a client under another uid (setpriv)")
