@@ -361,6 +361,82 @@ final class RawPeer {
         #expect(result.get() == .success(["a": 1]))
     }
 
+    @Test func aClientKilledMidFloodIsDroppedAndTheOthersGoOn() throws {
+        let f = try ListenerFixture()
+        // A real client process: authenticates, subscribes, then reads slowly until killed.
+        let script = """
+        import socket, struct, sys, time
+        def frame(j):
+            b = j.encode()
+            return b'CCB1' + struct.pack('>II', len(b), 0) + b
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(sys.argv[1])
+        token = open(sys.argv[2]).read().strip()
+        s.sendall(frame('{"type":"auth","protocol":1,"token":"%s"}' % token))
+        s.sendall(frame('{"type":"request","id":1,"method":"subscribe","params":"claude-1"}'))
+        while True:
+            s.recv(1024)
+            time.sleep(0.01)
+        """
+        let child = try Child.python(script, [f.endpoint.socketPath, f.endpoint.tokenPath])
+        #expect(f.spin(timeout: 10) { f.listener.peers.contains { $0.topics.contains("claude-1") } })
+        let fast = try #require(f.readyClient())
+        #expect(f.call(fast, "subscribe", "claude-1") == .success(true))
+        var got = 0
+        fast.onEvent = { _ in got += 1 }
+        let payload = [UInt8](repeating: UInt8(ascii: "y"), count: 4000)
+        for line in 0..<2000 {
+            if line == 500 { child.kill() }
+            f.listener.broadcast(IPCEvent(name: IPCEventName.output, data: ["line": .int(line)], attachment: payload), topic: "claude-1")
+            f.loop.runOnce(timeout: 0)
+        }
+        #expect(f.spin { got == 2000 }, "the other client got \(got) of 2000")
+        #expect(f.spin { f.handler.disconnected.count == 1 })
+        #expect(f.listener.peers.count == 1)
+        #expect(f.call(fast, "echo", "on") == .success("on"))
+    }
+
+    @Test func aSecondListenerOnALiveSocketIsRefusedAndAStaleSocketIsReplaced() throws {
+        let f = try ListenerFixture()
+        let token = try f.endpoint.readToken()
+        let second = IPCListener(loop: f.loop, endpoint: f.endpoint, handler: f.handler)
+        #expect(throws: SystemError("bind", EADDRINUSE, path: f.endpoint.socketPath)) { try second.start() }
+        #expect(try f.endpoint.readToken() == token, "the running server's token is left alone")
+        let client = try #require(f.readyClient())
+        #expect(f.call(client, "echo", 1) == .success(1))
+        // A socket file nobody listens on (a server killed with SIGKILL leaves one) is replaced.
+        let stale = IPCEndpoint(directory: f.endpoint.directory, key: "stale")
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(stale.socketPath.utf8) + [0]) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0)
+        close(fd)
+        let third = IPCListener(loop: f.loop, endpoint: stale, handler: f.handler)
+        try third.start()
+        let other = IPCClient(loop: f.loop, endpoint: stale, options: IPCClientOptions(reconnect: nil))
+        other.start()
+        #expect(f.spin { other.state == .ready })
+        third.stop()
+    }
+
+    @Test func anEventLargerThanAFrameIsSkippedWithANotice() throws {
+        let f = try ListenerFixture(IPCListenerOptions(maxFrameBytes: 4096))
+        let client = try #require(f.readyClient(IPCClientOptions(reconnect: nil, maxFrameBytes: 4096)))
+        #expect(f.call(client, "subscribe", "t") == .success(true))
+        var events: [IPCEvent] = []
+        client.onEvent = { events.append($0) }
+        #expect(f.listener.broadcast(IPCEvent(name: "output", attachment: [UInt8](repeating: 1, count: 5000)), topic: "t") == 0)
+        #expect(f.listener.broadcast(IPCEvent(name: "output", data: ["line": 2]), topic: "t") == 1)
+        #expect(f.spin { events.count == 2 })
+        #expect(events.map(\.name) == [IPCEventName.skipped, "output"])
+        #expect(events.first?.data["count"] == 1)
+        #expect(client.state == .ready, "the client was not cut off by a frame over its limit")
+    }
+
     @Test func aPeerOfAnotherUidIsRefusedBeforeAnythingElse() throws {
         guard geteuid() == 0 else {
             print("skipped: needs root to run a client under another uid (setpriv)")

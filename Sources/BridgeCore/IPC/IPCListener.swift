@@ -23,10 +23,12 @@
 //                               requestTimeout, maxRequestsInFlight, maxClients, closeGrace }
 //   final class IPCListener(loop:, endpoint:, options:, handler:)
 //       start() throws          directory checked/created, new token, socket bound 0600, accepting
-//       stop(notice:)           optional last event to everyone, then every connection closed,
-//                               socket and token files removed (only if still ours)
+//       stop(notice:)           optional last event to everyone, then every connection closed
+//                               once flushed (keep running the loop until `peers` is empty or
+//                               closeGrace has passed), socket and token files removed (if ours)
 //       peers: [IPCPeer]        authenticated or not
-//       send(_ event:, to peer:) -> Bool      false: dropped (the peer will get a skip notice)
+//       send(_ event:, to peer:) -> Bool      false: dropped (the peer will get a skip notice);
+//                                             also for an event larger than maxFrameBytes
 //       broadcast(_ event:, topic:) -> Int    to authenticated peers whose topics hold `topic`
 //       broadcast(_ event:, where:) -> Int    encoded once, sent to each matching peer
 //       disconnect(_ peer:, error:)           error frame (if any), then closed
@@ -139,11 +141,16 @@ public final class IPCListener {
     public var peers: [IPCPeer] { connected.keys.sorted().compactMap { connected[$0] } }
     public var isListening: Bool { listenFD >= 0 }
 
-    /// Prepares the directory, writes a new token and listens. The caller holds the server lock
-    /// (one server per endpoint), so a socket file already there is a dead server's and is replaced.
+    /// Prepares the directory, writes a new token and listens. A socket file nobody listens on (a
+    /// dead server's) is replaced; a live server's is refused (SystemError EADDRINUSE), its token
+    /// left alone. The caller should hold the server lock (one server per endpoint) all the same.
     public func start() throws {
         guard listenFD < 0 else { return }
         try endpoint.prepareDirectory()
+        // A live server keeps its socket and its token (normally the server lock stops us sooner).
+        guard !IPCSocket.isLive(endpoint.socketPath) else {
+            throw SystemError("bind", EADDRINUSE, path: endpoint.socketPath)
+        }
         token = try endpoint.writeNewToken()
         listenFD = try IPCSocket.listen(at: endpoint.socketPath)
         var st = stat()
@@ -210,9 +217,14 @@ public final class IPCListener {
     private func deliver(_ bytes: [UInt8], to peer: IPCPeer) -> Bool {
         guard peer.isAuthenticated, peer.isConnected else { return false }
         let limit = options.maxQueuedBytes
-        if peer.pendingSkips > 0 || peer.queuedBytes + bytes.count > limit {
+        // An event larger than a frame may be would end the client's connection: it is skipped
+        // like one that does not fit (the server splits output into smaller events).
+        let tooLarge = bytes.count - IPCFrame.headerBytes > options.maxFrameBytes
+        if tooLarge || peer.pendingSkips > 0 || peer.queuedBytes + bytes.count > limit {
             peer.pendingSkips += 1
             peer.skippedEvents += 1
+            // Nothing queued means no flush to bring the notice: send it now.
+            if peer.queuedBytes == 0 { drained(peer) }
             return false
         }
         peer.connection.send(bytes)

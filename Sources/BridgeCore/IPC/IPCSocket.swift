@@ -51,12 +51,21 @@ enum IPCSocket {
         #endif
     }
 
+    /// True when a server accepts connections on `path` now.
+    static func isLive(_ path: String) -> Bool {
+        guard let (fd, _) = try? connect(to: path) else { return false }
+        close(fd)
+        return true
+    }
+
     /// Binds and listens on `path` with mode 0600. An existing socket file at `path` is replaced
-    /// (the caller holds the server lock, so it is a dead server's); anything else is refused.
+    /// when nobody listens on it (a dead server's); a live one (EADDRINUSE) or anything that is
+    /// not a socket (EEXIST) is refused.
     static func listen(at path: String, backlog: Int32 = 128) throws(SystemError) -> Int32 {
         var st = stat()
         if lstat(path, &st) == 0 {
             guard st.st_mode & S_IFMT == S_IFSOCK else { throw SystemError("bind", EEXIST, path: path) }
+            guard !isLive(path) else { throw SystemError("bind", EADDRINUSE, path: path) }
             unlink(path)
         }
         let fd = try makeSocket()
