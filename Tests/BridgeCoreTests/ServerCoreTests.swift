@@ -149,6 +149,9 @@ final class LineFollower {
         chmod(job, 0o755)
         let agent = try s.agent(["--protocol", "jsonl", "--exec", job])
         defer { agent.kill9() }
+        // Its `hello` first: a prompt sent before goes as a plain line, which the agent answers
+        // under an id of its own (under load the test sent it too early and saw no reply credited).
+        #expect(s.spin { s.core.hub.mode(of: "a") == .framed })
         var events: [ServerEvent] = []
         s.core.subscribe(.all) { events.append($0) }
         let id = try s.core.send("long job", to: "a", origin: .cli)
