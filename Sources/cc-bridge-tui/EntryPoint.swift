@@ -38,7 +38,8 @@ struct CCBridgeTUI: ParsableCommand {
         commandName: "cc-bridge-tui",
         abstract: "Terminal client for cc-bridge's FIFO mode.",
         subcommands: [UICommand.self, AttachCommand.self, ListCommand.self, SendCommand.self, TailCommand.self,
-                      PipesCommand.self, HealthCommand.self, StatusCommand.self, HistoryCommand.self, DemoCommand.self],
+                      PipesCommand.self, HealthCommand.self, StatusCommand.self, HistoryCommand.self, DemoCommand.self,
+                      ServeCommand.self, ServerCommand.self],
         defaultSubcommand: UICommand.self
     )
 }

@@ -13,17 +13,19 @@
 //             invisible format character, cleaning twice changes nothing, and the plain line is
 //             one line ending in its only `\n`.
 //   config    config.yaml text: ConfigLoader.parse must return a config or a ConfigError.
+//   ipc       bytes on the server socket: IPCFrameDecoder and IPCMessage.decode (FuzzIPC.swift).
 
 import BridgeCore
 
 enum FuzzTarget: String, CaseIterable {
-    case output, `protocol`, config
+    case output, `protocol`, config, ipc
 
     func run(_ data: UnsafeRawBufferPointer) {
         switch self {
         case .output: FuzzOutput.run(data)
         case .protocol: FuzzProtocol.run(data)
         case .config: FuzzConfig.run(data)
+        case .ipc: FuzzIPC.run(data)
         }
     }
 }

@@ -57,7 +57,7 @@ final class HubFixture {
     var lifecycle: [AgentLifecycle] {
         events.compactMap { if case .lifecycle(_, let change) = $0, change != .seen { change } else { nil } }
     }
-    var accepted: [String] { events.compactMap { if case .promptAccepted(_, _, let text, _) = $0 { text } else { nil } } }
+    var accepted: [String] { events.compactMap { if case .promptAccepted(_, _, let text, _, _) = $0 { text } else { nil } } }
     var queued: [String] { events.compactMap { if case .promptQueued(_, let id, _) = $0 { id } else { nil } } }
     var activities: [Activity] { events.compactMap { if case .activityChanged(_, let activity) = $0 { activity } else { nil } } }
     var outputText: String {

@@ -61,6 +61,9 @@ final class Running {
         let lock = NSLock()
         var out = Data()
         var err = Data()
+        /// End of file seen on standard output / error (every writer closed its end).
+        var outDone = false
+        var errDone = false
     }
 
     init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil) throws {
@@ -74,11 +77,13 @@ final class Running {
         let collected = self.collected
         out.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            collected.lock.lock(); collected.out.append(data); collected.lock.unlock()
+            collected.lock.lock(); collected.out.append(data); if data.isEmpty { collected.outDone = true }; collected.lock.unlock()
+            if data.isEmpty { handle.readabilityHandler = nil }
         }
         err.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            collected.lock.lock(); collected.err.append(data); collected.lock.unlock()
+            collected.lock.lock(); collected.err.append(data); if data.isEmpty { collected.errDone = true }; collected.lock.unlock()
+            if data.isEmpty { handle.readabilityHandler = nil }
         }
         try process.run()
         if let stdin { input.fileHandleForWriting.write(stdin) }
@@ -101,7 +106,15 @@ final class Running {
         while process.isRunning && Date() < deadline { usleep(5_000) }
         if process.isRunning { return nil }
         process.waitUntilExit()
-        usleep(20_000)  // let the readability handlers take the last bytes
+        // Let the readability handlers take the last bytes: until both pipes are at end of file
+        // (a loaded machine may run them late), bounded for children whose own children keep
+        // the pipes open.
+        let drained = Date().addingTimeInterval(2)
+        repeat {
+            usleep(10_000)
+            collected.lock.lock(); let done = collected.outDone && collected.errDone; collected.lock.unlock()
+            if done { break }
+        } while Date() < drained
         return Finished(status: process.terminationStatus, stdout: stdout, stderr: stderr)
     }
 

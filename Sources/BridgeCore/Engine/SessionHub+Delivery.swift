@@ -8,14 +8,14 @@
 // and leaves the queue, so it is never written twice.
 
 extension SessionHub {
-    /// Sends a prompt (typed in the TUI): recorded in the prompt history; queued behind prompts
-    /// already waiting, so the agent gets them in order.
-    public func send(_ text: String, to instance: String, promptID: String) {
+    /// Sends a prompt (typed in the TUI, or from `origin`): recorded in the prompt history;
+    /// queued behind prompts already waiting, so the agent gets them in order.
+    public func send(_ text: String, to instance: String, promptID: String, origin: PromptOrigin = .tui) {
         if let session = sessions[instance] {
             session.store.recordInput(text, at: Self.now())
             reportStoreError(session)
             if session.outbox.count > 0 {
-                queue(text, id: promptID, in: session, reason: .behind(session.outbox.count))
+                queue(text, id: promptID, origin: origin, in: session, reason: .behind(session.outbox.count))
                 pumpOutbox(instance)
                 updateActivity(session)
                 return
@@ -23,7 +23,7 @@ extension SessionHub {
             session.sending.insert(promptID)
             updateActivity(session)
         }
-        pending[promptID] = Pending(instance: instance, text: text, fromOutbox: false)
+        pending[promptID] = Pending(instance: instance, text: text, fromOutbox: false, origin: origin)
         engine.send(text, to: instance, promptID: promptID, timeout: options.sendTimeout)
     }
 
@@ -74,14 +74,14 @@ extension SessionHub {
                 onEvent(.outboxChanged(instance: name, entries: session.outbox.list()))
                 onEvent(.notice(instance: name, notice: .queuedDelivered(count: 1)))
             }
-            accepted(name, id: id, text: item.text, at: now)
+            accepted(name, id: id, text: item.text, origin: item.origin, at: now)
             if item.fromOutbox { pumpOutbox(name) }
         case .agentNotListening? where session != nil && !item.text.isEmpty:
-            if item.fromOutbox { scheduleOutbox() } else { queue(item.text, id: id, in: session!, reason: .agentNotListening) }
+            if item.fromOutbox { scheduleOutbox() } else { queue(item.text, id: id, origin: item.origin, in: session!, reason: .agentNotListening) }
         case .unsafe(.missing)? where session != nil && !item.text.isEmpty && !item.fromOutbox:
             // A typed prompt while the agent restarts (its FIFOs vanish for a moment): kept, and
             // delivered when they are back, rather than failed.
-            queue(item.text, id: id, in: session!, reason: .pipesGone)
+            queue(item.text, id: id, origin: item.origin, in: session!, reason: .pipesGone)
         case let error?:
             if let session, item.fromOutbox, !Self.wroteSome(error) {
                 // Nothing went into the pipe: it stays queued and is tried again later.
@@ -97,7 +97,8 @@ extension SessionHub {
                 session.outbox.cancel(id: id, at: now)
                 onEvent(.outboxChanged(instance: name, entries: session.outbox.list()))
             }
-            if let session { sessionChanged(session, session.tracker.promptFailed(id: id, text: item.text, reason: error.description, at: now)) }
+            if let session { sessionChanged(session, session.tracker.promptFailed(id: id, text: item.text, reason: error.description, at: now,
+                                                                                   origin: item.origin)) }
             onEvent(.promptFailed(instance: name, promptID: id, error: error.description))
         }
     }
@@ -112,24 +113,24 @@ extension SessionHub {
     }
 
     /// The prompt is in the agent's in-FIFO: its turn starts.
-    private func accepted(_ name: String, id: String, text: String, at now: Double) {
+    private func accepted(_ name: String, id: String, text: String, origin: PromptOrigin, at now: Double) {
         guard let session = sessions[name] else {
-            onEvent(.promptAccepted(instance: name, promptID: id, text: text, at: now))
+            onEvent(.promptAccepted(instance: name, promptID: id, text: text, at: now, origin: origin))
             return
         }
         session.restarted = false
         // Plain agents wait behind a bare `❯ ` line; the TUI shows the prompt in its place.
         _ = engine.absorbReplyMarker(of: name)
-        onEvent(.promptAccepted(instance: name, promptID: id, text: text, at: now))
-        sessionChanged(session, session.tracker.promptSent(id: id, text: text, at: now))
+        onEvent(.promptAccepted(instance: name, promptID: id, text: text, at: now, origin: origin))
+        sessionChanged(session, session.tracker.promptSent(id: id, text: text, at: now, origin: origin))
     }
 
     // MARK: outbox
 
     /// Puts a prompt in the instance's outbox (persisted with its history) instead of losing it.
-    private func queue(_ text: String, id: String, in session: InstanceSession, reason: QueueReason) {
+    private func queue(_ text: String, id: String, origin: PromptOrigin, in session: InstanceSession, reason: QueueReason) {
         do {
-            try session.outbox.enqueue(text: text, id: id, at: Self.now())
+            try session.outbox.enqueue(text: text, id: id, at: Self.now(), origin: origin)
         } catch {
             onEvent(.promptFailed(instance: session.name, promptID: id, error: error.description))
             return
@@ -147,7 +148,7 @@ extension SessionHub {
               engine.mode(of: name) != nil, let entry = session.outbox.nextPending else { return }
         session.outboxInFlight = entry.id
         session.sending.insert(entry.id)
-        pending[entry.id] = Pending(instance: name, text: entry.text, fromOutbox: true)
+        pending[entry.id] = Pending(instance: name, text: entry.text, fromOutbox: true, origin: entry.origin ?? .tui)
         engine.send(entry.text, to: name, promptID: entry.id, timeout: 0)
     }
 

@@ -58,6 +58,7 @@ public final class SessionHub {
         var instance: String
         var text: String
         var fromOutbox: Bool
+        var origin: PromptOrigin
     }
 
     public init(loop: EventLoop, options: Options, onEvent: @escaping (SessionEvent) -> Void) {
@@ -106,6 +107,15 @@ public final class SessionHub {
 
     /// Why this process does not read the instance (another one holds its ReaderLock), or nil.
     public func readerRefusal(of instance: String) -> String? { refused[instance] }
+
+    /// The instance's turns as its history keeps them (oldest first), or nil when not read here.
+    public func turns(of instance: String) -> [Turn]? { sessions[instance]?.tracker.turns }
+
+    /// The prompts waiting in the instance's outbox, or nil when not read here.
+    public func queued(of instance: String) -> [OutboxEntry]? { sessions[instance]?.outbox.list() }
+
+    /// The history file the instance's session writes, or nil when not read here.
+    public func historyPath(of instance: String) -> String? { sessions[instance]?.store.path }
 
     static func now() -> Double { Date().timeIntervalSince1970 }
 

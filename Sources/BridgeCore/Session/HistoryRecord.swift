@@ -27,9 +27,13 @@ public struct OutboxEntry: Codable, Equatable, Sendable, Identifiable {
     public var queuedAt: Double
     /// When the state last changed (queued: same as queuedAt).
     public var changedAt: Double
+    /// Where the prompt came from (nil in files written before origins were recorded).
+    public var origin: PromptOrigin?
 
-    public init(id: String, text: String, state: OutboxState = .queued, queuedAt: Double, changedAt: Double? = nil) {
+    public init(id: String, text: String, state: OutboxState = .queued, queuedAt: Double, changedAt: Double? = nil,
+                origin: PromptOrigin? = nil) {
         self.id = id
+        self.origin = origin
         self.text = text
         self.state = state
         self.queuedAt = queuedAt
@@ -37,7 +41,7 @@ public struct OutboxEntry: Codable, Equatable, Sendable, Identifiable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, text, state
+        case id, text, state, origin
         case queuedAt = "queued_at", changedAt = "changed_at"
     }
 }

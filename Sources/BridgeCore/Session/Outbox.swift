@@ -36,10 +36,11 @@ public final class Outbox {
     /// Queues a prompt. A failed disk write is reported by the store (`lastError`), not here:
     /// the prompt stays queued in memory either way.
     @discardableResult
-    public func enqueue(text: String, id: String = UUID().uuidString.lowercased(), at time: Double) throws(OutboxError) -> OutboxEntry {
+    public func enqueue(text: String, id: String = UUID().uuidString.lowercased(), at time: Double,
+                        origin: PromptOrigin? = nil) throws(OutboxError) -> OutboxEntry {
         guard !text.isEmpty else { throw .emptyPrompt }
         guard count < capacity else { throw .full(capacity: capacity) }
-        let entry = OutboxEntry(id: id, text: text, queuedAt: time)
+        let entry = OutboxEntry(id: id, text: text, queuedAt: time, origin: origin)
         store.recordOutbox(entry)
         return entry
     }

@@ -14,7 +14,7 @@ public enum SessionEvent: Sendable {
     /// The instance's history was read: the earlier conversation, the prompt history, the queue.
     case historyRestored(instance: String, turns: [Turn], inputs: [String], queue: [OutboxEntry])
     /// A prompt reached the agent's in-FIFO (typed, queued or re-sent): its turn starts now.
-    case promptAccepted(instance: String, promptID: String, text: String, at: Double)
+    case promptAccepted(instance: String, promptID: String, text: String, at: Double, origin: PromptOrigin)
     /// A prompt went into the outbox instead (the agent is not reading, or older ones wait).
     case promptQueued(instance: String, promptID: String, reason: QueueReason)
     /// A prompt was not delivered and is not queued.

@@ -108,25 +108,26 @@ public struct SessionTracker: Sendable {
 
     /// A prompt went out with this id. A second `promptSent` for a known id is ignored.
     @discardableResult
-    public mutating func promptSent(id: String, text: String, at time: Double) -> [Turn] {
+    public mutating func promptSent(id: String, text: String, at time: Double, origin: PromptOrigin? = nil) -> [Turn] {
         guard index(of: id) == nil else { return [] }
         requests += 1
         touch(time)
-        turns.append(Turn(id: id, prompt: text, sentAt: time))
+        turns.append(Turn(id: id, prompt: text, sentAt: time, origin: origin))
         trim()
         return [turns[turns.count - 1]]
     }
 
     /// The prompt could not be delivered. Fails the known turn, or records a failed one.
     @discardableResult
-    public mutating func promptFailed(id: String, text: String = "", reason: String, at time: Double) -> [Turn] {
+    public mutating func promptFailed(id: String, text: String = "", reason: String, at time: Double,
+                                      origin: PromptOrigin? = nil) -> [Turn] {
         touch(time)
         if let i = index(of: id) {
             guard turns[i].status.isOpen else { return [] }
             return [finish(i, .failed, at: time, error: reason)]
         }
         requests += 1
-        var turn = Turn(id: id, prompt: text, sentAt: time)
+        var turn = Turn(id: id, prompt: text, sentAt: time, origin: origin)
         turns.append(turn)
         turn = finish(turns.count - 1, .failed, at: time, error: reason)
         trim()

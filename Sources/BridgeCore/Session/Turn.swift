@@ -33,9 +33,12 @@ public struct Turn: Codable, Equatable, Sendable, Identifiable {
     public var lastOutputAt: Double?
     public var error: String?
     public var exitCode: Int?
+    /// Where the prompt came from (nil in files written before origins were recorded).
+    public var origin: PromptOrigin?
 
-    public init(id: String, prompt: String, sentAt: Double, status: TurnStatus = .pending) {
+    public init(id: String, prompt: String, sentAt: Double, status: TurnStatus = .pending, origin: PromptOrigin? = nil) {
         self.id = id
+        self.origin = origin
         self.prompt = prompt
         self.response = ""
         self.truncated = false
@@ -49,7 +52,7 @@ public struct Turn: Codable, Equatable, Sendable, Identifiable {
     public var duration: Double? { doneAt.map { $0 - sentAt } }
 
     enum CodingKeys: String, CodingKey {
-        case id, prompt, response, truncated, status, error
+        case id, prompt, response, truncated, status, error, origin
         case sentAt = "sent_at", firstByteAt = "first_byte_at", doneAt = "done_at"
         case lastOutputAt = "last_output_at", exitCode = "exit"
     }

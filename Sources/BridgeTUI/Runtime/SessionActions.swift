@@ -30,7 +30,7 @@ enum SessionActions {
             }
         case .historyRestored(let name, let turns, let inputs, let queue):
             return [.historyRestored(instance: name, turns: turns, inputs: inputs, queue: queue)]
-        case .promptAccepted(let name, let id, let text, let time):
+        case .promptAccepted(let name, let id, let text, let time, _):
             return [.promptAccepted(instance: name, promptID: id, text: text, at: time)]
         case .promptQueued(let name, let id, let reason):
             return [.sendQueued(instance: name, promptID: id, reason: SessionWording.queueReason(reason))]

@@ -2,12 +2,11 @@
 // signals become Actions; the pure reducer updates AppState and returns Effects, which run here;
 // frames are drawn by the pacer (at most ~60 a second, none while nothing changed).
 // Everything per instance that is not pixels (channels, turns, history, outbox, the agent's
-// liveness) is the SessionHub's; its events become Actions through SessionActions. A
-// HealthMonitor runs its probes on a background queue and posts the result back; the hub tells
-// it what it sees, and an agent going or coming back triggers a check at once.
+// liveness) is the SessionHub's; its events become Actions through SessionActions. Health
+// checks and recovery are the HealthScheduler's (BridgeCore, shared with the server); its
+// reports become Actions.
 
 import BridgeCore
-import Dispatch
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -73,12 +72,7 @@ public final class TUIRuntime {
     private var scheduledExpiry: Double?
     private var firstFrameDone = false
     private let stats: RuntimeStats
-    // Health
-    private var monitor: HealthMonitor?
-    private var healthTimer: EventLoop.TimerID?
-    private var healthProbeRunning = false
-    /// A check was asked for while one ran: run another when it ends.
-    private var healthRecheck = false
+    private var health: HealthScheduler?
 
     public init(options: TUIOptions) throws {
         self.options = options
@@ -102,11 +96,12 @@ public final class TUIRuntime {
         hubOptions.session = options.config.docker.session
         hubOptions.goneGrace = options.config.tui.goneGraceSeconds
         hub = SessionHub(loop: loop, options: hubOptions) { [unowned self] event in self.handle(event) }
-        if options.config.docker.health.enabled {
-            monitor = HealthMonitor(config: options.config, configPath: options.configPath, policy: options.policy,
-                                    docker: DockerClient(environment: options.environment), managed: options.managedInstances)
-            monitor?.reopen = { [unowned self] _ in self.hub.rescan() }
-            hub.monitor = monitor
+        health = HealthScheduler.make(for: hub, config: options.config, configPath: options.configPath, policy: options.policy,
+                                      environment: options.environment, managed: options.managedInstances)
+        if let health {
+            health.onReport = { [unowned self] report in
+                self.dispatch(.healthUpdated(HealthRows.rows(report), perInstance: HealthRows.perInstance(report)))
+            }
         } else {
             state.healthEnabled = false
         }
@@ -137,11 +132,12 @@ public final class TUIRuntime {
             throw TUIRuntimeError.backend("\(error)")
         }
         defer {
+            health?.stop()
             hub.stop()
             backend.stop()
             stats.finish()
         }
-        scheduleHealth()
+        health?.start()
         // After the backend installed TerminalGuard: TERM, HUP and INT end the TUI cleanly
         // through the loop (so the demo can stop its agents); a second one restores and exits.
         // TSTP (the Ctrl-Z key, or from outside) and CONT are job control: give the terminal back,
@@ -217,70 +213,21 @@ public final class TUIRuntime {
         for action in SessionActions.actions(for: event, now: now) { dispatch(action) }
         // The agent went, came back or showed up: the health shown changes at once, not at the
         // next check.
-        if case .lifecycle = event { checkHealthNow(quietly: true) }
+        health?.noteSessionEvent(event)
     }
 
     static func now() -> Double { Date().timeIntervalSince1970 }
 
     // MARK: health
 
-    /// A timer at the monitor's next due time (none while disabled or while a probe runs).
-    private func scheduleHealth() {
-        if let healthTimer { loop.cancel(healthTimer) }
-        healthTimer = nil
-        guard let monitor, !healthProbeRunning, let due = monitor.nextDue() else { return }
-        healthTimer = loop.schedule(after: max(0, due - Self.now())) { [unowned self] in
-            self.healthTimer = nil
-            guard let monitor = self.monitor, !self.healthProbeRunning else { return }
-            let now = Self.now()
-            monitor.recoverIfDue(now: now)
-            if let inputs = monitor.startCheck(now: now) { self.probeHealth(inputs) } else { self.scheduleHealth() }
-        }
-    }
-
-    /// Runs the blocking probe on a background queue; the result is judged back on the loop.
-    private func probeHealth(_ inputs: HealthInputs) {
-        guard let monitor else { return }
-        healthProbeRunning = true
-        let probes = monitor.probes
-        let loop = self.loop
-        let runtime = LoopBound(value: self)
-        DispatchQueue.global(qos: .utility).async {
-            let observation = HealthProbe.observe(inputs, probes: probes)
-            loop.post { runtime.value.healthObserved(observation) }
-        }
-    }
-
-    private func healthObserved(_ observation: HealthObservation) {
-        healthProbeRunning = false
-        guard let monitor else { return }
-        let report = monitor.apply(observation)
-        monitor.recoverIfDue(now: Self.now())
-        dispatch(.healthUpdated(HealthRows.rows(report), perInstance: HealthRows.perInstance(report)))
-        if healthRecheck {
-            healthRecheck = false
-            checkHealthNow(quietly: true)
-        } else {
-            scheduleHealth()
-        }
-    }
-
-    /// `r` (or the agent going or coming back): check now, whatever the schedule.
-    private func checkHealthNow(quietly: Bool = false) {
-        guard let monitor else {
-            if !quietly {
-                dispatch(.notice(StatusMessage("health checks are disabled (docker.health.enabled: false)", kind: .info,
-                                               expires: Self.now() + 5)))
-            }
+    /// `r`: check now, whatever the schedule.
+    private func checkHealthNow() {
+        guard let health else {
+            dispatch(.notice(StatusMessage("health checks are disabled (docker.health.enabled: false)", kind: .info,
+                                           expires: Self.now() + 5)))
             return
         }
-        guard !healthProbeRunning else {
-            healthRecheck = true
-            return
-        }
-        if let healthTimer { loop.cancel(healthTimer) }
-        healthTimer = nil
-        probeHealth(monitor.inputs(now: Self.now()))
+        health.checkNow()
     }
 
     // MARK: reducer and effects

@@ -165,22 +165,12 @@ final class DemoAgents {
 
     /// posix_spawn with stdin from /dev/null and output to a log file in the demo directory.
     static func spawn(_ path: String, _ arguments: [String], log: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let env = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer {
-            for pointer in env { free(pointer) }
-            for pointer in argv { free(pointer) }
+        do {
+            return try DetachedChild.spawn(executable: path, arguments: arguments, logPath: log, newSession: false,
+                                           answerPipe: false).pid
+        } catch {
+            throw DemoError(error.description)
         }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, env)
-        guard rc == 0 else { throw DemoError("cannot start \(path): \(String(cString: strerror(rc)))") }
-        return pid
     }
 }
 

@@ -1,5 +1,6 @@
 // `cc-bridge-tui health`: the checks `cc-bridge health` runs (docker_daemon, fifo_pipes, config,
 // and each instance), once or every check_interval with --watch. Exit 0 when healthy, 1 when not.
+// When a server runs, its latest report (it checks continuously and sees the agents come and go).
 
 import ArgumentParser
 import BridgeCore
@@ -26,10 +27,21 @@ struct HealthCommand: ParsableCommand {
         let monitor = HealthMonitor(settings: settings, pipeDirectory: config.pipeDirectory, policy: options.policy,
                                     config: .loaded(config, path: located.path), probes: HealthProbes(docker: DockerClient()))
         let stateDirectory = StatePaths.directory()
+        let server = ServerClient.running(config)
         while true {
             let now = Date().timeIntervalSince1970
-            HealthText.feedSessions(monitor, config: config, stateDirectory: stateDirectory, now: now)
-            let report = monitor.runChecks(now: now)
+            let report: HealthReport
+            if let server {
+                let answer = try server.call("health", timeout: 30)
+                if answer["enabled"]?.boolValue == false {
+                    print("health: unknown - \(answer["reason"]?.stringValue ?? "health checks are disabled")")
+                    return
+                }
+                report = try ServerClient.decode(HealthReport.self, answer)
+            } else {
+                HealthText.feedSessions(monitor, config: config, stateDirectory: stateDirectory, now: now)
+                report = monitor.runChecks(now: now)
+            }
             let healthy = try show(report, pipeDirectory: config.pipeDirectory)
             guard watch, report.enabled else {
                 if !healthy { throw ExitCode(1) }

@@ -1,5 +1,6 @@
-// `cc-bridge-tui history <instance>`: the turns kept in the instance's history file, oldest
-// first. Read-only: it never compacts or rewrites the file a running TUI may be appending to.
+// `cc-bridge-tui history <instance>`: the turns kept in the instance's history, oldest first:
+// from the server when one runs (it writes the history), else from the history file. Read-only:
+// it never compacts or rewrites the file a running TUI or server may be appending to.
 
 import ArgumentParser
 import BridgeCore
@@ -22,30 +23,40 @@ struct HistoryCommand: ParsableCommand {
         let config = try options.loadConfig()
         let name = try options.instanceName(instance)
         try options.requireInstance(name, config: config, historyDirectory: StatePaths.directory())
-        let snapshot = SessionSnapshot.read(instance: name, settings: config.docker.session,
-                                            stateDirectory: StatePaths.directory(), now: Date().timeIntervalSince1970)
-        let path = snapshot.path
-        let contents = snapshot.contents
-        if let error = contents.error {
-            FileHandle.standardErrorWrite("cc-bridge-tui: \(path): \(error)")
-            throw ExitCode(1)
+        var path = HistoryStore.historyPath(instance: name.rawValue, stateDirectory: StatePaths.directory())
+        var all: [Turn]
+        var warnings: [String] = []
+        if let server = ServerClient.running(config) {
+            let answer = try server.call("history", ["instance": .string(name.rawValue), "limit": .int(limit)])
+            all = try ServerClient.decode([Turn].self, answer["turns"])
+        } else {
+            let snapshot = SessionSnapshot.read(instance: name, settings: config.docker.session,
+                                                stateDirectory: StatePaths.directory(), now: Date().timeIntervalSince1970)
+            path = snapshot.path
+            if let error = snapshot.contents.error {
+                FileHandle.standardErrorWrite("cc-bridge-tui: \(path): \(error)")
+                throw ExitCode(1)
+            }
+            all = snapshot.contents.turns
+            warnings = snapshot.contents.warnings
         }
-        let turns = Array(contents.turns.suffix(limit))
+        let turns = Array(all.suffix(limit))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let document = HistoryDocument(instance: name.rawValue, path: path, warnings: contents.warnings,
-                                           total: contents.turns.count, turns: turns)
+            let document = HistoryDocument(instance: name.rawValue, path: path, warnings: warnings,
+                                           total: all.count, turns: turns)
             print(String(decoding: try encoder.encode(document), as: UTF8.self))
             return
         }
-        for warning in contents.warnings { FileHandle.standardErrorWrite("warning: \(warning)") }
+        for warning in warnings { FileHandle.standardErrorWrite("warning: \(warning)") }
         if turns.isEmpty {
             print("no turns recorded for \(name) (\(path))")
             return
         }
         for turn in turns {
             var head = "\(HealthText.timestamp(turn.sentAt))  \(HealthText.pad(turn.status.rawValue, 11))"
+            if let origin = turn.origin, origin != .tui { head += " from \(origin.rawValue)," }
             head += " first byte \(HealthText.seconds(turn.ttfb)), took \(HealthText.seconds(turn.duration))  [\(turn.id)]"
             if let error = turn.error { head += "  (\(error))" }
             print(head)

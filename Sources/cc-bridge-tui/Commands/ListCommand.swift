@@ -1,4 +1,5 @@
-// `cc-bridge-tui list`: the instances in pipe_dir, their pipe state and whether an agent listens.
+// `cc-bridge-tui list`: the instances in pipe_dir, their pipe state and whether an agent listens;
+// through the server when one runs, which adds what each instance is doing (its activity).
 
 import ArgumentParser
 import BridgeCore
@@ -13,10 +14,21 @@ struct ListCommand: ParsableCommand {
     func run() throws {
         let config = try options.loadConfig()
         let directory = config.pipeDirectory
-        let scan = InstanceScanner.scan(directory, policy: options.policy)
+        var scan = InstanceScanner.scan(directory, policy: options.policy)
         let writer = PromptWriter(policy: options.policy)
+        var activities: [String: String] = [:]
+        if let server = ServerClient.running(config) {
+            let answer = try server.call("list")
+            let listed = answer["instances"]?.arrayValue ?? []
+            let names = Set(listed.compactMap { $0["instance"]?.stringValue })
+            scan.instances = scan.instances.filter { names.contains($0.name) }
+            for entry in listed {
+                guard let name = entry["instance"]?.stringValue, let state = entry["activity"]?["state"]?.stringValue else { continue }
+                activities[name] = state + (entry["activity"]?["count"]?.intValue.map { " \($0)" } ?? "")
+            }
+        }
         let rows = scan.instances.map { info in
-            ListedInstance(info: info, listening: info.isReady && writer.isListening(info.inPath))
+            ListedInstance(info: info, listening: info.isReady && writer.isListening(info.inPath), activity: activities[info.name])
         }
         if json {
             let document = ListDocument(pipeDir: directory, error: scan.directoryError, instances: rows)
@@ -32,6 +44,7 @@ struct ListCommand: ParsableCommand {
             for row in rows {
                 let state = row.status == "ready" ? (row.listening ? "listening" : "no agent") : "broken"
                 var line = "\(row.name.padding(toLength: max(row.name.count, 20), withPad: " ", startingAt: 0))  \(state)"
+                if let activity = row.activity { line += "  \(activity)" }
                 if let reason = row.reason { line += "  (\(reason))" }
                 print(line)
             }
@@ -54,18 +67,21 @@ struct ListedInstance: Encodable {
     var inPath: String
     var outPath: String
     var listening: Bool
+    /// What the server says the instance is doing (only through the server).
+    var activity: String?
 
-    init(info: InstanceInfo, listening: Bool) {
+    init(info: InstanceInfo, listening: Bool, activity: String? = nil) {
         name = info.name
         status = info.isReady ? "ready" : "broken"
         reason = info.brokenReason
         inPath = info.inPath
         outPath = info.outPath
         self.listening = listening
+        self.activity = activity
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, status, reason, listening
+        case name, status, reason, listening, activity
         case inPath = "in_path", outPath = "out_path"
     }
 }

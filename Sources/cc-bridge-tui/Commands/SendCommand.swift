@@ -1,5 +1,7 @@
-// `cc-bridge-tui send`: one prompt to an instance's in-FIFO, through the same non-blocking
-// delivery as the TUI's (OneShotSend). Never hangs: with no agent listening it exits 1 once the
+// `cc-bridge-tui send`: one prompt to an instance. When a server runs for the pipe directory it
+// goes through the server (recorded in the history with origin `cli`, queued in its outbox when
+// no agent reads, seen by every subscriber); otherwise straight into the in-FIFO, through the
+// same non-blocking delivery as the TUI's (OneShotSend). Standard error says which. Never hangs: with no agent listening it exits 1 once the
 // timeout has passed. Every outcome has its own exit code and wording (docs/protocol.md,
 // "Delivery"), so a script never resends a prompt that is in the pipe. What went in (bytes, protocol,
 // whether the agent read it) is printed on standard output.
@@ -20,10 +22,11 @@ struct SendCommand: ParsableCommand {
         1 MiB, or standard input that is not UTF-8, is refused.
 
         Exit status:
-          0  delivered: the agent read the whole prompt
+          0  delivered: the agent read the whole prompt (through a server: it is in the pipe)
           1  not delivered: nothing of it is in the pipe (no agent, pipe full, unsafe pipes)
           2  usage, config or prompt refused before sending (too large, not UTF-8)
-          3  written, not yet read: the whole prompt waits in the in-FIFO; do not send it again
+          3  written, not yet read: the whole prompt waits in the in-FIFO (through a server: in its
+             outbox); do not send it again
           4  torn: the agent stopped reading (or Ctrl-C came) mid-prompt; the part written was ended with a newline
           5  --wait-reply: delivered, but the turn did not end within --timeout (what came is printed)
 
@@ -78,7 +81,19 @@ struct SendCommand: ParsableCommand {
                 + "(no cc-bridge-agent holds \(AgentLockProbe.path(for: name.rawValue, in: config.pipeDirectory))); nothing sent")
             throw ExitCode(Status.notDelivered)
         }
-        if waitReply { return try sendAndWaitForReply(name, config: config) }
+        let server = interrupt ? nil : ServerClient.running(config)
+        if waitReply {
+            if let server {
+                // The server is this instance's one reader; reading the reply through it is not built yet.
+                FileHandle.standardErrorWrite("cc-bridge-tui: \(name): a server (pid \(server.record.map { String($0.pid) } ?? "?")) "
+                    + "reads this instance, and --wait-reply does not work through the server yet; nothing was sent. "
+                    + "Send without --wait-reply and follow the reply with `cc-bridge-tui tail --follow \(name)`.")
+                throw ExitCode(Status.notDelivered)
+            }
+            return try sendAndWaitForReply(name, config: config)
+        }
+        if let server { return try sendThroughServer(server, name: name) }
+        FileHandle.standardErrorWrite("cc-bridge-tui: no server runs for \(config.pipeDirectory); writing to the in-FIFO directly")
         let bytes = interrupt ? PromptWriter.interruptByte : try plainLine(promptText())
         // Ctrl-C (or SIGTERM, SIGHUP) mid-prompt must not leave a cut line for the next prompt to
         // glue onto: the writer ends it and says torn.
@@ -108,6 +123,28 @@ struct SendCommand: ParsableCommand {
         case .failure(let error):
             FileHandle.standardErrorWrite("cc-bridge-tui: \(name): \(error)")
             throw ExitCode(error.isTorn ? Status.torn : Status.notDelivered)
+        }
+    }
+
+    /// Through the running server: it records the prompt (origin `cli`), queues it when no
+    /// agent reads, and answers once the agent has it, it is queued, or it failed.
+    private func sendThroughServer(_ server: ServerClient, name: InstanceName) throws {
+        let text = try promptText()
+        FileHandle.standardErrorWrite("cc-bridge-tui: sending through the server (pid \(server.record.map { String($0.pid) } ?? "?"))")
+        let answer = try server.call("send", ["instance": .string(name.rawValue), "text": .string(text), "origin": "cli"],
+                                     timeout: max(timeout ?? SendCommand.deliveryTimeout, wait ?? 0) + 10)
+        let id = answer["prompt_id"]?.stringValue ?? "?"
+        switch answer["result"]?.stringValue {
+        case "delivered":
+            print("delivered to \(name) through the server: prompt \(id), origin cli")
+        case "queued":
+            print("queued for \(name) in the server's outbox: prompt \(id), origin cli")
+            FileHandle.standardErrorWrite("cc-bridge-tui: \(name): \(answer["reason"]?.stringValue ?? "not delivered yet"); the server "
+                + "delivers it when the agent reads again (do not send it again)")
+            throw ExitCode(Status.writtenNotRead)
+        default:
+            FileHandle.standardErrorWrite("cc-bridge-tui: \(name): \(answer["error"]?.stringValue ?? "not delivered")")
+            throw ExitCode(Status.notDelivered)
         }
     }
 

@@ -1,5 +1,6 @@
 // `cc-bridge-tui status <instance>`: one instance as `cc-bridge docker status` shows it: its
-// pipes, whether an agent listens, its container, and the session summary from the history file.
+// pipes, whether an agent listens, its container, and the session summary: the live session from
+// the server when one runs (it writes the history), else from the history file.
 // Exit 0 when the pipes are usable and an agent listens, 1 otherwise.
 
 import ArgumentParser
@@ -25,18 +26,27 @@ struct StatusCommand: ParsableCommand {
                                                       policy: options.policy, docker: docker, probes: probes)
         let stateDirectory = StatePaths.directory()
         let history = HealthText.session(instance: name.rawValue, config: config, stateDirectory: stateDirectory, now: now)
+        var summary = history?.0.summary()
+        var lastTurn = history?.0.turns.last
+        var outboxWaiting = history?.1.outbox.filter { $0.state == .queued }.count ?? 0
+        var historyPath = history?.1.path ?? HistoryStore.historyPath(instance: name.rawValue, stateDirectory: stateDirectory)
+        if let server = ServerClient.running(config) {
+            let answer = try server.call("status", ["instance": .string(name.rawValue)])
+            summary = try answer["summary"].flatMap { $0.isNull ? nil : try ServerClient.decode(SessionSummary.self, $0) }
+            lastTurn = try answer["last_turn"].flatMap { $0.isNull ? nil : try ServerClient.decode(Turn.self, $0) }
+            outboxWaiting = answer["outbox"]?.arrayValue?.count ?? 0
+            historyPath = answer["history_path"]?.stringValue ?? historyPath
+        }
         let pipes = HealthRules.pipes(observation, policy: options.policy, uid: UInt32(geteuid()))
         let agent = HealthRules.agent(observation)
         let container = HealthRules.container(observation.container, instance: name.rawValue, docker: docker)
-        let session = HealthRules.session(history?.0.summary())
+        let session = HealthRules.session(summary)
         let document = StatusDocument(
             instance: name.rawValue, pipeDir: config.pipeDirectory,
             inPath: name.inFifoPath(in: config.pipeDirectory), outPath: name.outFifoPath(in: config.pipeDirectory),
             pipes: pipes, agentListening: observation.listening, agent: agent, container: container,
             containerInfo: { if case .found(let c, _) = observation.container { return c } else { return nil } }(),
-            session: history?.0.summary(), sessionCheck: session,
-            lastTurn: history?.0.turns.last, outboxWaiting: history?.1.outbox.filter { $0.state == .queued }.count ?? 0,
-            historyPath: history?.1.path ?? HistoryStore.historyPath(instance: name.rawValue, stateDirectory: stateDirectory),
+            session: summary, sessionCheck: session, lastTurn: lastTurn, outboxWaiting: outboxWaiting, historyPath: historyPath,
             historyWarnings: history?.1.warnings ?? [])
         if json {
             let encoder = JSONEncoder()

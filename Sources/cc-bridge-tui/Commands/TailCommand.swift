@@ -3,6 +3,8 @@
 // through an agent restart: pipes that vanish are waited for and reopened, with a notice on
 // standard error. It runs the TUI's own engine path (InstanceHub: OutputChannel, StreamDecoder,
 // OutputProcessor, limited to this one instance) and prints the packed batches it reports.
+// When a server runs for the pipe directory (it is then the out-FIFO's one reader), tail is its
+// client instead (TailThroughServer): the server's kept lines, then live ones.
 
 import ArgumentParser
 import BridgeCore
@@ -24,6 +26,14 @@ struct TailCommand: ParsableCommand {
         let config = try options.loadConfig()
         let name = try options.instanceName(instance)
         try options.requireInstance(name, config: config)
+        if let server = ServerClient.running(config) {
+            guard !raw else {
+                FileHandle.standardErrorWrite("cc-bridge-tui: \(name): --raw needs the out-FIFO itself, and the server "
+                    + "(pid \(server.record.map { String($0.pid) } ?? "?")) reads it; leave out --raw, or stop the server")
+                throw ExitCode(1)
+            }
+            return try TailThroughServer(server: server, instance: name.rawValue, follow: follow, wait: wait).run()
+        }
         // One reader per out-FIFO: next to a TUI (or another tail) reading this instance, a
         // second reader would split the stream between them.
         let readerLock: ReaderLock

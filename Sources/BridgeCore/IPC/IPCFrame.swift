@@ -1,0 +1,153 @@
+// IPCFrame: the wire frame of the server socket, and an incremental decoder that never traps.
+//
+//   offset 0   magic "CCB1" (4 bytes: 0x43 0x43 0x42 0x31)
+//   offset 4   u32 big-endian: length of the JSON header (J)
+//   offset 8   u32 big-endian: length of the raw attachment (A), 0 for most frames
+//   offset 12  J bytes of JSON (UTF-8, one object: the message, see IPCMessage.swift)
+//   then       A bytes attachment (output bytes travel here raw, not JSON-escaped: docs/ipc.md)
+//
+// J + A must not exceed the decoder's `maxFrameBytes` (default `IPCFrame.defaultMaxFrameBytes`,
+// 4 MiB); J must be at least 2 ("{}"). The decoder checks the magic and both lengths as soon as
+// the 12 header bytes are in, so an oversized frame is refused before its body is buffered.
+//
+// Public API:
+//   struct IPCFrame { json: [UInt8]; attachment: [UInt8]; encoded() -> [UInt8] }
+//   IPCFrame.magic, .headerBytes, .defaultMaxFrameBytes
+//   struct IPCFrameDecoder(maxFrameBytes:) { append(_ bytes), next() throws(IPCFrameError) -> IPCFrame?,
+//                                             finish() throws(IPCFrameError), bufferedBytes }
+//   enum IPCFrameError: badMagic, frameTooLarge(Int, max:), badLength(Int), truncated(have:, need:)
+
+public struct IPCFrame: Equatable, Sendable {
+    public static let magic: [UInt8] = Array("CCB1".utf8)
+    public static let headerBytes = 12
+    public static let defaultMaxFrameBytes = 4 << 20
+
+    public var json: [UInt8]
+    public var attachment: [UInt8]
+
+    public init(json: [UInt8], attachment: [UInt8] = []) {
+        self.json = json
+        self.attachment = attachment
+    }
+
+    /// Header, JSON and attachment as one byte array, ready to write.
+    public func encoded() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(Self.headerBytes + json.count + attachment.count)
+        out.append(contentsOf: Self.magic)
+        Self.appendU32(UInt32(truncatingIfNeeded: json.count), to: &out)
+        Self.appendU32(UInt32(truncatingIfNeeded: attachment.count), to: &out)
+        out.append(contentsOf: json)
+        out.append(contentsOf: attachment)
+        return out
+    }
+
+    static func appendU32(_ v: UInt32, to out: inout [UInt8]) {
+        out.append(UInt8(truncatingIfNeeded: v >> 24))
+        out.append(UInt8(truncatingIfNeeded: v >> 16))
+        out.append(UInt8(truncatingIfNeeded: v >> 8))
+        out.append(UInt8(truncatingIfNeeded: v))
+    }
+}
+
+/// Why a byte stream is not a sequence of frames. Every one of them ends the connection.
+public enum IPCFrameError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The first four bytes of a frame are not "CCB1": not our protocol, or out of step.
+    case badMagic
+    /// JSON + attachment would be `length` bytes, more than `max`.
+    case frameTooLarge(Int, max: Int)
+    /// A JSON length too small to hold an object.
+    case badLength(Int)
+    /// The stream ended inside a frame: `have` of `need` bytes.
+    case truncated(have: Int, need: Int)
+
+    public var description: String {
+        switch self {
+        case .badMagic: return "not a cc-bridge-tui frame (bad magic)"
+        case .frameTooLarge(let n, let max): return "frame of \(n) bytes is larger than the limit of \(max)"
+        case .badLength(let n): return "frame with a JSON length of \(n) bytes"
+        case .truncated(let have, let need): return "stream ended inside a frame (\(have) of \(need) bytes)"
+        }
+    }
+}
+
+/// Feeds on bytes as they arrive and hands out whole frames. After an error it stays failed
+/// (the connection is out of step and must be closed). Buffers at most one frame.
+public struct IPCFrameDecoder: Sendable {
+    public let maxFrameBytes: Int
+    private var buffer: [UInt8] = []
+    private var offset = 0
+    private var failure: IPCFrameError?
+
+    public init(maxFrameBytes: Int = IPCFrame.defaultMaxFrameBytes) {
+        self.maxFrameBytes = max(2, maxFrameBytes)
+    }
+
+    /// Bytes received but not yet handed out as a frame.
+    public var bufferedBytes: Int { buffer.count - offset }
+
+    public mutating func append(_ bytes: some Collection<UInt8>) {
+        guard failure == nil else { return }
+        if offset > 0 && offset >= buffer.count / 2 {
+            buffer.removeFirst(offset)
+            offset = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        append(UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count))
+    }
+
+    /// The next whole frame, nil when more bytes are needed, or the error that ends the stream.
+    public mutating func next() throws(IPCFrameError) -> IPCFrame? {
+        if let failure { throw failure }
+        let available = buffer.count - offset
+        // A wrong magic is reported as soon as a byte differs, not only once four are in.
+        for k in 0..<min(4, available) where buffer[offset + k] != IPCFrame.magic[k] {
+            return try fail(.badMagic)
+        }
+        guard available >= IPCFrame.headerBytes else { return nil }
+        let jsonLength = Int(readU32(at: offset + 4))
+        let attachmentLength = Int(readU32(at: offset + 8))
+        let bodyLength = jsonLength + attachmentLength   // both < 2^32: no overflow in Int
+        if bodyLength > maxFrameBytes { return try fail(.frameTooLarge(bodyLength, max: maxFrameBytes)) }
+        if jsonLength < 2 { return try fail(.badLength(jsonLength)) }
+        guard available >= IPCFrame.headerBytes + bodyLength else {
+            buffer.reserveCapacity(offset + IPCFrame.headerBytes + bodyLength)
+            return nil
+        }
+        let jsonStart = offset + IPCFrame.headerBytes
+        let frame = IPCFrame(json: Array(buffer[jsonStart..<jsonStart + jsonLength]),
+                             attachment: Array(buffer[jsonStart + jsonLength..<jsonStart + bodyLength]))
+        offset = jsonStart + bodyLength
+        if offset == buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
+            offset = 0
+        }
+        return frame
+    }
+
+    /// Call at end of stream: throws `.truncated` when a frame was cut off (or the stored error).
+    public func finish() throws(IPCFrameError) {
+        if let failure { throw failure }
+        let available = buffer.count - offset
+        guard available > 0 else { return }
+        var need = IPCFrame.headerBytes
+        if available >= IPCFrame.headerBytes {
+            need += Int(readU32(at: offset + 4)) + Int(readU32(at: offset + 8))
+        }
+        throw .truncated(have: available, need: need)
+    }
+
+    private mutating func fail(_ error: IPCFrameError) throws(IPCFrameError) -> IPCFrame? {
+        failure = error
+        buffer = []
+        offset = 0
+        throw error
+    }
+
+    private func readU32(at i: Int) -> UInt32 {
+        UInt32(buffer[i]) << 24 | UInt32(buffer[i + 1]) << 16 | UInt32(buffer[i + 2]) << 8 | UInt32(buffer[i + 3])
+    }
+}

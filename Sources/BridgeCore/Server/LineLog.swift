@@ -1,0 +1,104 @@
+// LineLog: an instance's recent output lines as the server keeps them for its clients, each with
+// a line id. Ids count up from 1 per instance and server run, one per line; the unfinished last
+// line has the id it will keep when it ends, and a batch that replaces it starts with that id. A
+// client that saw every finished line up to id N asks for the lines from N + 1 and gets exactly
+// the ones it lacks: no gap (while they are still kept) and no repeat. Bounded by bytes: the
+// oldest batches go first, and a request from before the oldest kept line says how many lines
+// are gone.
+
+public struct LineLog {
+    /// Finished lines, in batches as they came, each with its first line's id.
+    private var chunks: [(first: UInt64, batch: OutputBatch)] = []
+    private var head = 0
+    private var keptBytes = 0
+    /// The unfinished last line (a one-line batch) and its id.
+    public private(set) var openLine: (id: UInt64, batch: OutputBatch)?
+    /// The id the next new line gets.
+    public private(set) var nextID: UInt64 = 1
+    public let maxBytes: Int
+
+    public init(maxBytes: Int = 4 << 20) {
+        self.maxBytes = max(maxBytes, 1)
+    }
+
+    /// The oldest line id still kept (nextID when nothing is).
+    public var oldestID: UInt64 {
+        if head < chunks.count { return chunks[head].first }
+        return openLine?.id ?? nextID
+    }
+
+    /// Takes a batch from the hub; returns the id of its first line.
+    @discardableResult
+    public mutating func append(_ batch: OutputBatch) -> UInt64 {
+        let first: UInt64
+        if batch.replacesOpenLine, let open = openLine {
+            first = open.id
+        } else {
+            first = nextID
+        }
+        openLine = nil
+        nextID = first + UInt64(batch.count)
+        guard !batch.isEmpty else { return first }
+        let finished = batch.endsWithOpenLine ? batch.count - 1 : batch.count
+        if finished > 0 {
+            var kept = OutputBatch()
+            if finished == batch.count {
+                kept = batch
+            } else {
+                Self.copy(batch, 0..<finished, into: &kept)
+            }
+            kept.replacesOpenLine = false
+            kept.endsWithOpenLine = false
+            keptBytes += kept.text.count
+            chunks.append((first, kept))
+        }
+        if batch.endsWithOpenLine {
+            var open = OutputBatch(endsWithOpenLine: true)
+            Self.copy(batch, (batch.count - 1)..<batch.count, into: &open)
+            openLine = (first + UInt64(batch.count - 1), open)
+        }
+        trim()
+        return first
+    }
+
+    /// The kept lines from `id` on (finished ones, then the open line), as batches with their
+    /// first ids, and how many lines from `id` on are no longer kept.
+    public func lines(from id: UInt64) -> (batches: [(first: UInt64, batch: OutputBatch)], missing: UInt64) {
+        var result: [(first: UInt64, batch: OutputBatch)] = []
+        let oldest = oldestID
+        let missing = id < oldest ? oldest - id : 0
+        let start = max(id, oldest)
+        for index in head..<chunks.count {
+            let (first, batch) = chunks[index]
+            let end = first + UInt64(batch.count)
+            guard end > start else { continue }
+            if first >= start {
+                result.append((first, batch))
+            } else {
+                var part = OutputBatch()
+                Self.copy(batch, Int(start - first)..<batch.count, into: &part)
+                result.append((start, part))
+            }
+        }
+        if let open = openLine, open.id >= start { result.append((open.id, open.batch)) }
+        return (result, missing)
+    }
+
+    private mutating func trim() {
+        // The newest batch stays whatever its size: the bound is maxBytes plus one batch.
+        while keptBytes > maxBytes && head < chunks.count - 1 {
+            keptBytes -= chunks[head].batch.text.count
+            head += 1
+        }
+        if head > 64 && head * 2 > chunks.count {
+            chunks.removeFirst(head)
+            head = 0
+        }
+    }
+
+    private static func copy(_ batch: OutputBatch, _ range: Range<Int>, into target: inout OutputBatch) {
+        for index in range {
+            batch.withLine(index) { text, runs, timestamp in target.append(text, runs: runs, timestamp: timestamp) }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+// ServerDaemon: the `serve` process from start to exit, in the foreground (a service manager or
+// the detaching parent decides where its standard error goes: that is the log). Takes the
+// server lock (a second server is refused, naming the first), starts the ServerCore, binds the
+// socket (ServerIPC), writes the pid file, says "ready" on the descriptor the detaching parent
+// waits on, and runs the loop until SIGTERM, SIGINT, SIGHUP or `server.stop`. Then: clients are
+// told the server stops, the socket and token are removed, the history is written and synced,
+// the reader locks are let go, and the pid file is removed. Log lines are `<ISO time> <message>`
+// on standard error.
+
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public final class ServerDaemon {
+    public struct Options {
+        public var core: ServerCore.Options
+        public var paths: ServerPaths
+        public var endpoint: IPCEndpoint
+        public var listener = IPCListenerOptions()
+        /// Where the detaching parent waits for "ready <pid>" (or "error: ..."), or nil.
+        public var readyFD: Int32?
+
+        public init(core: ServerCore.Options, paths: ServerPaths, endpoint: IPCEndpoint, readyFD: Int32? = nil) {
+            self.core = core
+            self.paths = paths
+            self.endpoint = endpoint
+            self.readyFD = readyFD
+        }
+    }
+
+    public let options: Options
+    public private(set) var core: ServerCore!
+    private var loop: EventLoop!
+    private var lock: ServerLock?
+    private var ipc: ServerIPC?
+
+    public init(options: Options) {
+        self.options = options
+    }
+
+    /// Runs until a terminating signal. Throws (after telling the ready descriptor) when the
+    /// server cannot start.
+    public func run() throws {
+        do {
+            try start()
+        } catch {
+            say("error: \(error)")
+            throw error
+        }
+        Self.log("serving \(options.paths.pipeDirectory): pid \(getpid()), socket \(options.paths.socketPath)")
+        say("ready \(getpid())")
+        loop.run()
+        shutdown()
+    }
+
+    private func start() throws {
+        let lock = try ServerLock.acquire(options.paths)
+        self.lock = lock
+        if let notice = lock.staleNotice { Self.log(notice) }
+        loop = try EventLoop()
+        core = ServerCore(loop: loop, options: options.core)
+        core.subscribe(.all) { event in Self.logEvent(event) }
+        SignalPipe.route([SIGTERM, SIGINT, SIGHUP])
+        loop.watch(SignalPipe.open(), for: .readable) { [unowned self] _ in
+            let signals = SignalPipe.drain()
+            guard !signals.isEmpty else { return }
+            Self.log("signal \(signals.map(String.init).joined(separator: ", ")): stopping")
+            self.loop.stop()
+        }
+        core.start()
+        let ipc = ServerIPC(core: core, endpoint: options.endpoint, options: options.listener)
+        ipc.onStop = { [unowned self] in
+            Self.log("asked to stop by a client")
+            self.loop.stop()
+        }
+        try ipc.start()
+        self.ipc = ipc
+        try lock.writePidFile(ServerRecord(pid: getpid(), socket: options.paths.socketPath,
+                                           started: core.startedAt, pipeDirectory: options.paths.pipeDirectory))
+    }
+
+    /// Clients told, socket removed, history synced, locks and pid file let go.
+    private func shutdown() {
+        if let ipc {
+            ipc.stop()
+            // The notice and any last answers leave while the loop turns (bounded by the grace).
+            let deadline = MonotonicClock.now() + options.listener.closeGrace
+            while ipc.hasOpenConnections && MonotonicClock.now() < deadline { loop.runOnce(timeout: 0.02) }
+        }
+        ipc = nil
+        core.stop()
+        lock?.release()
+        lock = nil
+        Self.log("stopped")
+    }
+
+    /// One line to the detaching parent, once; then its descriptor is closed.
+    private func say(_ line: String) {
+        guard let fd = options.readyFD, fd >= 0 else { return }
+        let bytes = Array((line + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    private static func logEvent(_ event: ServerEvent) {
+        switch event {
+        case .instanceAdded(let info): log("instance \(InstanceScanner.displayName(info.name)) added")
+        case .instanceRemoved(let name): log("instance \(InstanceScanner.displayName(name)) removed")
+        case .agent(let name, let change): log("instance \(InstanceScanner.displayName(name)): agent \(change)")
+        case .notice(let name, let notice): log("instance \(InstanceScanner.displayName(name)): \(notice)")
+        case .promptFailed(let name, let id, let error): log("instance \(InstanceScanner.displayName(name)): prompt \(id) failed: \(error)")
+        default: break
+        }
+    }
+
+    public static func log(_ message: String) {
+        let time = ISO8601DateFormatter().string(from: Date())
+        FileHandle.standardError.write(Data("\(time) \(message)\n".utf8))
+    }
+}

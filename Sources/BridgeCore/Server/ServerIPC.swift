@@ -1,0 +1,155 @@
+// ServerIPC: the server's socket side. It answers the IPCListener's requests from the ServerCore
+// (methods: list, status, history, health, send, subscribe, unsubscribe, server.status,
+// server.stop; docs/ipc.md) and forwards each peer's subscriptions' events to that peer, which
+// the listener queues (bounded) so a slow client never slows the server. A peer that leaves has
+// its subscriptions dropped. Loop thread only.
+
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public final class ServerIPC: IPCRequestHandler {
+    private let core: ServerCore
+    private var listener: IPCListener!
+    /// Asked to stop the server (`server.stop`).
+    public var onStop: () -> Void = {}
+
+    /// A peer's subscriptions.
+    private final class PeerState {
+        var subscriptions: Set<ServerCore.SubscriptionID> = []
+    }
+
+    public init(core: ServerCore, endpoint: IPCEndpoint, options: IPCListenerOptions = IPCListenerOptions()) {
+        self.core = core
+        listener = IPCListener(loop: core.loop, endpoint: endpoint, options: options, handler: self)
+    }
+
+    public var endpoint: IPCEndpoint { listener.endpoint }
+    public var clientCount: Int { listener.peers.filter(\.isAuthenticated).count }
+    /// Some connection is still open (after `stop`: its last bytes are still leaving).
+    public var hasOpenConnections: Bool { listener.peers.contains(where: \.isConnected) }
+
+    /// Binds the socket (0600, a new token) and accepts connections.
+    public func start() throws {
+        try listener.start()
+    }
+
+    /// Tells every client the server stops, closes the connections, removes socket and token.
+    public func stop() {
+        listener.stop(notice: ServerWire.event(.serverStopping))
+    }
+
+    public func peerDidDisconnect(_ peer: IPCPeer) {
+        guard let state = peer.context as? PeerState else { return }
+        for id in state.subscriptions { core.unsubscribe(id) }
+        state.subscriptions = []
+    }
+
+    public func handle(_ request: IPCRequest, from peer: IPCPeer, respond: @escaping (Result<JSONValue, IPCError>) -> Void) {
+        let params = request.params
+        switch request.method {
+        case "list":
+            respond(.success(["pipe_dir": .string(core.pipeDirectory), "instances": .array(core.list().map(ServerWire.instance))]))
+        case "status":
+            guard let name = params["instance"]?.stringValue else { return respond(.failure(Self.missing("instance"))) }
+            do {
+                respond(.success(ServerWire.status(try core.status(of: name))))
+            } catch {
+                respond(.failure(Self.error(error)))
+            }
+        case "history":
+            guard let name = params["instance"]?.stringValue else { return respond(.failure(Self.missing("instance"))) }
+            let turns = core.history(of: name, limit: params["limit"]?.intValue)
+            respond(.success(["instance": .string(name), "turns": ServerWire.encode(turns)]))
+        case "health":
+            health(respond, deadline: MonotonicClock.now() + 20)
+        case "send":
+            send(params, respond)
+        case "subscribe":
+            subscribe(params, peer: peer, respond)
+        case "unsubscribe":
+            guard let id = params["subscription"]?.intValue else { return respond(.failure(Self.missing("subscription"))) }
+            if let state = peer.context as? PeerState, state.subscriptions.remove(id) != nil { core.unsubscribe(id) }
+            respond(.success([:]))
+        case "server.status":
+            respond(.success([
+                "pid": .int(Int(getpid())), "pipe_dir": .string(core.pipeDirectory), "socket": .string(endpoint.socketPath),
+                "started": .number(core.startedAt), "uptime": .number(Date().timeIntervalSince1970 - core.startedAt),
+                "instances": .int(core.list().count), "clients": .int(clientCount),
+            ]))
+        case "server.stop":
+            respond(.success(["stopping": true]))
+            // A moment later, so the answer has left before the connections close.
+            core.loop.schedule(after: 0.1) { [weak self] in self?.onStop() }
+        default:
+            respond(.failure(IPCError(.unknownMethod, "unknown method \(request.method.debugDescription)")))
+        }
+    }
+
+    private func send(_ params: JSONValue, _ respond: @escaping (Result<JSONValue, IPCError>) -> Void) {
+        guard let name = params["instance"]?.stringValue else { return respond(.failure(Self.missing("instance"))) }
+        guard let text = params["text"]?.stringValue else { return respond(.failure(Self.missing("text"))) }
+        let originName = params["origin"]?.stringValue ?? PromptOrigin.cli.rawValue
+        guard let origin = PromptOrigin(rawValue: originName) else {
+            return respond(.failure(IPCError(.badParams, "unknown origin \(originName.debugDescription) "
+                + "(one of \(PromptOrigin.allCases.map(\.rawValue).joined(separator: ", ")))")))
+        }
+        do {
+            try core.send(text, to: name, id: params["id"]?.stringValue, origin: origin) { result in
+                respond(.success(ServerWire.sendResult(result)))
+            }
+        } catch {
+            respond(.failure(Self.error(error)))
+        }
+    }
+
+    /// `{instance?, from_line_id?}` or `{from: {name: id}}`: the backlog, then live events.
+    private func subscribe(_ params: JSONValue, peer: IPCPeer, _ respond: @escaping (Result<JSONValue, IPCError>) -> Void) {
+        let scope: ServerCore.Scope
+        var from: [String: UInt64] = [:]
+        if let name = params["instance"]?.stringValue {
+            guard core.list().contains(where: { $0.info.name == name }) else {
+                return respond(.failure(Self.error(ServerError.noSuchInstance(name, directory: core.pipeDirectory))))
+            }
+            scope = .instance(name)
+            if let id = params["from_line_id"]?.doubleValue, id >= 0 { from[name] = UInt64(id) }
+        } else {
+            scope = .all
+        }
+        for (name, value) in params["from"]?.objectValue ?? [:] {
+            if let id = value.doubleValue, id >= 0 { from[name] = UInt64(id) }
+        }
+        let state = (peer.context as? PeerState) ?? PeerState()
+        peer.context = state
+        let listener = self.listener!
+        let id = core.subscribe(scope, from: from) { [weak peer] event in
+            guard let peer, peer.isConnected else { return }
+            _ = listener.send(ServerWire.event(event), to: peer)
+        }
+        state.subscriptions.insert(id)
+        respond(.success(["subscription": .int(id)]))
+    }
+
+    /// The last report; before the first one, a check now and the answer when it is in.
+    private func health(_ respond: @escaping (Result<JSONValue, IPCError>) -> Void, deadline: Double) {
+        guard core.healthEnabled else {
+            return respond(.success(["enabled": false, "reason": "health checks are disabled (docker.health.enabled: false)"]))
+        }
+        if let report = core.lastHealth { return respond(.success(ServerWire.encode(report))) }
+        if MonotonicClock.now() > deadline { return respond(.failure(IPCError(.timeout, "no health report yet"))) }
+        core.checkHealth()
+        core.loop.schedule(after: 0.05) { [weak self] in self?.health(respond, deadline: deadline) }
+    }
+
+    static func missing(_ name: String) -> IPCError { IPCError(.badParams, "missing \(name)") }
+
+    static func error(_ error: ServerError) -> IPCError {
+        switch error {
+        case .noSuchInstance: IPCError(.noSuchInstance, error.description)
+        case .refused, .duplicatePromptID: IPCError(.badParams, error.description)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+// `cc-bridge-tui serve`: the server for one pipe directory (ServerDaemon). With --foreground it
+// runs in this process (for service managers); otherwise it starts itself again detached (a new
+// session, standard input /dev/null, output to the log under the state directory) and returns
+// once that server is ready, or says why it is not. One server per user and pipe directory: a
+// second start exits 1 naming the running server's pid and socket.
+
+import ArgumentParser
+import BridgeCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the server: the one reader of every out-FIFO and writer of history, for clients.",
+        discussion: "Without --foreground it detaches and logs to the state directory (see docs/server.md).")
+
+    @OptionGroup var options: CommonOptions
+    @Flag(help: "Stay in the foreground, logging to standard error (for systemd and other service managers).")
+    var foreground = false
+    @Option(help: "Seconds to wait for the detached server to be ready.") var startTimeout: Double = 20
+    @Option(help: .hidden) var readyFd: Int32?
+
+    func run() throws {
+        // Started detached by `serve`: descriptors our starter's parent left open (a test
+        // harness watching for our starter's end, a terminal's pipe) must not live on with us.
+        if let readyFd { Self.closeInheritedDescriptors(keeping: readyFd) }
+        let config = try options.loadConfig()
+        let paths = ServerLocation.paths(for: config)
+        if foreground {
+            var core = ServerCore.Options(config: config, stateDirectory: StatePaths.directory())
+            core.policy = options.policy
+            core.configPath = config.sourcePath ?? ConfigLoader.locate(override: options.config).path
+            let endpoint = IPCEndpoint(pipeDirectory: config.pipeDirectory)
+            let daemon = ServerDaemon(options: .init(core: core, paths: paths, endpoint: endpoint, readyFD: readyFd))
+            do {
+                try daemon.run()
+            } catch {
+                FileHandle.standardErrorWrite("cc-bridge-tui: \(error)")
+                throw ExitCode(1)
+            }
+            return
+        }
+        try detach(config: config, paths: paths)
+    }
+
+    /// Closes every descriptor above 2 that came through exec (not close-on-exec), but `keep`.
+    static func closeInheritedDescriptors(keeping keep: Int32) {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for fd in entries.compactMap({ Int32($0) }) where fd > 2 && fd != keep {
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 && flags & FD_CLOEXEC == 0 { close(fd) }
+        }
+    }
+
+    /// Starts `serve --foreground` in a new session with its output in the log, and waits for
+    /// its "ready" (or its error) on a pipe.
+    private func detach(config: BridgeConfig, paths: ServerPaths) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: paths.directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            FileHandle.standardErrorWrite("cc-bridge-tui: cannot create \(paths.directory): \(error.localizedDescription)")
+            throw ExitCode(1)
+        }
+        var arguments = ["serve", "--foreground", "--ready-fd", "3", "--pipe-dir", config.pipeDirectory]
+        if let path = options.config { arguments += ["--config", path] }
+        if options.allowUnsafePipes { arguments.append("--allow-unsafe-pipes") }
+        let child: DetachedChild
+        do {
+            child = try DetachedChild.spawn(executable: TUILauncher.executablePath() ?? CommandLine.arguments[0], arguments: arguments, logPath: paths.logPath)
+        } catch {
+            FileHandle.standardErrorWrite("cc-bridge-tui: cannot start the server: \(error)")
+            throw ExitCode(1)
+        }
+        let answer = child.readAnswer(timeout: startTimeout)
+        if let line = answer.first(where: { $0.hasPrefix("ready") }) {
+            let pid = line.split(separator: " ").dropFirst().first.map(String.init) ?? "?"
+            print("server started for \(config.pipeDirectory): pid \(pid), socket \(paths.socketPath), log \(paths.logPath)")
+            return
+        }
+        if let error = answer.first(where: { $0.hasPrefix("error: ") }) {
+            FileHandle.standardErrorWrite("cc-bridge-tui: \(error.dropFirst("error: ".count))")
+        } else if answer.isEmpty && child.isRunning {
+            FileHandle.standardErrorWrite("cc-bridge-tui: the server (pid \(child.pid)) was not ready within \(startTimeout) s; see \(paths.logPath)")
+        } else {
+            FileHandle.standardErrorWrite("cc-bridge-tui: the server exited before it was ready; see \(paths.logPath)")
+        }
+        throw ExitCode(1)
+    }
+}
+
+/// Where the server for a config's pipe directory keeps its files.
+enum ServerLocation {
+    static func paths(for config: BridgeConfig, environment: [String: String] = ProcessInfo.processInfo.environment) -> ServerPaths {
+        ServerPaths(pipeDirectory: config.pipeDirectory, stateDirectory: StatePaths.directory(environment: environment),
+                    socketPath: socketPath(pipeDirectory: config.pipeDirectory, environment: environment))
+    }
+
+    static func socketPath(pipeDirectory: String, environment: [String: String]) -> String {
+        IPCEndpoint(pipeDirectory: pipeDirectory, environment: environment).socketPath
+    }
+}
