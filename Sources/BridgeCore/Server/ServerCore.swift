@@ -275,6 +275,12 @@ public final class ServerCore {
             broadcast(.agent(instance: name, change: change))
         case .notice(let name, let notice):
             broadcast(.notice(instance: name, notice: notice))
+        case .instanceRemoved(let name, _):
+            // Its pipes stayed away for the whole grace period: the hub closed the session, and
+            // the server forgets its lines (a new agent under that name starts a new log).
+            logs[name] = nil
+            openTurns[name] = nil
+            if instances.removeValue(forKey: name) != nil { broadcast(.instanceRemoved(name)) }
         case .stream, .attachment, .historyRestored:
             break
         }
