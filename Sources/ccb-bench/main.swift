@@ -45,7 +45,7 @@ struct CCBBench: ParsableCommand {
 
     @Flag(help: "Print the rows as a JSON array (one object per budget row).") var json = false
     @Flag(help: "Small sizes: a smoke test that finishes quickly, also in debug builds.") var quick = false
-    @Option(help: "Only these budgets: ingest, tail, roundtrip, firehose, memory, startup, history-load, search, ipc-encoding (comma separated).")
+    @Option(help: "Only these budgets: ingest, tail, roundtrip, firehose, memory, startup, history-load, search, ipc-encoding, ipc-roundtrip (comma separated).")
     var only: String?
 
     func run() throws {
@@ -71,6 +71,7 @@ struct CCBBench: ParsableCommand {
         section("history-load") { try bench.historyLoad() }
         section("search") { try bench.searchScan() }
         section("ipc-encoding") { try bench.ipcEncoding() }
+        section("ipc-roundtrip") { try bench.ipcRoundTrip() }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -18,8 +18,8 @@
 //     static call(_ method:, params:, endpoint:, timeout:) -> Result<JSONValue, IPCError>
 //       blocking, for CLI commands: its own loop, one connection, one request, no reconnect
 //   enum IPCClient.State: idle, connecting, authenticating, ready, waiting(attempt:delay:lastError:), stopped(IPCError?)
-//   struct IPCClientOptions { requestTimeout, handshakeTimeout, reconnect: IPCBackoff?, maxFrameBytes,
-//                             maxPendingRequests, jitterUnit (tests: fixed jitter) }
+//   struct IPCClientOptions { requestTimeout, handshakeTimeout, reconnect: IPCBackoff? (nil: none),
+//                             maxFrameBytes, maxPendingRequests, maxQueuedBytes, jitterUnit (tests) }
 
 #if canImport(Glibc)
 import Glibc

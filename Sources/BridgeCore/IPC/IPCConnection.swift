@@ -2,7 +2,8 @@
 // client): reads frames as they arrive (a bounded amount per loop turn), and writes a queue of
 // encoded frames when the socket takes them, never blocking. The queue's size is the caller's to
 // bound (`queuedBytes`); while it is above `pauseReadingAbove` nothing more is read, so a peer
-// that sends requests but never reads the answers cannot make us buffer without end.
+// that sends requests but never reads the answers cannot make us buffer without end. A frame sent
+// while nothing is queued is written at once; the rest goes out as the socket becomes writable.
 // Callbacks run on the loop thread; after `onClose` none runs again.
 
 #if canImport(Glibc)
@@ -69,6 +70,20 @@ final class IPCConnection {
 
     func send(_ bytes: [UInt8]) {
         guard !isClosed, !closing else { return }
+        if queuedBytes == 0 && !connecting && watchID != nil {
+            // An idle connection writes at once (a request's answer leaves without waiting for
+            // the next poll turn); what the socket does not take is queued. A failure is left to
+            // the next poll turn, so no callback runs from inside send().
+            if case .bytes(let written) = bytes.withUnsafeBytes({ IPCSocket.send(fd, $0) }) {
+                if written == bytes.count { return }
+                enqueue(Array(bytes[written...]))
+                return
+            }
+        }
+        enqueue(bytes)
+    }
+
+    private func enqueue(_ bytes: [UInt8]) {
         // Appending to the chunk being written is fine: only its start has gone out.
         if chunks.count > headIndex, let last = chunks.last, last.count + bytes.count <= Self.chunkPackLimit {
             chunks[chunks.count - 1].append(contentsOf: bytes)
