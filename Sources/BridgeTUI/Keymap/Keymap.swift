@@ -40,6 +40,8 @@ public struct Keymap: Sendable, Equatable {
         case .help: [.help, .global]
         case .outbox: [.outbox, .global]
         case .turns: [.turns, .global]
+        case .approval: [.approval, .global]
+        case .approvalReason: [.approvalReason, .lineEdit, .global]
         }
     }
 
@@ -108,7 +110,7 @@ public struct Keymap: Sendable, Equatable {
         return (result, errors)
     }
 
-    public static let groups = ["General", "Instances", "Output", "Search and filter", "Prompt", "History and outbox", "Help"]
+    public static let groups = ["General", "Instances", "Output", "Search and filter", "Prompt", "History and outbox", "Approvals", "Help"]
 
     public static let defaults = Keymap(bindings: [
         // General
@@ -144,6 +146,7 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["u"], .undoClear, "Undo the last clear of the pane, with what arrived since", group: "Output", [.navigation]),
         KeyBinding(["s"], .saveScrollback, "Save the scrollback to a file", group: "Output", [.navigation]),
         KeyBinding(["y"], .copyTurn, "Copy the last turn to the clipboard (OSC 52)", group: "Output", [.navigation]),
+        KeyBinding(["e"], .toggleToolOutput, "Expand or collapse a tool call's result: the one at the bottom of the pane, or the nearest above it", group: "Output", [.navigation]),
         // Search and filter
         KeyBinding(["/"], .search, "Search the scrollback; opens empty, Up brings back the last search. Smart case: a query in lower case ignores case, one with a capital letter does not", group: "Search and filter", [.navigation]),
         KeyBinding(["n"], .nextMatch, "Next match (older, upwards)", group: "Search and filter", [.navigation]),
@@ -182,6 +185,14 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["j", "down"], .scrollDown, "Next entry", group: "History and outbox", [.outbox, .turns]),
         KeyBinding(["k", "up"], .scrollUp, "Previous entry", group: "History and outbox", [.outbox, .turns]),
         KeyBinding(["esc", "q"], .closeOverlay, "Close the list", group: "History and outbox", [.outbox, .turns]),
+        // Approvals
+        KeyBinding(["p"], .showApproval, "Answer the selected instance's waiting approval (badge ! in the list), without attaching", group: "Approvals", [.navigation]),
+        KeyBinding(["y"], .allowOnce, "Allow this tool use once", group: "Approvals", [.approval]),
+        KeyBinding(["A"], .allowSession, "Allow this tool for the rest of the session", group: "Approvals", [.approval]),
+        KeyBinding(["n"], .denyApproval, "Deny: a field for an optional reason opens; Enter sends the denial", group: "Approvals", [.approval]),
+        KeyBinding(["esc", "q"], .closeOverlay, "Close and leave the request pending (nothing is ever approved by default)", group: "Approvals", [.approval]),
+        KeyBinding(["enter"], .sendDenial, "Send the denial with the reason typed (may be empty)", group: "Approvals", [.approvalReason]),
+        KeyBinding(["esc"], .closeOverlay, "Back to the request, nothing sent", group: "Approvals", [.approvalReason]),
         // Help
         KeyBinding(["esc", "q"], .closeOverlay, "Close the help (never quits)", group: "Help", [.help]),
         KeyBinding(["j", "down"], .scrollDown, "Scroll the help down", group: "Help", [.help]),

@@ -10,10 +10,15 @@ public enum OutputRows {
     public static let timestampWidth = 9
 
     public static func count(_ line: OutputLine, width: Int, wrap: Bool) -> Int {
-        guard wrap else { return 1 }
+        guard wrap else { return 1 + line.text.utf8.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } }
         let width = max(1, width)
         var rows = 1, col = 0
         for ch in line.text {
+            if ch == "\n" {
+                rows += 1
+                col = 0
+                continue
+            }
             let w = CharWidth.of(ch)
             if w == 0 { continue }
             if col + w > width {
@@ -100,7 +105,7 @@ extension InstanceState {
     }
 
     public func rows(of lineNumber: Int, width: Int) -> Int {
-        guard let line = scrollback.line(at: lineNumber) else { return 1 }
+        guard let line = displayLine(at: lineNumber, theme: .builtinDefault) else { return 1 }
         return OutputRows.count(line, width: contentWidth(width), wrap: view.wrap)
     }
 
