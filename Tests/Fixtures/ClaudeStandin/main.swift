@@ -16,7 +16,8 @@
 //
 // Scripts (the prompt's first word): tools, ask, ask2, slow, crash, silence S, garbage, huge N,
 // ratelimit, thinking, system, error, session; anything else: a reply quoting the prompt.
-// Environment: CCB_STANDIN_LOG=FILE appends argv and every stdin line (for tests);
+// Environment: CCB_STANDIN_LOG=FILE (or the argument --standin-log FILE) appends argv and every
+// stdin line (for tests);
 // CCB_STANDIN_EXIT_AT_START=N exits with status N before reading anything.
 
 #if canImport(Glibc)
@@ -33,7 +34,7 @@ final class Standin {
     let askPermission: Bool
     let sessionID: String
     let resumed: Bool
-    let logPath = ProcessInfo.processInfo.environment["CCB_STANDIN_LOG"]
+    var logPath = ProcessInfo.processInfo.environment["CCB_STANDIN_LOG"]
     var inputBuffer: [UInt8] = []
     var queued: [[String: Any]] = []
     var eof = false
@@ -48,6 +49,7 @@ final class Standin {
         var ask = false
         for (i, arg) in arguments.enumerated() where i + 1 < arguments.count {
             if arg == "--resume" { resume = arguments[i + 1] }
+            if arg == "--standin-log" { logPath = arguments[i + 1] }
             if arg == "--permission-prompt-tool" && arguments[i + 1] == "stdio" { ask = true }
         }
         askPermission = ask
@@ -267,9 +269,9 @@ final class Standin {
             finish()
         case "garbage":
             writeRaw("this line is not JSON at all\n")
-            emit(["type": "mystery_event", "detail": "a type no SDK knows"])
+            writeRaw(#"{"type":"mystery_event","detail":"a type no SDK knows"}"# + "\n")
             writeRaw("[1,2,3]\n")
-            emit(["type": "assistant", "no_message": true])
+            writeRaw(#"{"type":"assistant","no_message":true}"# + "\n")
             text("after the garbage")
             finish()
         case "huge":
