@@ -230,6 +230,19 @@ import BridgeCore
         #expect(result["session_cost_usd"] as? Double == 0.0125)
     }
 
+    @Test func aResumedClaudeThatCarriesTheSessionCostIsNotCountedTwice() throws {
+        // Newer Claude Code versions continue total_cost_usd from the resumed session's total.
+        let c = try Claude(extra: ["--standin-resumed-cost", "0.0125"])
+        try c.prompt("k1", "hello")
+        #expect(try c.waitFor("result", id: "k1")["session_cost_usd"] as? Double == 0.0125)
+        try c.prompt("k2", "crash")
+        try c.waitFor("done", id: "k2")
+        try c.prompt("k3", "hello")
+        let result = try c.waitFor("result", id: "k3")
+        #expect(result["cost_usd"] as? Double == 0.0125)
+        #expect(result["session_cost_usd"] as? Double == 0.025)
+    }
+
     @Test func theWatchdogReportsSilenceWithoutKillingAndNotWhileWaitingForTheUser() throws {
         let c = try Claude(stallAfter: 0.4)
         try c.prompt("w1", "silence 2")

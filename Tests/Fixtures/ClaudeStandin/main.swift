@@ -10,7 +10,9 @@
 //     `control_response`): the Python SDK's _internal/query.py and transport/subprocess_cli.py
 //     (the input format is not documented elsewhere: anthropics/claude-code#24594);
 //   - `total_cost_usd` cumulative over the process: anthropics/claude-code#83239 (this stand-in
-//     starts at zero after --resume, as older versions did: EdanStarfire/claudecode_webui#1838);
+//     starts at zero after --resume, as older versions did: EdanStarfire/claudecode_webui#1838;
+//     with --standin-resumed-cost X it starts at X, as newer ones carry the session's total:
+//     anthropics/claude-agent-sdk-typescript#469);
 //   - `rate_limit_event`: the TypeScript SDK's SDKRateLimitEvent.
 // The exact text, ids, timings, token counts and costs are invented.
 //
@@ -42,6 +44,8 @@ final class Standin {
     var turns = 0
     var interrupted = false
     var requestCounter = 0
+    /// What total_cost_usd starts from (the session's earlier cost, for a resumed session).
+    var costBase = 0.0
     var toolCounter = 0
 
     init() {
@@ -50,10 +54,12 @@ final class Standin {
         for (i, arg) in arguments.enumerated() where i + 1 < arguments.count {
             if arg == "--resume" { resume = arguments[i + 1] }
             if arg == "--standin-log" { logPath = arguments[i + 1] }
+            if arg == "--standin-resumed-cost" { costBase = Double(arguments[i + 1]) ?? 0 }
             if arg == "--permission-prompt-tool" && arguments[i + 1] == "stdio" { ask = true }
         }
         askPermission = ask
         resumed = resume != nil
+        if !resumed { costBase = 0 }
         sessionID = resume ?? String(format: "standin-%08x-%04x", UInt32(truncatingIfNeeded: time(nil)), UInt32(getpid()) & 0xFFFF)
         log("argv " + CommandLine.arguments.joined(separator: " "))
     }
@@ -193,7 +199,7 @@ final class Standin {
             "type": "result", "subtype": interruptedNow ? "error_during_execution" : subtype,
             "is_error": interruptedNow || isError, "duration_ms": 1200 + turns, "duration_api_ms": 900,
             "num_turns": turns, "session_id": sessionID, "result": resultText, "stop_reason": "end_turn",
-            "total_cost_usd": Double(turns) * costPerTurn,
+            "total_cost_usd": costBase + Double(turns) * costPerTurn,
             "usage": ["input_tokens": 100 * turns, "output_tokens": 40, "cache_creation_input_tokens": 5, "cache_read_input_tokens": 2000],
             "modelUsage": [:] as [String: Any], "permission_denials": [] as [Any], "uuid": UUID().uuidString,
         ]
