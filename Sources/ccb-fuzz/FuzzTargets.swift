@@ -13,17 +13,20 @@
 //             invisible format character, cleaning twice changes nothing, and the plain line is
 //             one line ending in its only `\n`.
 //   config    config.yaml text: ConfigLoader.parse must return a config or a ConfigError.
+//   claude    a Claude Code child's stream-json stdout: the agent's line splitter and decoder
+//             (FuzzClaude.swift).
 
 import BridgeCore
 
 enum FuzzTarget: String, CaseIterable {
-    case output, `protocol`, config
+    case output, `protocol`, config, claude
 
     func run(_ data: UnsafeRawBufferPointer) {
         switch self {
         case .output: FuzzOutput.run(data)
         case .protocol: FuzzProtocol.run(data)
         case .config: FuzzConfig.run(data)
+        case .claude: FuzzClaude.run(data)
         }
     }
 }
