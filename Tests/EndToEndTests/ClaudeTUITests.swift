@@ -178,4 +178,27 @@ final class FakeClaudeAgent {
         try s.tmux.send("j")
         #expect(eventually { (try? s.tmux.paneInfo("#{pane_title}")) == "cc-bridge-tui" })
     }
+
+    /// The real agent in Claude mode with the stand-in as `claude`: a request answered from the
+    /// list with a denial and its reason; the stand-in's tool did not run and it says why.
+    @Test func aDenialFromTheListReachesTheRealAgentAndTheStandIn() throws {
+        let s = try Self.session(["cc"])
+        let agent = try Running(try Binaries.agent, ["serve", "--name", "cc", "--pipe-dir", s.pipes, "--protocol", "jsonl",
+                                                     "--claude", "--claude-command", try Binaries.path("ccb-claude-standin")])
+        s.agents.append(agent)
+        #expect(try s.tmux.waitFor("framed protocol"), "screen:\n\(s.tmux.dump)")
+        try Self.type(s, "ask")
+        try Self.leavePrompt(s)
+        #expect(try s.tmux.waitFor("! approve?"), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("p")
+        #expect(try s.tmux.waitFor("cc asks for permission"), "screen:\n\(s.tmux.dump)")
+        #expect(try s.tmux.screen().contains("rm -rf build"), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("n")
+        try s.tmux.send("keep the build", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("The tool was denied: keep the build"), "screen:\n\(s.tmux.dump)")
+        #expect(try s.tmux.waitFor("⏺ Bash"), "screen:\n\(s.tmux.dump)")
+        #expect(try s.tmux.capture().contains { $0.contains("⏺ Bash") && $0.contains("✘") }, "screen:\n\(s.tmux.dump)")
+        #expect(try s.tmux.waitFor("✻ "), "the footer:\n\(s.tmux.dump)")
+    }
 }
