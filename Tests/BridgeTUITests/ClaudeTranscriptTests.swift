@@ -193,4 +193,26 @@ let sampleResult = TurnResultInfo(subtype: "success", isError: false, durationMs
         #expect(String(decoding: TerminalNotifier.bytes("web: done", mode: .osc9, inTmux: true), as: UTF8.self)
                 == "\u{1B}Ptmux;\u{1B}\u{1B}]9;web: done\u{1B}\u{1B}\\\u{1B}\\\u{07}")
     }
+
+    /// A restored Claude turn shows its tool calls and footer (kept as text in the history) in
+    /// their roles, as the live transcript does.
+    @Test func restoredHistoryShowsToolLinesAndTheFooterInTheirRoles() {
+        var h = Harness(rows: 24, cols: 100)
+        var turn = Turn(id: "t1", prompt: "run", sentAt: h.state.now, status: .completed)
+        turn.response = "Looking.\n⏺ Bash  npm test  ✔ 2.1 s  ⎿ 12 lines\n✻ 4.2 s · 1.2k in · 340 out · $0.0123\n"
+        h.send(.historyRestored(instance: "api", turns: [turn], inputs: [], queue: []))
+        let buffer = h.buffer()
+        let layout = h.state.layout
+        let lines = buffer.textLines()
+        func style(of prefix: String) -> CellStyle? {
+            guard let row = (layout.output.row..<(layout.output.row + layout.output.rows)).first(where: {
+                String(Array(lines[$0]).dropFirst(layout.output.col)).hasPrefix(prefix) }) else { return nil }
+            return buffer[row, layout.output.col].style
+        }
+        let theme = h.state.theme
+        let base = theme.style(.outputFg, on: .outputBg)
+        #expect(style(of: "⏺ Bash") == theme.style(for: theme.textStyle(.outputTool), base: base), "screen: \(lines)")
+        #expect(style(of: "✻ 4.2 s") == theme.style(for: theme.textStyle(.outputFooter), base: base))
+        #expect(style(of: "Looking.") == theme.style(for: TextStyle(dim: true), base: base))
+    }
 }

@@ -255,8 +255,8 @@ public struct AppState: Sendable {
     public var approvalInstance: String?
     /// Notifications (`tui.notify`): the last one's time and those held back by the rate limit.
     public var notifications = NotificationQueue()
-    /// The terminal title last set (nil: not set yet).
-    public var terminalTitle: String?
+    /// How many instances waited when the terminal title was last set (nil: not set yet).
+    public var titleWaiting: Int?
 
     public init(
         settings: TUISettings = TUISettings(), theme: Theme = .builtinDefault,

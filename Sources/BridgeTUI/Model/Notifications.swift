@@ -44,7 +44,7 @@ extension AppState {
 
     /// Instances waiting for the user: an approval, or a turn that ended while they were not in view.
     public var waitingCount: Int {
-        instances.filter { !$0.transcript.approvals.isEmpty || $0.transcript.needsAttention }.count
+        instances.reduce(0) { $0 + ((!$1.transcript.approvals.isEmpty || $1.transcript.needsAttention) ? 1 : 0) }
     }
 
     /// The terminal title the TUI sets (OSC 2): how many instances wait for the user.
@@ -53,16 +53,18 @@ extension AppState {
         return n == 0 ? "cc-bridge-tui" : "cc-bridge-tui: \(n) waiting"
     }
 
-    /// After every action: the instance in view needs no attention any more; the title follows.
+    /// After every action (cheap: a count over the instances): the instance in view needs no
+    /// attention any more; the title follows the number waiting.
     mutating func settle() -> [Effect] {
         if let index = activeIndex, instances[index].transcript.needsAttention {
             instances[index].transcript.needsAttention = false
         }
-        let title = windowTitle
-        guard title != terminalTitle else { return [] }
+        let n = waitingCount
+        guard n != titleWaiting else { return [] }
+        let first = titleWaiting == nil
+        titleWaiting = n
         // The backend starts with the plain title: nothing to set until someone waits.
-        if terminalTitle == nil && waitingCount == 0 { terminalTitle = title; return [] }
-        terminalTitle = title
-        return [.setTitle(title)]
+        if first && n == 0 { return [] }
+        return [.setTitle(windowTitle)]
     }
 }
