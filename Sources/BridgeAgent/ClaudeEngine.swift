@@ -212,6 +212,7 @@ public final class ClaudeEngine: ReplyEngine {
         case .system(let subtype):
             context.emit(.notice("claude: system event '\(subtype)'"))
         case .text(let text):
+            guard !text.isEmpty else { return }
             context.emit(.output(turn: openTurn, bytes: Array((text.hasSuffix("\n") ? text : text + "\n").utf8)))
         case .thinking:
             break  // Claude's thinking is not part of the transcript (docs/protocol.md).

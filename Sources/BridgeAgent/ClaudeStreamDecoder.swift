@@ -40,6 +40,7 @@ public enum ClaudeEvent: Equatable, Sendable {
     case initialized(ClaudeSessionInfo)
     /// Another `system` subtype (`status`, `hook_started`, ...): relayed as a short notice.
     case system(subtype: String)
+    /// An assistant text block (possibly empty: the engine relays nothing for it).
     case text(String)
     /// A thinking block: its size in bytes (the text itself is not relayed).
     case thinking(bytes: Int)
@@ -107,10 +108,14 @@ public enum ClaudeStreamDecoder {
         if let text = content as? String { return [.text(text)] }
         guard let blocks = content as? [Any] else { return nil }
         var events: [ClaudeEvent] = []
-        for case let block as [String: Any] in blocks {
+        for item in blocks {
+            guard let block = item as? [String: Any] else {
+                events.append(.unknown(type: "assistant block", line: ClaudeText.bounded(ClaudeText.json(item), ClaudeFrameLimits.excerpt)))
+                continue
+            }
             switch block["type"] as? String {
-            case "text":
-                if let text = block["text"] as? String, !text.isEmpty { events.append(.text(text)) }
+            case "text" where block["text"] is String:
+                events.append(.text(block["text"] as? String ?? ""))
             case "thinking":
                 events.append(.thinking(bytes: (block["thinking"] as? String)?.utf8.count ?? 0))
             case "redacted_thinking":
@@ -125,7 +130,8 @@ public enum ClaudeStreamDecoder {
                                        line: ClaudeText.bounded(ClaudeText.json(block), ClaudeFrameLimits.excerpt)))
             }
         }
-        return events
+        // No blocks at all: relayed whole as malformed rather than dropped.
+        return events.isEmpty ? nil : events
     }
 
     private static func user(_ o: [String: Any]) -> [ClaudeEvent]? {

@@ -50,3 +50,16 @@ import BridgeCore
         #expect(splitter.flush() == nil)
     }
 }
+
+extension ClaudeDecoderTests {
+    /// Found by `scripts/fuzz claude` (Tests/Fixtures/fuzz-regressions/claude/assistant-text-not-a-string):
+    /// a text block whose `text` is not a string, or an assistant message with no blocks, gave no
+    /// event at all, so the line was silently dropped.
+    @Test func assistantBlocksItCannotReadAreRelayedNotDropped() {
+        #expect(decode(#"{"type":"assistant","message":{"content":[{"type":"text","text":{"a":1}}]}}"#)
+                == [.unknown(type: "assistant block text", line: #"{"text":{"a":1},"type":"text"}"#)])
+        #expect(decode(#"{"type":"assistant","message":{"content":[7]}}"#) == [.unknown(type: "assistant block", line: "7")])
+        #expect(decode(#"{"type":"assistant","message":{"content":[]}}"#)
+                == [.malformed(reason: "a 'assistant' event without its fields", line: #"{"type":"assistant","message":{"content":[]}}"#)])
+    }
+}
