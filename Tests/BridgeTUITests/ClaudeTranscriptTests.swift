@@ -215,4 +215,14 @@ let sampleResult = TurnResultInfo(subtype: "success", isError: false, durationMs
         #expect(style(of: "✻ 4.2 s") == theme.style(for: theme.textStyle(.outputFooter), base: base))
         #expect(style(of: "Looking.") == theme.style(for: TextStyle(dim: true), base: base))
     }
+
+    /// An instance that turns unhealthy (from healthy or degraded) is told about, naming it; one
+    /// first seen unhealthy is not news.
+    @Test func anInstanceTurningUnhealthyNotifies() {
+        var h = Harness(rows: 24, cols: 100)
+        h.send(.healthUpdated([], perInstance: ["api": InstanceHealth(.healthy), "web": InstanceHealth(.unhealthy, reason: "gone")]))
+        #expect(!h.effects.contains { if case .notify = $0 { true } else { false } })
+        let effects = h.send(.healthUpdated([], perInstance: ["api": InstanceHealth(.unhealthy, reason: "agent not listening")]))
+        #expect(effects == [.notify("api is unhealthy: agent not listening")])
+    }
 }
