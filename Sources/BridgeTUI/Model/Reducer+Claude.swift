@@ -75,7 +75,9 @@ extension AppState {
                 approvalInstance = name
                 focusStack.push(.approval)
             } else if inView {
-                info("\(name) asks to use \(tool): \(keymap.label(for: .showApproval) ?? "p") answers")
+                // Typing (or another overlay) keeps the keys: the request waits for `p` from the list.
+                let leave = focus.isTextEntry ? "\(keymap.label(for: .leavePrompt) ?? "Esc"), then " : ""
+                info("\(name) asks to use \(tool): \(leave)\(keymap.label(for: .showApproval) ?? "p") answers")
             } else {
                 effects += notify("\(name) waits for your approval: \(tool)")
             }
