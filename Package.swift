@@ -58,7 +58,10 @@ let package = Package(
         ),
         // Fuzz targets for the parsers of untrusted bytes. Normal builds: a corpus replayer;
         // scripts/fuzz builds it with -sanitize=fuzzer and -DFUZZING for libFuzzer.
-        .executableTarget(name: "ccb-fuzz", dependencies: ["BridgeCore"]),
+        .executableTarget(name: "ccb-fuzz", dependencies: ["BridgeCore", "BridgeAgent"]),
+        // A stand-in for Claude Code's stream-json mode (NOT Claude Code): scripted replies in the
+        // documented shapes, for the tests and the demo on machines with no Claude.
+        .executableTarget(name: "ccb-claude-standin", path: "Tests/Fixtures/ClaudeStandin"),
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
         .testTarget(name: "BridgeTUITests", dependencies: ["BridgeTUI", "BridgeCore"]),
         .testTarget(name: "BridgeAgentTests", dependencies: ["BridgeAgent", "BridgeCore"]),

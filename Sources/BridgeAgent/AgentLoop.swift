@@ -74,9 +74,14 @@ public final class AgentLoop: EngineContext {
         case .persistent(let command):
             engine = PersistentEngine(command: command, trackTurns: options.wire == .jsonl,
                                       quietPeriod: options.turnQuietPeriod, escalation: options.escalation)
+        case .claude(let claude):
+            engine = ClaudeEngine(options: claude)
         }
         var plainMarkers = true
-        if case .persistent = options.mode { plainMarkers = false }
+        switch options.mode {
+        case .persistent, .claude: plainMarkers = false
+        case .echo, .script, .exec: break
+        }
         framer = WireFramer(wire: options.wire, plainMarkers: plainMarkers)
         output = OutputQueue(limit: options.bufferLimit, byteStream: options.wire == .plain)
         outFifo = OutFifo(path: options.outFifoPath, policy: policy)
@@ -134,7 +139,7 @@ public final class AgentLoop: EngineContext {
         switch options.mode {
         case .echo, .script: 1
         case .exec: 1 + 2 + 2
-        case .persistent: 1 + 4 + 2
+        case .persistent, .claude: 1 + 4 + 2
         }
     }
 
@@ -244,9 +249,9 @@ public final class AgentLoop: EngineContext {
                 switch HostRequest.decode(line: line) {
                 case .prompt(let id, let text): enqueue(Prompt(id: id ?? nextLineID(), text: text))
                 case .interrupt(let id): interrupt(id: id)
-                case .permissionAnswer(_, let requestID, _, _):
-                    // Only the Claude stream-json mode asks for permission.
-                    emit(.notice("ignored a permission answer for '\(requestID)': no permission request is waiting"))
+                case .permissionAnswer(_, let requestID, let behavior, let message):
+                    // Only the Claude stream-json mode asks for permission; other engines say so.
+                    engine.answerPermission(requestID: requestID, behavior: behavior, message: message, context: self)
                 case .unknown(let type): emit(.notice("ignored a message of unknown type '\(type)'"))
                 case .malformed(let reason): emit(.notice("ignored a malformed message (\(reason))"))
                 }

@@ -21,6 +21,33 @@ public enum ReplyMode: Sendable, Equatable {
     case echo
     /// Replay a script (see `Script`).
     case script(Script)
+    /// Keep one Claude Code in stream-json mode (ClaudeEngine).
+    case claude(ClaudeOptions)
+}
+
+/// `--claude`: how Claude Code is started and watched.
+public struct ClaudeOptions: Sendable, Equatable {
+    /// The program (looked up in PATH): `claude`, or a stand-in.
+    public var command: String = "claude"
+    /// Passed through after the agent's own flags (everything after `--`).
+    public var extraArguments: [String] = []
+    /// Seconds of silence during a turn before it is reported as stalled (and again after each
+    /// further period).
+    public var stallAfter: Double = 120
+    /// Bytes a line of Claude's output may have; a longer one is reported, not kept.
+    public var maxLineBytes = ClaudeLineSplitter.defaultMaxLineBytes
+
+    public init() {}
+
+    /// The flags the agent always gives: persistent stream-json in and out, permission requests
+    /// on the control channel (docs/protocol.md cites where each is documented).
+    public static let fixedArguments = ["--input-format", "stream-json", "--output-format", "stream-json",
+                                        "--verbose", "--permission-prompt-tool", "stdio"]
+
+    /// The command line, resuming `resume` when given.
+    public func argv(resume: String?) -> [String] {
+        [command] + ClaudeOptions.fixedArguments + (resume.map { ["--resume", $0] } ?? []) + extraArguments
+    }
 }
 
 public struct AgentOptions: Sendable {

@@ -57,6 +57,8 @@ public protocol ReplyEngine: AnyObject {
     func nextDeadline() -> Double?
     /// Stops every child (SIGTERM to its group, SIGKILL after 300 ms).
     func shutdown()
+    /// The host's answer to a permission request (only the Claude mode asks for permission).
+    func answerPermission(requestID: String, behavior: PermissionBehavior, message: String, context: EngineContext)
 }
 
 extension ReplyEngine {
@@ -65,6 +67,9 @@ extension ReplyEngine {
     public func pollRequests(context: EngineContext) -> [PollRequest] { [] }
     public func handle(fd: Int32, revents: Int16, context: EngineContext) {}
     public func shutdown() {}
+    public func answerPermission(requestID: String, behavior: PermissionBehavior, message: String, context: EngineContext) {
+        context.emit(.notice("ignored a permission answer for '\(requestID)': no permission request is waiting"))
+    }
 }
 
 /// Reads what a child printed, up to 64 KiB. nil at EOF or error; [] when nothing is there yet.

@@ -10,6 +10,8 @@ public enum AgentEvent: Sendable, Equatable {
     case output(turn: String?, bytes: [UInt8])
     case done(turn: String, status: DoneStatus, exit: Int32)
     case notice(String)
+    /// A frame of the Claude stream-json mode (jsonl; plain shows it as a notice line).
+    case claude(ClaudeFrame)
 }
 
 public struct WireFramer: Sendable {
@@ -76,6 +78,8 @@ public struct WireFramer: Sendable {
             let line = (atLineStart ? "" : "\n") + WireFramer.noticePrefix + text + "\n"
             atLineStart = true
             return [OutputFrame(bytes: Array(line.utf8), droppable: true)]
+        case .claude(let frame):
+            return plainFrames(for: .notice(AgentMessage.claude(frame).encode()))
         }
     }
 
@@ -95,6 +99,8 @@ public struct WireFramer: Sendable {
             return frames
         case .notice(let text):
             return flushChunks() + [control(.notice(text: text))]
+        case .claude(let frame):
+            return flushChunks() + [control(.claude(frame))]
         }
     }
 

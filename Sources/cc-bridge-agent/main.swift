@@ -1,5 +1,6 @@
 // cc-bridge-agent: the reference container agent for cc-bridge's FIFO mode.
 //   cc-bridge-agent serve --name NAME [--pipe-dir DIR] [--protocol plain|jsonl] MODE
+//   cc-bridge-agent serve --name NAME --protocol jsonl --claude [--claude-command PATH] [--stall-after S] [-- CLAUDE ARGS…]
 //   cc-bridge-agent supervise [--max-restarts N] -- serve …
 //   cc-bridge-agent show-script chatty|slow|crashy
 // Argument parsing only; the agent itself is the BridgeAgent library (AgentLoop).
@@ -32,7 +33,7 @@ struct CCBridgeAgent: ParsableCommand {
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve one instance's FIFOs: <pipe-dir>/<name>.in.fifo and <name>.out.fifo.",
-        discussion: "Give exactly one of --exec, --persistent, --echo, --script. See docs/protocol.md."
+        discussion: "Give exactly one of --exec, --persistent, --echo, --script, --claude. See docs/protocol.md."
     )
 
     @Option(help: "Instance name (the FIFO file names).")
@@ -56,6 +57,18 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Replay a reply script: a file, or chatty | slow | crashy.", valueName: "FILE"))
     var script: String?
 
+    @Flag(help: "Keep one Claude Code in stream-json mode (needs --protocol jsonl); arguments after -- go to it.")
+    var claude = false
+
+    @Option(name: .customLong("claude-command"), help: ArgumentHelp("--claude: the program to run (PATH is searched).", valueName: "PATH"))
+    var claudeCommand = "claude"
+
+    @Option(name: .customLong("stall-after"), help: "--claude: seconds of silence during a turn before it is reported as stalled.")
+    var stallAfter: Double = 120
+
+    @Argument(parsing: .postTerminator, help: "--claude: more arguments for Claude Code, after --.")
+    var claudeArguments: [String] = []
+
     @Option(help: "Seconds between heartbeats while a reader is attached (jsonl; 0 = none).")
     var heartbeat: Double = 5
 
@@ -75,12 +88,21 @@ struct Serve: ParsableCommand {
     var allowUnsafePipes = false
 
     func validate() throws {
-        let modes = [exec != nil, persistent != nil, echo, script != nil].filter { $0 }.count
+        let modes = [exec != nil, persistent != nil, echo, script != nil, claude].filter { $0 }.count
         guard modes == 1 else {
-            throw ValidationError("give exactly one of --exec, --persistent, --echo, --script")
+            throw ValidationError("give exactly one of --exec, --persistent, --echo, --script, --claude")
         }
         guard WireProtocol(rawValue: wire) != nil else {
             throw ValidationError("--protocol must be plain or jsonl")
+        }
+        if claude {
+            guard wire == "jsonl" else { throw ValidationError("--claude needs --protocol jsonl (its frames have no plain form)") }
+            guard !claudeCommand.isEmpty else { throw ValidationError("--claude-command must not be empty") }
+            guard stallAfter > 0, stallAfter <= 86_400 else {
+                throw ValidationError("--stall-after must be between 0 and 86400 seconds, not \(stallAfter)")
+            }
+        } else if !claudeArguments.isEmpty {
+            throw ValidationError("arguments after -- are for --claude only: \(claudeArguments.joined(separator: " "))")
         }
         if let problem = InstanceName.problem(in: name) { throw ValidationError("--name: \(problem)") }
         guard bufferLimit > 0 else { throw ValidationError("--buffer-limit must be positive") }
@@ -99,6 +121,12 @@ struct Serve: ParsableCommand {
                 mode = .persistent(command: try CommandSplitter.split(persistent))
             } else if let script {
                 mode = .script(try Script.parse(try loadScript(script)))
+            } else if claude {
+                var claudeOptions = ClaudeOptions()
+                claudeOptions.command = claudeCommand
+                claudeOptions.extraArguments = claudeArguments
+                claudeOptions.stallAfter = stallAfter
+                mode = .claude(claudeOptions)
             } else {
                 mode = .echo
             }

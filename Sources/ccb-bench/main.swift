@@ -45,7 +45,7 @@ struct CCBBench: ParsableCommand {
 
     @Flag(help: "Print the rows as a JSON array (one object per budget row).") var json = false
     @Flag(help: "Small sizes: a smoke test that finishes quickly, also in debug builds.") var quick = false
-    @Option(help: "Only these budgets: ingest, tail, roundtrip, firehose, memory, startup, history-load, search, ipc-encoding, ipc-roundtrip (comma separated).")
+    @Option(help: "Only these budgets: ingest, tail, roundtrip, roundtrip-claude, firehose, memory, startup, history-load, search, ipc-encoding, ipc-roundtrip (comma separated).")
     var only: String?
 
     func run() throws {
@@ -65,6 +65,7 @@ struct CCBBench: ParsableCommand {
         section("ingest") { try bench.ingest() }
         section("tail") { try bench.tail() }
         section("roundtrip") { try bench.roundTrip(wire: "plain") + bench.roundTrip(wire: "jsonl") }
+        section("roundtrip-claude") { try bench.roundTrip(wire: "jsonl", claude: true) }
         section("firehose") { try bench.firehose() }
         section("memory") { try bench.memory() }
         section("startup") { try bench.startupAndIdle() }

@@ -14,11 +14,13 @@
 //             one line ending in its only `\n`.
 //   config    config.yaml text: ConfigLoader.parse must return a config or a ConfigError.
 //   ipc       bytes on the server socket: IPCFrameDecoder and IPCMessage.decode (FuzzIPC.swift).
+//   claude    a Claude Code child's stream-json stdout: the agent's line splitter and decoder
+//             (FuzzClaude.swift).
 
 import BridgeCore
 
 enum FuzzTarget: String, CaseIterable {
-    case output, `protocol`, config, ipc
+    case output, `protocol`, config, ipc, claude
 
     func run(_ data: UnsafeRawBufferPointer) {
         switch self {
@@ -26,6 +28,7 @@ enum FuzzTarget: String, CaseIterable {
         case .protocol: FuzzProtocol.run(data)
         case .config: FuzzConfig.run(data)
         case .ipc: FuzzIPC.run(data)
+        case .claude: FuzzClaude.run(data)
         }
     }
 }

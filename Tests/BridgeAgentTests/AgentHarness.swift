@@ -261,12 +261,14 @@ final class AgentFixture {
     let pipes: HostPipes
     let agent: AgentProcess
 
-    init(name: String = "t", _ arguments: [String], precreate: (String) throws -> Void = { _ in }) throws {
-        directory = try Harness.temporaryDirectory()
-        let pipeDir = directory + "/pipes"
+    /// `directory`: a fresh directory of the caller's (removed with the fixture), else a new one.
+    init(name: String = "t", _ arguments: [String], directory: String? = nil,
+         precreate: (String) throws -> Void = { _ in }) throws {
+        self.directory = try directory ?? Harness.temporaryDirectory()
+        let pipeDir = self.directory + "/pipes"
         try precreate(pipeDir)
         pipes = HostPipes(directory: pipeDir, name: name)
-        agent = try AgentProcess(["serve", "--name", name, "--pipe-dir", pipeDir] + arguments, directory: directory)
+        agent = try AgentProcess(["serve", "--name", name, "--pipe-dir", pipeDir] + arguments, directory: self.directory)
         do {
             try pipes.waitForAgent()
         } catch {

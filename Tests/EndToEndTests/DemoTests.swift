@@ -64,4 +64,27 @@ import Glibc
         #expect(Self.demoDirectories(in: tmp).isEmpty)
         #expect(try tmux.paneInfo("#{alternate_on} #{mouse_any_flag} #{cursor_flag}") == "0 0 1")
     }
+
+    /// The demo's `claude-demo` runs the agent's Claude mode against the stand-in: an approval
+    /// waits (badge), answered from the list; the tool call, the footer and the cost show.
+    @Test func demoShowsTheClaudeInstanceWithAnApprovalToolCallsAndCost() throws {
+        let scratch = Scratch()
+        let tmux = try startDemo(scratch)
+        // The name may be cut to make room for the badge and counts.
+        #expect(try tmux.waitFor("claude-de", timeout: 30), "screen:\n\(tmux.dump)")
+        #expect(try tmux.waitFor("! approve?", timeout: 30), "screen:\n\(tmux.dump)")
+        try tmux.send("j")
+        #expect(try tmux.waitFor("─ prompt → claude-demo"), "screen:\n\(tmux.dump)")
+        try tmux.send("p")
+        #expect(try tmux.waitFor("tool     Bash"), "screen:\n\(tmux.dump)")
+        try tmux.send("y")
+        // The second tool asks while the instance is in view: the overlay opens by itself.
+        #expect(try tmux.waitFor("tool     Read"), "screen:\n\(tmux.dump)")
+        try tmux.send("y")
+        #expect(try tmux.waitFor("✻ "), "the footer:\n\(tmux.dump)")
+        let screen = try tmux.screen()
+        #expect(screen.contains("⏺ Bash") && screen.contains("⏺ Read") && screen.contains("$0.0125"), "screen:\n\(screen)")
+        try tmux.send("q")
+        #expect(try tmux.waitFor("EXITED 0", timeout: 20), "screen:\n\(tmux.dump)")
+    }
 }

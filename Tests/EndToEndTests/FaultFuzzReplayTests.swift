@@ -9,7 +9,7 @@ import Testing
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures").path
 
-    @Test(arguments: ["output", "protocol", "config", "ipc"])
+    @Test(arguments: ["output", "protocol", "config", "ipc", "claude"])
     func seedCorpusAndRegressionsReplayCleanly(target: String) throws {
         let fuzz = try Binaries.path("ccb-fuzz")
         var files: [String] = []

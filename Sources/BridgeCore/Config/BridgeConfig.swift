@@ -68,7 +68,15 @@ public struct TUISettings: Sendable, Equatable {
     /// Actions that ask y/n before they act (`tui.confirm`); nil: the defaults (interrupt,
     /// resend_turn, quit while busy).
     public var confirm: [String]?
+    /// How the TUI tells you a turn ended out of view, an approval waits or an instance fails.
+    public var notify = NotifyMode.bell
     public init() {}
+}
+
+/// `tui.notify`: the terminal bell, a desktop notification through OSC 9 (iTerm2, WezTerm,
+/// kitty, foot) or OSC 777 (rxvt, VTE/GNOME Terminal), or nothing.
+public enum NotifyMode: String, Sendable, Equatable, CaseIterable {
+    case bell, osc9, osc777, off
 }
 
 public enum PathExpansion {

@@ -142,6 +142,12 @@ struct ConfigReader {
             case "wrap": tui.wrap = try bool(value, path)
             case "timestamps": tui.timestamps = try bool(value, path)
             case "gone_grace_seconds": tui.goneGraceSeconds = try seconds(value, path)
+            case "notify":
+                let text = try string(value, path)
+                guard let mode = NotifyMode(rawValue: text) else {
+                    throw error(value, path, "expected one of bell, osc9, osc777, off, got \"\(text)\"")
+                }
+                tui.notify = mode
             case "keys":
                 for (action, keysNode) in try mapping(value, path) {
                     tui.keys[action] = try stringList(keysNode, path + "." + action)

@@ -127,6 +127,18 @@ public final class InstanceHub {
         connection.delivery.enqueue(.init(promptID: promptID, bytes: bytes, timeout: timeout))
     }
 
+    /// Sends a framed host message other than a prompt (the answer to a permission request) through
+    /// the instance's one delivery queue; reported as `.delivered(promptID)`. Only a framed agent
+    /// understands one: otherwise nothing is written and the delivery fails.
+    public func sendMessage(_ message: HostMessage, to instance: String, promptID: String, timeout: Double = 2) {
+        guard let connection = connections[instance], connection.decoder.mode == .framed else {
+            onEvent(.delivered(instance: instance, promptID: promptID, error: .unsafe(.missing(path: instance))))
+            return
+        }
+        let bytes = Array(message.encode().utf8) + [0x0A]
+        connection.delivery.enqueue(.init(promptID: promptID, bytes: bytes, timeout: timeout))
+    }
+
     /// A prompt was delivered to a plain agent whose open line is its bare `❯ ` marker: the
     /// marker line is dropped (the host shows the prompt in its place); see
     /// `StreamDecoder.absorbReplyMarker`.
@@ -221,7 +233,16 @@ public final class InstanceHub {
             case .bytes(let n):
                 total += n
                 rawBytes?(name, UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
-                connection.decoder.feed(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]), into: &batch, events: &events)
+                var start = 0
+                while start < n {
+                    start += connection.decoder.feed(UnsafeRawBufferPointer(rebasing: readBuffer[start..<n]), into: &batch,
+                                                     events: &events, stopAtClaudeFrame: true)
+                    // A Claude frame (a tool call, a footer) is shown where it came: the output
+                    // before it is reported first, then it, then what follows.
+                    if start < n || events.last.map({ if case .claude = $0 { true } else { false } }) == true {
+                        report(name, connection)
+                    }
+                }
             case .wouldBlock:
                 break reading
             case .endOfFile:
@@ -237,7 +258,14 @@ public final class InstanceHub {
         // this output belongs to, so session tracking must see the output before the event.
         // Output means the agent is reading again: a held prompt was probably taken.
         if total > 0 { connection.delivery.poke() }
+        report(name, connection)
+    }
+
+    /// Reports the output and events collected so far (output first) and empties both.
+    private func report(_ name: String, _ connection: Connection) {
         if !batch.isEmpty { onEvent(.output(instance: name, batch: batch)) }
         for event in events { onEvent(.stream(instance: name, event: event)) }
+        batch.removeAll(keepingCapacity: true)
+        events.removeAll(keepingCapacity: true)
     }
 }

@@ -58,6 +58,10 @@ extension SessionHub {
             if let error { onEvent(.notice(instance: name, notice: .interruptFailed(error.description))) }
             return
         }
+        if id.hasPrefix(Self.answerPrefix) {
+            if let error { onEvent(.notice(instance: name, notice: .answerFailed(error.description))) }
+            return
+        }
         guard let item = pending.removeValue(forKey: id) else { return }
         let session = sessions[name]
         session?.sending.remove(id)

@@ -43,6 +43,7 @@ public final class SessionHub {
     /// Instances whose reader lock another process holds: the refusal last reported.
     var refused: [String: String] = [:]
     var interruptCounter = 0
+    var answerCounter = 0
     var sessionTimer: EventLoop.TimerID?
     var sessionTimerDue: Double?
     var outboxTimer: EventLoop.TimerID?
@@ -134,6 +135,7 @@ public final class SessionHub {
         case .output(let name, let batch):
             let now = Self.now()
             let session = sessions[name]
+            session?.stalledSeconds = nil
             if let session { lifecycle(session, session.liveness.signOfLife()) }
             onEvent(.output(instance: name, batch: batch))
             monitor?.noteOutput(instance: name, at: now)
@@ -173,9 +175,12 @@ public final class SessionHub {
             if let session { lifecycle(session, session.liveness.signOfLife()) }
         case .hello(let pid, _):
             if let session { lifecycle(session, session.liveness.hello(pid: pid)) }
-        case .notice, .chunkStarted, .claude:
+        case .claude(let frame):
+            if let session { claudeFrame(session, frame, at: now) }
+        case .notice, .chunkStarted:
             break
         }
+        if let session, session.stalledSeconds != nil, event.isProgress { session.stalledSeconds = nil }
         onEvent(.stream(instance: name, event: event))
         pumpOutbox(name)
     }
@@ -247,17 +252,25 @@ public final class SessionHub {
 
     /// Reports the instance's activity when it changed.
     func updateActivity(_ session: InstanceSession) {
+        pruneApprovals(session)
         let activity: Activity
+        let open = session.tracker.turns.contains(where: { $0.status.isOpen })
         if session.liveness.state == .down {
             activity = .agentDown
+        } else if !session.approvals.isEmpty {
+            activity = .waitingForApproval(session.approvals.count)
         } else if session.outbox.count > 0 {
             activity = .queued(session.outbox.count)
         } else if !session.sending.isEmpty {
             activity = .sending
-        } else if session.tracker.turns.contains(where: { $0.status.isOpen }) {
+        } else if open, let seconds = session.stalledSeconds {
+            activity = .stalled(seconds)
+        } else if open {
             activity = .working
         } else if session.restarted {
             activity = .agentRestarted
+        } else if lastTurnFailed(session) {
+            activity = .failed
         } else {
             activity = .idle
         }
@@ -289,6 +302,17 @@ public final class SessionHub {
                 self.updateActivity(session)
             }
             self.scheduleSessionTick()
+        }
+    }
+}
+
+extension StreamEvent {
+    /// The agent shows the turn moving (what ends a stall); heartbeats and notices do not.
+    var isProgress: Bool {
+        switch self {
+        case .chunkStarted, .done, .replyMarker: true
+        case .claude(let frame): if case .stalled = frame { false } else { true }
+        case .modeChanged, .hello, .heartbeat, .notice: false
         }
     }
 }

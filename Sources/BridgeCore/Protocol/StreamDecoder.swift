@@ -54,6 +54,8 @@ public struct StreamDecoder {
     private var passingThrough = false
     /// Ids whose first chunk was seen and whose done was not (bounded, oldest forgotten first).
     private var openIds: [String] = []
+    /// A Claude frame was just decoded: `feedFramed` returns after it.
+    private var pausedAtFrame = false
 
     public init(maxLineBytes: Int = 64 << 10, maxFrameBytes: Int = 4 << 20,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
@@ -66,6 +68,15 @@ public struct StreamDecoder {
     }
 
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, into batch: inout OutputBatch, events: inout [StreamEvent]) {
+        feed(bytes, into: &batch, events: &events, stopAtClaudeFrame: false)
+    }
+
+    /// Feeds `bytes`; with `stopAtClaudeFrame`, returns right after a Claude frame (the number of
+    /// bytes consumed), so the caller can report the output before it, then the frame, then feed
+    /// the rest: a tool call's line lands between the text before it and the text after it.
+    @discardableResult
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, into batch: inout OutputBatch, events: inout [StreamEvent],
+                              stopAtClaudeFrame: Bool) -> Int {
         bytes.withMemoryRebound(to: UInt8.self) { buffer in
             var rest = buffer[...]
             while !rest.isEmpty {
@@ -73,7 +84,12 @@ public struct StreamDecoder {
                 case .plain: rest = feedPlain(rest, &batch, &events)
                 case .framed: rest = feedFramed(rest, &batch, &events)
                 }
+                if pausedAtFrame {
+                    pausedAtFrame = false
+                    if stopAtClaudeFrame { return rest.startIndex - buffer.startIndex }
+                }
             }
+            return buffer.count
         }
     }
 
@@ -242,6 +258,7 @@ public struct StreamDecoder {
                     frame.removeAll(keepingCapacity: true)
                     line.withUnsafeBufferPointer { handleFrame($0, &batch, &events) }
                 }
+                if pausedAtFrame { return base[(nl + 1)...] }
             } else {
                 frame.append(contentsOf: UnsafeBufferPointer(rebasing: base[i..<end]))
             }
@@ -276,6 +293,7 @@ public struct StreamDecoder {
             events.append(.hello(pid: pid, version: InstanceScanner.displayName(version)))
         case .success(.claude(let frame)):
             events.append(.claude(frame))
+            pausedAtFrame = true
         case .failure:
             processor.feed(UnsafeRawBufferPointer(line), into: &batch)
             processor.feed([0x0A], into: &batch)

@@ -118,6 +118,9 @@ public enum ServerWire {
         case .queued(let count): ["state": "queued", "count": .int(count)]
         case .agentDown: ["state": "agent_down"]
         case .agentRestarted: ["state": "agent_restarted"]
+        case .waitingForApproval(let count): ["state": "waiting_for_approval", "count": .int(count)]
+        case .stalled(let seconds): ["state": "stalled", "silent_seconds": .int(seconds)]
+        case .failed: ["state": "failed"]
         }
     }
 

@@ -1,6 +1,9 @@
 // Activity: what an instance is doing, in a word a user reads at a glance. Derived by the
 // SessionHub from protocol facts (delivery results, output, framed `done`, the agent's liveness)
-// and from timers only where the protocol gives none (the plain quiet period).
+// and from timers only where the protocol gives none (the plain quiet period). The Claude
+// stream-json mode adds exact facts: a permission request (waiting for approval), the agent's
+// stall watchdog, and the turn result's error flag; `failed` is derived for every protocol from
+// how the last turn ended.
 
 public enum Activity: Equatable, Sendable {
     /// Nothing open: no prompt on its way, no reply running.
@@ -15,4 +18,13 @@ public enum Activity: Equatable, Sendable {
     case agentDown
     /// The agent came back after it was down; shown until the next prompt.
     case agentRestarted
+    /// Claude asks for permission to use a tool: this many requests wait for the user's answer.
+    case waitingForApproval(Int)
+    /// A turn is open and Claude has been silent this many seconds (the agent's watchdog).
+    case stalled(Int)
+    /// Nothing open; the last turn ended in an error (failed, timed out, or Claude's error result).
+    case failed
+
+    /// The user is needed: an approval waits.
+    public var needsUser: Bool { if case .waitingForApproval = self { true } else { false } }
 }

@@ -22,6 +22,19 @@ final class InstanceSession {
     var errorShown = false
     /// The last outbox delivery failure reported (other than "not listening").
     var lastDeliveryFailure: String?
+    /// Claude permission requests waiting for the user's answer, oldest first (bounded).
+    var approvals: [PendingApproval] = []
+    /// The agent's watchdog says Claude is silent this long while a turn is open; cleared by the
+    /// next sign of progress.
+    var stalledSeconds: Int?
+    /// Tools started and not yet answered: tool id -> name, summary, start (bounded), so a
+    /// finished call can be written to the history as one transcript line.
+    var toolsRunning: [String: (name: String, summary: String, at: Double)] = [:]
+    /// The turn whose Claude result said is_error (the next turn clears it).
+    var failedResultTurn: String?
+
+    static let maxApprovals = 16
+    static let maxToolsRunning = 64
 
     init(name: InstanceName, settings: SessionSettings, stateDirectory: String, lock: ReaderLock?) {
         self.name = name.rawValue
@@ -29,5 +42,15 @@ final class InstanceSession {
         store = HistoryStore(instance: name, stateDirectory: stateDirectory, maxHistory: settings.maxHistory)
         outbox = Outbox(store: store)
         self.lock = lock
+    }
+}
+
+/// A Claude permission request of turn `turnID` that waits for the user's answer.
+public struct PendingApproval: Equatable, Sendable {
+    public var turnID: String
+    public var request: PermissionRequestInfo
+    public init(turnID: String, request: PermissionRequestInfo) {
+        self.turnID = turnID
+        self.request = request
     }
 }

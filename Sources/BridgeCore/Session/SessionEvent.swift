@@ -61,6 +61,8 @@ public enum SessionNotice: Equatable, Sendable {
     /// A queued prompt could not be delivered for a reason other than "not listening".
     case queuedNotDelivered(String)
     case interruptFailed(String)
+    /// The answer to a Claude permission request could not be written to the in-FIFO.
+    case answerFailed(String)
     /// A plain-protocol agent that is not cc-bridge-agent: it has no interrupt (a 0x03 byte
     /// would reach it as a prompt line), so nothing was sent.
     case interruptUnsupported

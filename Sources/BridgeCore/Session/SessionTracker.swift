@@ -66,6 +66,8 @@ public struct SessionTracker: Sendable {
     public private(set) var lastHeartbeat: Double?
     /// Output that arrived while no turn was open (a banner, another client's reply).
     public private(set) var unattributedBytes = 0
+    /// Open turns that wait for the user (a Claude permission request): they never time out.
+    public var awaitingUser: Set<String> = []
 
     // Lifetime totals: they survive max_history trimming.
     public private(set) var requests = 0
@@ -184,6 +186,33 @@ public struct SessionTracker: Sendable {
         }
     }
 
+    /// A line of the turn's transcript that is not output text (a Claude tool call, the turn's
+    /// footer): kept in the turn's response, so its history shows it; it is activity, as output is.
+    @discardableResult
+    public mutating func transcriptLine(_ line: String, turnID: String, at time: Double) -> [Turn] {
+        touch(time)
+        lastOutputAt = time
+        guard let i = index(of: turnID), turns[i].status.isOpen else { return [] }
+        if turns[i].status == .pending {
+            turns[i].status = .active
+            turns[i].firstByteAt = time
+        }
+        turns[i].lastOutputAt = time
+        if !turns[i].truncated {
+            // On a line of its own, after any text of the turn that is still unterminated.
+            let separator = turns[i].response.isEmpty || turns[i].response.hasSuffix("\n") ? "" : "\n"
+            Self.append(separator + line + "\n", to: &turns[i])
+        }
+        return [turns[i]]
+    }
+
+    /// A sign the turn is being worked on that carries no text (a tool started, Claude asks).
+    public mutating func turnProgress(id: String, at time: Double) {
+        touch(time)
+        guard let i = index(of: id), turns[i].status.isOpen else { return }
+        turns[i].lastOutputAt = time
+    }
+
     /// A framed heartbeat: the agent is alive (no effect on turns).
     public mutating func heartbeat(at time: Double) {
         lastHeartbeat = time
@@ -222,6 +251,7 @@ public struct SessionTracker: Sendable {
         var changed: [Turn] = []
         for i in turns.indices where turns[i].status.isOpen {
             let turn = turns[i]
+            if awaitingUser.contains(turn.id) { continue }
             if turn.status == .active, framing == .plain, let last = turn.lastOutputAt,
                now - last >= settings.quietPeriod {
                 // The reply ended when its output stopped, not when we noticed.

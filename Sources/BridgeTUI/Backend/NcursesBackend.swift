@@ -106,7 +106,13 @@ public final class NcursesBackend {
         refresh()
         writeRaw(Self.pasteOn)
         setMouse(mouse)
+        // The title is ours while we run: the old one is saved and comes back on exit.
+        writeRaw(TerminalNotifier.pushTitle)
+        setTitle("cc-bridge-tui")
     }
+
+    /// Sets the terminal title (OSC 2); text made printable by TerminalNotifier.
+    public func setTitle(_ text: String) { writeRaw(TerminalNotifier.title(text)) }
 
     /// Takes the environment's locale; where that is not UTF-8 but the terminal is taken to be,
     /// switches LC_CTYPE to an installed UTF-8 locale, else draws ASCII (see TerminalCharset).
@@ -169,6 +175,7 @@ public final class NcursesBackend {
     /// Turns the terminal modes off and ends ncurses. Safe to call twice.
     public func stop() {
         guard isRunning else { return }
+        writeRaw(TerminalNotifier.popTitle)
         writeRaw(Self.modesOff)
         curs_set(1)
         endwin()

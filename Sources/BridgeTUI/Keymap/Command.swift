@@ -21,6 +21,8 @@ public enum Command: String, CaseIterable, Hashable, Sendable {
     case closeOverlay, confirmInput
     // Outbox and turn history
     case toggleOutbox, cancelQueued, toggleTurns, jumpToTurn, resendTurn
+    // Claude transcripts and approvals
+    case toggleToolOutput, showApproval, allowOnce, allowSession, denyApproval, sendDenial
 
     /// Looks a command up by its action name; `scroll-up`, `scroll_up` and `scrollUp` all match.
     public init?(actionName: String) {
@@ -54,6 +56,10 @@ public enum KeyContext: String, CaseIterable, Hashable, Sendable {
     case outbox
     /// The turn-history overlay.
     case turns
+    /// The approval overlay (a Claude permission request).
+    case approval
+    /// The field for a denial's reason.
+    case approvalReason
 
     public var title: String {
         switch self {
@@ -67,6 +73,8 @@ public enum KeyContext: String, CaseIterable, Hashable, Sendable {
         case .help: "help"
         case .outbox: "queued prompts"
         case .turns: "turn history"
+        case .approval: "approval"
+        case .approvalReason: "denial reason"
         }
     }
 }

@@ -71,6 +71,8 @@ public struct Keymap: Sendable, Equatable {
         case .help: [.help, .global]
         case .outbox: [.outbox, .global]
         case .turns: [.turns, .global]
+        case .approval: [.approval, .global]
+        case .approvalReason: [.approvalReason, .lineEdit, .global]
         }
     }
 
@@ -149,7 +151,7 @@ public struct Keymap: Sendable, Equatable {
         "/ searches forward (newer, downwards) from the top of the view and wraps; n goes on that way, N goes back.",
     ]
 
-    public static let groups = ["General", "Instances", "Output", "Search and filter", "Prompt", "History and outbox", "Help"]
+    public static let groups = ["General", "Instances", "Output", "Search and filter", "Prompt", "History and outbox", "Approvals", "Help"]
 
     public static let defaults = Keymap(bindings: [
         // General
@@ -185,6 +187,7 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["u"], .undoClear, "Undo the last clear of the pane, with what arrived since", group: "Output", [.navigation]),
         KeyBinding(["s"], .saveScrollback, "Save the scrollback to a file", group: "Output", [.navigation]),
         KeyBinding(["y"], .copyTurn, "Copy the last turn to the clipboard (OSC 52)", group: "Output", [.navigation]),
+        KeyBinding(["e"], .toggleToolOutput, "Expand or collapse a tool call's result: the one at the bottom of the pane, or the nearest above it", group: "Output", [.navigation]),
         // Search and filter
         KeyBinding(["/"], .search, "Search the scrollback forward (downwards, to newer lines) from the top of the view, wrapping at the end; opens empty, Up brings back the last search. Smart case: a query in lower case ignores case, one with a capital letter does not", group: "Search and filter", [.navigation]),
         KeyBinding(["n"], .nextMatch, "Next match in the search's direction (newer, downwards)", group: "Search and filter", [.navigation]),
@@ -223,6 +226,14 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["j", "down"], .scrollDown, "Next entry", group: "History and outbox", [.outbox, .turns]),
         KeyBinding(["k", "up"], .scrollUp, "Previous entry", group: "History and outbox", [.outbox, .turns]),
         KeyBinding(["esc", "q"], .closeOverlay, "Close the list", group: "History and outbox", [.outbox, .turns]),
+        // Approvals
+        KeyBinding(["p"], .showApproval, "Answer the selected instance's waiting approval (badge ! in the list), without attaching", group: "Approvals", [.navigation]),
+        KeyBinding(["y"], .allowOnce, "Allow this tool use once", group: "Approvals", [.approval]),
+        KeyBinding(["A"], .allowSession, "Allow this tool for the rest of the session", group: "Approvals", [.approval]),
+        KeyBinding(["n"], .denyApproval, "Deny: a field for an optional reason opens; Enter sends the denial", group: "Approvals", [.approval]),
+        KeyBinding(["esc", "q"], .closeOverlay, "Close and leave the request pending (nothing is ever approved by default)", group: "Approvals", [.approval]),
+        KeyBinding(["enter"], .sendDenial, "Send the denial with the reason typed (may be empty)", group: "Approvals", [.approvalReason]),
+        KeyBinding(["esc"], .closeOverlay, "Back to the request, nothing sent", group: "Approvals", [.approvalReason]),
         // Help
         KeyBinding(["esc", "q"], .closeOverlay, "Close the help (never quits)", group: "Help", [.help]),
         KeyBinding(["j", "down"], .scrollDown, "Scroll the help down", group: "Help", [.help]),

@@ -36,6 +36,8 @@ public enum Action: Sendable, Equatable {
     /// The agent went away or came back: a marker line in the scrollback.
     case agentLifecycle(instance: String, change: AgentLifecycle, at: Double)
     case activityChanged(instance: String, activity: Activity)
+    /// A frame of an agent in Claude stream-json mode (strings not yet sanitized).
+    case claude(instance: String, frame: ClaudeFrame, at: Double)
     case streamState(instance: String, text: String)
     case tick(now: Double)
     /// The runtime's report about an effect it ran (a saved file, a copy, a failure).
@@ -62,4 +64,10 @@ public enum Effect: Hashable, Sendable {
     /// Job control, as Ctrl-Z in a shell: give the terminal back, stop the job, re-establish
     /// everything when continued.
     case suspend
+    /// Answer a Claude permission request on the instance's in-FIFO.
+    case answerPermission(instance: String, requestID: String, behavior: PermissionBehavior, message: String)
+    /// Tell the user (`tui.notify`: bell, OSC 9, OSC 777 or nothing); the text names the instance.
+    case notify(String)
+    /// Set the terminal's title (OSC 2); the backend restores the old one on exit.
+    case setTitle(String)
 }

@@ -17,10 +17,12 @@ public enum Focus: String, Hashable, Sendable {
     case list, output, prompt, help, search, filter
     /// The outbox overlay (queued prompts) and the turn-history overlay.
     case outbox, turns
+    /// A Claude permission request, and the field for a denial's reason.
+    case approval, approvalReason
     /// Overlays that list entries and take j/k.
-    public var isOverlay: Bool { self == .help || self == .outbox || self == .turns }
+    public var isOverlay: Bool { self == .help || self == .outbox || self == .turns || self == .approval }
     /// Fields where printable keys are text.
-    public var isTextEntry: Bool { self == .prompt || self == .search || self == .filter }
+    public var isTextEntry: Bool { self == .prompt || self == .search || self == .filter || self == .approvalReason }
 }
 
 public enum Mode: Hashable, Sendable {
@@ -197,6 +199,8 @@ public struct InstanceState: Sendable {
     public var queue: [OutboxEntry] = []
     /// What the last clear removed, kept for `undoClear` until `until` (one per instance).
     public var cleared: ClearedPane?
+    /// A Claude stream-json session's tool calls, text structure, approvals and cost.
+    public var transcript = TranscriptState()
 
     public init(info: InstanceInfo, scrollback: Scrollback, view: OutputView) {
         self.info = info
@@ -259,6 +263,12 @@ public struct AppState: Sendable {
     public var nextPromptNumber = 1
     /// Set by the reducer when the whole screen must be repainted (resize, clear).
     public var needsFullRepaint = false
+    /// The instance whose approval the approval overlay shows.
+    public var approvalInstance: String?
+    /// Notifications (`tui.notify`): the last one's time and those held back by the rate limit.
+    public var notifications = NotificationQueue()
+    /// How many instances waited when the terminal title was last set (nil: not set yet).
+    public var titleWaiting: Int?
 
     public init(
         settings: TUISettings = TUISettings(), theme: Theme = .builtinDefault,

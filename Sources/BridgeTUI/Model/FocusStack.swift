@@ -45,8 +45,8 @@ public struct FocusStack: Hashable, Sendable {
         switch focus {
         case .list, .output: 0
         case .prompt: 1
-        case .search, .filter: 2
-        case .help, .outbox, .turns: 3
+        case .search, .filter, .approvalReason: 2
+        case .help, .outbox, .turns, .approval: 3
         }
     }
 }

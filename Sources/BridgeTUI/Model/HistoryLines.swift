@@ -9,6 +9,14 @@ public enum HistoryLines {
         OutputLine(text: text, runs: text.isEmpty ? [] : [StyleRun(start: 0, count: text.utf8.count, style: style)], timestamp: time)
     }
 
+    /// A Claude transcript line kept in the history (a tool call, a turn's footer: see
+    /// ClaudeTranscript) is drawn in its role, as live; other response lines are dim.
+    static func style(ofResponseLine part: Substring, theme: Theme) -> TextStyle? {
+        if part.hasPrefix(ClaudeTranscript.toolMark + " ") { return theme.textStyle(.outputTool) }
+        if part.hasPrefix(ClaudeTranscript.footerMark + " ") { return theme.textStyle(.outputFooter) }
+        return nil
+    }
+
     public static func lines(for turn: Turn, theme: Theme) -> [OutputLine] {
         var out: [OutputLine] = []
         let promptStyle = theme.textStyle(.outputPrompt)
@@ -21,7 +29,7 @@ public enum HistoryLines {
         let at = turn.firstByteAt ?? turn.sentAt
         if !response.isEmpty {
             for part in response.split(separator: "\n", omittingEmptySubsequences: false) {
-                out.append(line(String(part), style: dim, at: at))
+                out.append(line(String(part), style: style(ofResponseLine: part, theme: theme) ?? dim, at: at))
             }
         }
         if turn.status != .completed {

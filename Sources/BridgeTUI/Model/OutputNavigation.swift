@@ -11,7 +11,8 @@ public enum OutputRows {
     public static let timestampWidth = 9
 
     public static func count(_ line: OutputLine, width: Int, wrap: Bool) -> Int {
-        guard wrap else { return 1 }
+        // A line may hold newlines (an expanded tool result): each starts a row.
+        guard wrap else { return 1 + line.text.utf8.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } }
         var rows = 1
         forEachBreak(line.text, width: width) { _ in rows += 1 }
         return rows
@@ -22,7 +23,7 @@ public enum OutputRows {
     /// a row moves to the next one when it fits there; a longer word breaks at the edge. Each
     /// wide character is a word of its own (CJK text breaks between characters). Spaces that do
     /// not fit at a row's end are swallowed by the break; zero-width characters stay with the
-    /// character before them.
+    /// character before them. A newline always starts a row (after it).
     static func forEachBreak(_ text: String, width: Int, _ body: (Int) -> Void) {
         let width = Swift.max(1, width)
         var col = 0
@@ -35,6 +36,13 @@ public enum OutputRows {
             let w = CharWidth.of(ch)
             let length = ch.utf8.count
             defer { byte += length }
+            if ch == "\n" {
+                body(byte + length)
+                col = 0
+                word = nil
+                swallowing = false
+                continue
+            }
             if w == 0 { continue }
             let isSpace = ch == " " || ch == "\t"
             if swallowing {
@@ -143,7 +151,7 @@ extension InstanceState {
     }
 
     public func rows(of lineNumber: Int, width: Int) -> Int {
-        guard let line = scrollback.line(at: lineNumber) else { return 1 }
+        guard let line = displayLine(at: lineNumber, theme: .builtinDefault) else { return 1 }
         return OutputRows.count(line, width: contentWidth(width), wrap: view.wrap)
     }
 

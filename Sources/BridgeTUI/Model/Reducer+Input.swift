@@ -62,8 +62,8 @@ extension AppState {
     mutating func handlePaste(_ text: String) {
         switch effectiveFocus {
         case .prompt: insertText(text)
-        case .search, .filter: insertText(text.replacingOccurrences(of: "\n", with: " "))
-        case .help, .outbox, .turns: break
+        case .search, .filter, .approvalReason: insertText(text.replacingOccurrences(of: "\n", with: " "))
+        case .help, .outbox, .turns, .approval: break
         case .list, .output:
             // A paste is meant for the prompt: open it and insert (never submit).
             guard activeIndex != nil else { return }

@@ -72,6 +72,12 @@ extension AppState {
             return [.saveScrollback(instance: active.name, path: path)]
         case .copyTurn:
             return copyTurn()
+        case .toggleToolOutput:
+            guard let active = activeInstance, let anchor = active.anchor?.line else { info("no tool calls here"); break }
+            var expanded: Bool?
+            withActive { expanded = $0.toggleTool(near: anchor) }
+            guard let expanded else { info("no tool calls in \(active.name)"); break }
+            info(expanded ? "tool result expanded (\(keymap.label(for: .toggleToolOutput) ?? "e") collapses)" : "tool result collapsed")
         case .interrupt:
             guard let active = activeInstance else { break }
             info("interrupt sent to \(active.name)")

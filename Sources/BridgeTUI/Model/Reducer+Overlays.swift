@@ -7,6 +7,9 @@ extension AppState {
     mutating func performOverlay(_ command: Command) -> [Effect] {
         let pane = outputPane
         switch command {
+        case .closeOverlay where focus == .approvalReason:
+            focusStack.pop()
+            entry = LineEditor()
         case .toggleHelp, .closeOverlay:
             if focus.isOverlay {
                 focusStack.pop()

@@ -57,7 +57,7 @@ extension AppState {
     mutating func editFocused(_ body: (inout LineEditor) -> Void) {
         switch effectiveFocus {
         case .prompt: withActive { body(&$0.prompt) }
-        case .search, .filter: body(&entry)
+        case .search, .filter, .approvalReason: body(&entry)
         default: break
         }
     }

@@ -18,6 +18,10 @@ extension AppState {
                 // engine dropped it too), as a terminal shows the typed prompt after the marker.
                 instance.removeOpenReplyMarker()
                 let lines = HistoryLines.lines(for: Turn(id: id, prompt: text, sentAt: time, status: .completed), theme: theme)
+                instance.classifyTranscript()
+                instance.noteInserted(at: instance.endLine - (instance.scrollback.lastIsOpen && !instance.scrollback.isEmpty ? 1 : 0),
+                                      count: lines.count)
+                instance.transcript.inFence = false
                 let first = instance.insertFinishedLines(lines, height: pane.rows, width: pane.cols)
                 // The turn starts at its prompt line.
                 instance.turnLines[id] = first

@@ -7,6 +7,11 @@ import BridgeCore
 
 /// Applies one action; returns what the runtime must do.
 public func reduce(state: inout AppState, action: Action) -> [Effect] {
+    let effects = route(state: &state, action: action)
+    return effects + state.settle()
+}
+
+private func route(state: inout AppState, action: Action) -> [Effect] {
     switch action {
     case .key(let event): return state.handleKey(event)
     case .paste(let text): state.applyPaste(text); return []
@@ -15,19 +20,29 @@ public func reduce(state: inout AppState, action: Action) -> [Effect] {
     case .resize(let rows, let cols): state.resize(rows: rows, cols: cols); return []
     case .instancesChanged(let infos): state.updateInstances(infos); return []
     case .instanceRemoved(let name, let grace): state.removeGoneInstance(name, after: grace); return []
-    case .output(let name, let batch): state.appendOutput(name, batch); return []
+    case .output(let name, let batch):
+        state.appendOutput(name, batch)
+        state.withInstance(name) { $0.classifyTranscript() }
+        return []
     case .sendResult(let name, let id, let error): state.handleSendResult(name, id, error); return []
     case .queueChanged(let name, let count): state.handleQueueChanged(name, count); return []
     case .historyRestored(let name, let turns, let inputs, let queue):
         state.restoreHistory(name, turns: turns, inputs: inputs, queue: queue)
         return []
-    case .turnsChanged(let name, let turns): state.withInstance(name) { $0.upsertTurns(turns) }; return []
+    case .turnsChanged(let name, let turns):
+        let effects = state.turnsEnded(name, turns)
+        state.withInstance(name) { $0.upsertTurns(turns) }
+        return effects
     case .outboxChanged(let name, let entries): state.handleOutboxChanged(name, entries); return []
     case .sendQueued(let name, let id, let reason): state.handleSendQueued(name, id, reason); return []
     case .promptAccepted, .agentLifecycle, .activityChanged: return state.reduceSession(action)
-    case .healthUpdated(let rows, let perInstance): state.handleHealth(rows, perInstance); return []
+    case .healthUpdated(let rows, let perInstance):
+        let effects = state.healthChanged(perInstance)
+        state.handleHealth(rows, perInstance)
+        return effects
+    case .claude(let name, let frame, let time): return state.reduceClaude(name, frame, at: time)
     case .streamState(let name, let text): state.withInstance(name) { $0.streamState = text }; return []
-    case .tick(let now): state.tick(now); return []
+    case .tick(let now): state.tick(now); return state.notifications.flush(now: now)
     case .notice(let message): state.status = message; return []
     case .command(let command): return state.perform(command)
     }
@@ -48,8 +63,11 @@ extension AppState {
         case .scrollUp, .scrollDown, .pageUp, .pageDown:
             return focus.isOverlay ? performOverlay(command) : performOutput(command)
         case .halfPageUp, .halfPageDown, .scrollTop, .followTail, .scrollLeft, .scrollRight,
-             .toggleWrap, .toggleTimestamps, .clearPane, .undoClear, .saveScrollback, .copyTurn, .interrupt:
+             .toggleWrap, .toggleTimestamps, .clearPane, .undoClear, .saveScrollback, .copyTurn, .interrupt,
+             .toggleToolOutput:
             return performOutput(command)
+        case .showApproval, .allowOnce, .allowSession, .denyApproval, .sendDenial:
+            return performApproval(command)
         case .search, .filter, .confirmInput, .cancelInput, .nextMatch, .previousMatch, .toggleRegex:
             return performSearch(command)
         case .enterPrompt, .leavePrompt, .submitPrompt, .insertNewline, .cancelPrompt,

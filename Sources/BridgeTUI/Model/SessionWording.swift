@@ -18,6 +18,8 @@ public enum SessionWording {
             StatusMessage("queued prompt for \(instance) not delivered: \(text); will retry", kind: .error, expires: now + 10)
         case .interruptFailed(let text):
             StatusMessage("interrupt not delivered: \(text)", kind: .error)
+        case .answerFailed(let text):
+            StatusMessage("\(instance): the answer to the permission request was not delivered: \(text)", kind: .error, expires: now + 15)
         case .interruptUnsupported:
             StatusMessage("\(instance): this agent cannot be interrupted (plain protocol, not cc-bridge-agent); nothing sent",
                           kind: .error, expires: now + 15)
@@ -74,6 +76,21 @@ public enum SessionWording {
         return text
     }
 
+    /// The activity as the instance list shows it, short; nil for idle (and for a queue, which the
+    /// list counts itself).
+    public static func listActivity(_ activity: Activity) -> String? {
+        switch activity {
+        case .idle, .queued: nil
+        case .sending: "sending"
+        case .working: "working"
+        case .agentDown: "down"
+        case .agentRestarted: "restarted"
+        case .waitingForApproval: "approve?"
+        case .stalled: "stalled"
+        case .failed: "failed"
+        }
+    }
+
     public static func activity(_ activity: Activity) -> String {
         switch activity {
         case .idle: "idle"
@@ -82,6 +99,9 @@ public enum SessionWording {
         case .queued(let n): "\(n) queued"
         case .agentDown: "agent down"
         case .agentRestarted: "agent restarted"
+        case .waitingForApproval(let n): n == 1 ? "waiting for approval" : "\(n) approvals waiting"
+        case .stalled(let seconds): "stalled \(seconds) s"
+        case .failed: "failed"
         }
     }
 }

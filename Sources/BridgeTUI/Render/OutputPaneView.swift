@@ -59,7 +59,7 @@ enum OutputPaneView {
         var current: Int? = anchorLine
         var first = true
         while let n = current, total < rect.rows {
-            guard let line = instance.scrollback.line(at: n) else { break }
+            guard let line = instance.displayLine(at: n, theme: theme) else { break }
             var rows = layoutRows(line.text, width: width, wrap: instance.view.wrap, offset: instance.view.horizontalOffset)
             if first {
                 rows.removeLast(min(skip, rows.count - 1))
@@ -81,7 +81,7 @@ enum OutputPaneView {
         }
         let match = instance.search.match
         for (n, rows) in visible {
-            guard let line = instance.scrollback.line(at: n) else { continue }
+            guard let line = instance.displayLine(at: n, theme: theme) else { continue }
             let highlights = match?.ranges(in: line.text) ?? []
             let matchStyle = theme.style(n == instance.search.current ? .outputMatchCurrent : .outputMatch, on: .outputBg)
             for (rowIndex, glyphs) in rows.enumerated() {
@@ -101,7 +101,9 @@ enum OutputPaneView {
     }
 
     /// Breaks a line into rows of glyphs where `OutputRows` wraps it. With wrap off, one row
-    /// starting `offset` cells in (a wide character cut by the offset shows as a space).
+    /// starting `offset` cells in (a wide character cut by the offset shows as a space). A
+    /// newline (only in a line the TUI composed: an expanded tool result; output lines never
+    /// hold one) starts a new row.
     static func layoutRows(_ text: String, width: Int, wrap: Bool, offset: Int) -> [[Glyph]] {
         var rows: [[Glyph]] = [[]]
         var breaks: [Int] = []
@@ -113,6 +115,13 @@ enum OutputPaneView {
             let w = CharWidth.of(ch)
             let length = ch.utf8.count
             defer { byte += length }
+            if ch == "\n" {
+                // OutputRows reports the row after a newline as a break: it is this row.
+                while nextBreak < breaks.count && breaks[nextBreak] <= byte + length { nextBreak += 1 }
+                rows.append([])
+                col = 0
+                continue
+            }
             if wrap {
                 while nextBreak < breaks.count && byte >= breaks[nextBreak] {
                     rows.append([])
@@ -136,11 +145,15 @@ enum OutputPaneView {
                 if col <= offset { continue }
                 if start < offset {
                     // The wide character's left half is scrolled away.
-                    rows[0].append(Glyph(character: " ", offset: byte, width: 1))
+                    rows[rows.count - 1].append(Glyph(character: " ", offset: byte, width: 1))
                     continue
                 }
-                if start - offset >= width { break }
-                rows[0].append(Glyph(character: ch, offset: byte, width: w))
+                if start - offset >= width {
+                    // Past the pane: only a newline (a composed line) can start another row.
+                    if rows.count == 1 && !text.utf8.contains(0x0A) { break }
+                    continue
+                }
+                rows[rows.count - 1].append(Glyph(character: ch, offset: byte, width: w))
             }
         }
         return rows

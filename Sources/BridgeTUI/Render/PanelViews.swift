@@ -157,6 +157,10 @@ enum StatusBarView {
         case .scrollUp: "previous"
         case .pageDown: "page down"
         case .pageUp: "page up"
+        case .allowOnce: "allow once"
+        case .allowSession: "allow for session"
+        case .denyApproval: "deny"
+        case .sendDenial: "send denial"
         default: command.rawValue
         }
     }
@@ -168,6 +172,8 @@ enum StatusBarView {
         case .help: [.closeOverlay, .pageDown, .pageUp]
         case .outbox: [.scrollDown, .scrollUp, .cancelQueued, .closeOverlay]
         case .turns: [.scrollDown, .scrollUp, .jumpToTurn, .resendTurn, .closeOverlay]
+        case .approval: [.allowOnce, .allowSession, .denyApproval, .closeOverlay]
+        case .approvalReason: [.sendDenial, .closeOverlay]
         case .list, .output:
             [.toggleHelp, .quit, .enterPrompt, state.isAttached ? .detach : .attach, .search, .filter, .toggleHealth]
                 + ((state.activeInstance.map { !$0.view.follow } ?? false) ? [.followTail] : [])
@@ -180,8 +186,8 @@ enum StatusBarView {
         buffer.fill(row: rect.row, col: rect.col, rows: 1, cols: rect.cols, style: style)
         let end = rect.col + rect.cols
         switch state.focus {
-        case .search, .filter:
-            let label = state.focus == .search ? (state.entryRegex ? "re/" : "/") : "filter: "
+        case .search, .filter, .approvalReason:
+            let label = state.focus == .search ? (state.entryRegex ? "re/" : "/") : state.focus == .filter ? "filter: " : "deny, reason: "
             let col = buffer.write(label, row: rect.row, col: rect.col, limit: end, style: theme.style(.statusKey, on: .statusBg))
             let text = state.entry.text
             buffer.write(text, row: rect.row, col: col, limit: end, style: style)

@@ -22,6 +22,7 @@ public func render(state: AppState, size: Size) -> CellBuffer {
     case .help: HelpView.draw(into: &buffer, size: size, state: state)
     case .outbox: OutboxView.draw(into: &buffer, size: size, state: state)
     case .turns: TurnsView.draw(into: &buffer, size: size, state: state)
+    case .approval, .approvalReason: ApprovalView.draw(into: &buffer, size: size, state: state)
     default: break
     }
     _ = theme
@@ -120,16 +121,21 @@ enum ListView {
             col = buffer.write(glyph, row: row, col: col, limit: end, style: glyphStyle)
             col = buffer.write(" ", row: row, col: col, limit: end, style: rowStyle)
             var counts = instance.isPresent ? "" : "gone"
+            // What it does and what its Claude session cost so far (idle says nothing).
+            if instance.isPresent, let word = SessionWording.listActivity(instance.activity) { counts += word }
+            if let cost = instance.transcript.costUSD { counts += (counts.isEmpty ? "" : " ") + ClaudeTranscript.cost(cost) }
             if instance.unread > 0 { counts += (counts.isEmpty ? "" : " ") + "+\(instance.unread > 9999 ? "9999" : String(instance.unread))" }
             if instance.queued > 0 { counts += (counts.isEmpty ? "" : " ") + "q\(instance.queued)" }
-            let countsWidth = counts.isEmpty ? 0 : counts.count + 1
+            // A badge for an approval waiting: `p` answers it from here.
+            if !instance.transcript.approvals.isEmpty { counts = "!" + (counts.isEmpty ? "" : " ") + counts }
+            let countsWidth = counts.isEmpty ? 0 : CharWidth.of(counts) + 1
             let nameLimit = end - countsWidth
             let name = Truncate.tail(instance.name, width: nameLimit - col)
             buffer.write(name, row: row, col: col, limit: nameLimit, style: rowStyle)
             if !counts.isEmpty {
-                var countStyle = isSelected ? rowStyle : theme.style(.listUnread)
+                var countStyle = isSelected ? rowStyle : theme.style(instance.transcript.approvals.isEmpty ? .listUnread : .stateWarn)
                 if isSelected { countStyle.attrs.insert(.bold) }
-                buffer.write(counts, row: row, col: end - counts.count, limit: end, style: countStyle)
+                buffer.write(counts, row: row, col: max(col, end - CharWidth.of(counts)), limit: end, style: countStyle)
             }
         }
     }

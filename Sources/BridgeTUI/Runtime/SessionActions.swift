@@ -18,7 +18,9 @@ enum SessionActions {
                 return [.streamState(instance: name, text: SessionWording.protocolName(mode))]
             case .notice(let text):
                 return [.streamState(instance: name, text: text)]
-            case .hello, .chunkStarted, .done, .heartbeat, .replyMarker, .claude:
+            case .claude(let frame):
+                return [.claude(instance: name, frame: frame, at: now)]
+            case .hello, .chunkStarted, .done, .heartbeat, .replyMarker:
                 return []
             }
         case .attachment(let name, let attachment):

@@ -68,6 +68,7 @@ public final class TUIRuntime {
     private var frameTimer: EventLoop.TimerID?
     private var escapeTimer: EventLoop.TimerID?
     private var expiryTimer: EventLoop.TimerID?
+    private var notifyTimer: EventLoop.TimerID?
     /// The status expiry the timer is set for; the timer is only touched when it changes.
     private var scheduledExpiry: Double?
     private var firstFrameDone = false
@@ -236,6 +237,7 @@ public final class TUIRuntime {
         let effects = reduce(state: &state, action: action)
         dirty = true
         for effect in effects { run(effect) }
+        scheduleNotificationFlush()
         scheduleFrame()
         scheduleExpiry()
     }
@@ -272,6 +274,27 @@ public final class TUIRuntime {
         case .suspend:
             backend.suspend(wholeJob: true)
             draw()
+        case .answerPermission(let instance, let requestID, let behavior, let message):
+            if !hub.answerPermission(instance: instance, requestID: requestID, behavior: behavior, message: message) {
+                dispatch(.notice(StatusMessage("\(instance): that request is no longer waiting (its turn ended)", kind: .error,
+                                               expires: Date().timeIntervalSince1970 + 10)))
+            }
+        case .notify(let text):
+            backend.writeRaw(TerminalNotifier.bytes(text, mode: options.config.tui.notify,
+                                                    inTmux: !(options.environment["TMUX"] ?? "").isEmpty))
+        case .setTitle(let text):
+            backend.setTitle(text)
+        }
+        scheduleNotificationFlush()
+    }
+
+    /// Notifications held back by the rate limit go out on a tick once the interval has passed.
+    private func scheduleNotificationFlush() {
+        guard !state.notifications.held.isEmpty, notifyTimer == nil else { return }
+        let wait = max(0, state.notifications.lastAt + NotificationQueue.interval - Date().timeIntervalSince1970) + 0.01
+        notifyTimer = loop.schedule(after: wait) { [unowned self] in
+            self.notifyTimer = nil
+            self.dispatch(.tick(now: Date().timeIntervalSince1970))
         }
     }
 

@@ -49,6 +49,14 @@ public enum ThemeRole: String, CaseIterable, Hashable, Sendable {
     case outputTimestamp = "output.timestamp"
     /// Your own `❯ prompt` lines in the scrollback (live and restored alike).
     case outputPrompt = "output.prompt"
+    /// Claude transcripts: headings, list items and fenced code of the assistant's text.
+    case outputHeading = "output.heading"
+    case outputList = "output.list"
+    case outputCode = "output.code"
+    /// A tool call's `⏺ Name`, its expanded result, and a turn's footer (duration, tokens, cost).
+    case outputTool = "output.tool"
+    case outputToolResult = "output.tool.result"
+    case outputFooter = "output.footer"
     case titleFg = "title.fg"
     case titleBg = "title.bg"
     case titlePaused = "title.paused"
@@ -171,6 +179,12 @@ public struct Theme: Hashable, Sendable {
         .outputMatchCurrent: ThemeStyle(fg: .ansi(3), attrs: [.reverse, .bold]),
         .outputTimestamp: ThemeStyle(attrs: [.dim]),
         .outputPrompt: ThemeStyle(fg: .ansi(6), attrs: [.bold]),
+        .outputHeading: ThemeStyle(attrs: [.bold, .underline]),
+        .outputList: ThemeStyle(fg: .ansi(6)),
+        .outputCode: ThemeStyle(fg: .ansi(3)),
+        .outputTool: ThemeStyle(fg: .ansi(5), attrs: [.bold]),
+        .outputToolResult: ThemeStyle(attrs: [.dim]),
+        .outputFooter: ThemeStyle(attrs: [.dim, .italic]),
         .titleFg: ThemeStyle(attrs: [.bold]),
         .titleBg: ThemeStyle(),
         .titlePaused: ThemeStyle(fg: .ansi(3), attrs: [.bold]),
@@ -208,6 +222,12 @@ public struct Theme: Hashable, Sendable {
         .outputMatchCurrent: ThemeStyle(attrs: [.reverse, .bold, .underline]),
         .outputTimestamp: ThemeStyle(attrs: [.dim]),
         .outputPrompt: ThemeStyle(attrs: [.bold]),
+        .outputHeading: ThemeStyle(attrs: [.bold, .underline]),
+        .outputList: ThemeStyle(),
+        .outputCode: ThemeStyle(attrs: [.italic]),
+        .outputTool: ThemeStyle(attrs: [.bold]),
+        .outputToolResult: ThemeStyle(attrs: [.dim]),
+        .outputFooter: ThemeStyle(attrs: [.dim]),
         .titleFg: ThemeStyle(attrs: [.bold]),
         .titleBg: ThemeStyle(),
         .titlePaused: ThemeStyle(attrs: [.bold, .underline]),

@@ -96,6 +96,14 @@ final class DemoAgents {
                 let pid = try spawn(agentPath, arguments, log: demo.directory + "/.\(entry.name).log")
                 demo.agents.append(Agent(name: entry.name, kind: entry.script + (entry.supervised ? ", supervised" : ""), pid: pid))
             }
+            // Claude's stream-json mode against the scripted stand-in (built with the package, not
+            // installed with a release): tool calls, costs and an approval with no Claude.
+            if let standin = siblingExecutable("ccb-claude-standin") {
+                let arguments = ["serve", "--name", claudeDemo, "--pipe-dir", demo.directory, "--protocol", "jsonl",
+                                 "--claude", "--claude-command", standin]
+                let pid = try spawn(agentPath, arguments, log: demo.directory + "/.\(claudeDemo).log")
+                demo.agents.append(Agent(name: claudeDemo, kind: "Claude stream-json mode against ccb-claude-standin", pid: pid))
+            }
             try demo.waitForPipes(timeout: 10)
             demo.greet()
         } catch {
@@ -105,12 +113,17 @@ final class DemoAgents {
         return demo
     }
 
-    /// A first prompt for each agent, so there is something on screen at once.
+    /// The instance that runs the agent's Claude mode against the stand-in.
+    static let claudeDemo = "claude-demo"
+
+    /// A first prompt for each agent, so there is something on screen at once; the Claude
+    /// stand-in's `tools` script runs two tools, each asking for approval first.
     private func greet() {
         let writer = PromptWriter()
         for agent in agents {
             guard let name = try? InstanceName(validating: agent.name) else { continue }
-            _ = writer.send(PlainPrompt.line(for: "hello \(agent.name)").bytes, to: name.inFifoPath(in: directory), timeout: 2)
+            let prompt = agent.name == Self.claudeDemo ? "tools" : "hello \(agent.name)"
+            _ = writer.send(PlainPrompt.line(for: prompt).bytes, to: name.inFifoPath(in: directory), timeout: 2)
         }
     }
 
