@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(name: "ccb-fuzz", dependencies: ["BridgeCore", "BridgeAgent"]),
         // A stand-in for Claude Code's stream-json mode (NOT Claude Code): scripted replies in the
         // documented shapes, for the tests and the demo on machines with no Claude.
-        .executableTarget(name: "ccb-claude-standin", path: "Tests/Fixtures/ClaudeStandin"),
+        .executableTarget(name: "ccb-claude-standin", dependencies: ["BridgeCore"], path: "Tests/Fixtures/ClaudeStandin"),
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
         .testTarget(name: "BridgeTUITests", dependencies: ["BridgeTUI", "BridgeCore"]),
         .testTarget(name: "BridgeAgentTests", dependencies: ["BridgeAgent", "BridgeCore"]),

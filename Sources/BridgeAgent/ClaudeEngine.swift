@@ -73,11 +73,10 @@ public final class ClaudeEngine: ReplyEngine {
             backoff.reset()
             spawn(context: context)
         }
-        let message: [String: Any] = [
-            "type": "user", "message": ["role": "user", "content": prompt.text],
-            "parent_tool_use_id": NSNull(), "session_id": sessionID ?? "",
-        ]
-        guard child != nil, send(message) else {
+        // Built by hand: JSONSerialization took most of the round trip (ccb-bench roundtrip-claude).
+        let line = #"{"type":"user","message":{"role":"user","content":"# + JSONString.quoted(prompt.text)
+            + #"},"parent_tool_use_id":null,"session_id":"# + JSONString.quoted(sessionID ?? "") + "}"
+        guard child != nil, send(line: line) else {
             context.emit(.notice(child == nil ? "claude is not running; prompt \(prompt.id) was not sent"
                                               : "claude is not reading its input; dropped prompt \(prompt.id)"))
             context.emit(.done(turn: prompt.id, status: .error, exit: -1))
@@ -93,8 +92,7 @@ public final class ClaudeEngine: ReplyEngine {
         guard child != nil, openTurn != nil, !interrupted else { return }
         interrupted = true
         interruptCount += 1
-        _ = send(["type": "control_request", "request_id": "ccb-interrupt-\(interruptCount)",
-                  "request": ["subtype": "interrupt"]])
+        _ = send(line: #"{"type":"control_request","request_id":"ccb-interrupt-\#(interruptCount)","request":{"subtype":"interrupt"}}"#)
         writeInput()
     }
 
@@ -334,8 +332,13 @@ public final class ClaudeEngine: ReplyEngine {
     /// Queues one JSON line for Claude's stdin; false when the queue is over its bound.
     private func send(_ message: [String: Any]) -> Bool {
         guard let data = try? JSONSerialization.data(withJSONObject: message, options: [.withoutEscapingSlashes]) else { return false }
-        guard input.count - inputWritten + data.count < ClaudeEngine.maxPendingInputBytes else { return false }
-        input.append(contentsOf: data)
+        return send(line: String(decoding: data, as: UTF8.self))
+    }
+
+    private func send(line: String) -> Bool {
+        let count = line.utf8.count + 1
+        guard input.count - inputWritten + count < ClaudeEngine.maxPendingInputBytes else { return false }
+        input.append(contentsOf: line.utf8)
         input.append(UInt8(ascii: "\n"))
         return true
     }

@@ -2,6 +2,7 @@
 // shapes of docs/protocol.md, and what it makes of lines it cannot use), the tool summaries, the
 // byte bounds, and ClaudeLineSplitter's bound on a line.
 
+import Foundation
 import Testing
 @testable import BridgeAgent
 import BridgeCore
@@ -61,5 +62,16 @@ extension ClaudeDecoderTests {
         #expect(decode(#"{"type":"assistant","message":{"content":[7]}}"#) == [.unknown(type: "assistant block", line: "7")])
         #expect(decode(#"{"type":"assistant","message":{"content":[]}}"#)
                 == [.malformed(reason: "a 'assistant' event without its fields", line: #"{"type":"assistant","message":{"content":[]}}"#)])
+    }
+}
+
+extension ClaudeDecoderTests {
+    /// The prompt line the agent writes by hand parses back to the prompt, whatever it holds.
+    @Test func handBuiltStringLiteralsParseBackToTheSameText() throws {
+        for text in ["plain", "two\nlines ✨", "quote \" backslash \\ tab \t nul \u{0} del \u{7F}", "🧑‍💻 \u{2028}"] {
+            let quoted = JSONString.quoted(text)
+            let parsed = try JSONSerialization.jsonObject(with: Data(("[" + quoted + "]").utf8)) as? [String]
+            #expect(parsed == [text], "\(quoted)")
+        }
     }
 }

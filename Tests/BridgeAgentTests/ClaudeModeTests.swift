@@ -140,10 +140,10 @@ import BridgeCore
         let second = try c.waitFor("result", id: "m2")
         #expect(second["cost_usd"] as? Double == 0.0125)
         #expect(second["session_cost_usd"] as? Double == 0.025)
-        // One user message line each, the newline escaped inside it.
+        // One user message line each, the newline (and non-ASCII) escaped inside it.
         let users = c.standinInput.split(separator: "\n").filter { $0.contains(#""type":"user""#) }
         #expect(users.count == 2)
-        #expect(users.first?.contains(#"two\nlines ✨"#) == true)
+        #expect(users.first?.contains(#""content":"two\nlines \u2728""#) == true, "\(users)")
     }
 
     @Test func denyCarriesTheReasonToClaude() throws {

@@ -28,6 +28,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import BridgeCore
 
 let costPerTurn = 0.0125
 
@@ -154,7 +155,14 @@ final class Standin {
                           "usage": ["input_tokens": 12, "output_tokens": 7, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0]]])
     }
 
-    func text(_ text: String) { assistant([["type": "text", "text": text]]) }
+    /// A text reply, formatted by hand: JSONSerialization's dictionaries cost more than the
+    /// agent's whole round trip (ccb-bench's roundtrip-claude row times this path).
+    func text(_ text: String) {
+        writeRaw(#"{"type":"assistant","message":{"id":"msg_standin_\#(turns)_\#(toolCounter)","type":"message","role":"assistant","#
+                 + #""model":"claude-standin","content":[{"type":"text","text":\#(JSONString.quoted(text))}],"stop_reason":null,"#
+                 + #""usage":{"input_tokens":12,"output_tokens":7,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}},"#
+                 + #""parent_tool_use_id":null,"session_id":\#(JSONString.quoted(sessionID)),"uuid":"\#(UUID().uuidString)"}"# + "\n")
+    }
 
     func toolResult(_ id: String, _ content: Any, isError: Bool = false) {
         emit(["type": "user", "session_id": sessionID, "parent_tool_use_id": NSNull(), "uuid": UUID().uuidString,
