@@ -20,6 +20,12 @@ import Testing
         let config = scratch.file("config.yaml")
         try "tui:\n  scrollback_lines: 100\n".write(toFile: config, atomically: true, encoding: .utf8)
         let s = try TUISession(instances: ["bot"], agentOn: [], arguments: ["--config", config])
+        // An agent's read end on the in-FIFO, so the hub sees an agent all along: on a loaded
+        // machine its "agent exited" / "agent back" marker lines otherwise land among the flood
+        // and shift every count below by one each.
+        let agentEnd = open(s.pipes + "/bot.in.fifo", O_RDONLY | O_NONBLOCK)
+        #expect(agentEnd >= 0)
+        defer { close(agentEnd) }
         #expect(try s.tmux.waitFor("─ prompt → bot"), "screen:\n\(s.tmux.dump)")
         try s.emit("bot", (1...100).map { "line \($0)\n" }.joined())
         #expect(try s.tmux.waitFor("line 100"), "screen:\n\(s.tmux.dump)")
