@@ -152,6 +152,8 @@ let sampleResult = TurnResultInfo(subtype: "success", isError: false, durationMs
         #expect(effects.contains(.setTitle("cc-bridge-tui: 1 waiting")), "effects: \(effects)")
         #expect(h.state.focus == .list, "not in view: no overlay steals the keys")
         h.press("selectNext")
+        // The footer of the instance with the waiting approval names the key that answers it.
+        #expect(h.screen().last?.hasPrefix(" p approve") == true, "footer: \(h.screen().last ?? "")")
         h.press("showApproval")
         #expect(h.state.focus == .approval && !h.state.isAttached)
         h.press("denyApproval")

@@ -157,6 +157,7 @@ enum StatusBarView {
         case .scrollUp: "previous"
         case .pageDown: "page down"
         case .pageUp: "page up"
+        case .showApproval: "approve"
         case .allowOnce: "allow once"
         case .allowSession: "allow for session"
         case .denyApproval: "deny"
@@ -175,7 +176,9 @@ enum StatusBarView {
         case .approval: [.allowOnce, .allowSession, .denyApproval, .closeOverlay]
         case .approvalReason: [.sendDenial, .closeOverlay]
         case .list, .output:
-            [.toggleHelp, .quit, .enterPrompt, state.isAttached ? .detach : .attach, .search, .filter, .toggleHealth]
+            // An approval waiting on the instance shown comes first: it is what the user must do.
+            ((state.activeInstance.map { !$0.transcript.approvals.isEmpty } ?? false) ? [.showApproval] : [])
+                + [.toggleHelp, .quit, .enterPrompt, state.isAttached ? .detach : .attach, .search, .filter, .toggleHealth]
                 + ((state.activeInstance.map { !$0.view.follow } ?? false) ? [.followTail] : [])
         }
     }
