@@ -17,6 +17,17 @@ import Glibc
 
     /// `cc-bridge-agent supervise -- serve` for `bot` in jsonl: running `job` (a shell script) per
     /// prompt, or echoing when nil. Kept with the session, so it ends with the test.
+    /// Takes `<pipes>/bot.lock` the moment the killed agent's lock is free, as a starting agent
+    /// would, so the supervisor's restart waits (the new agent exits 75 and is retried with
+    /// backoff) until the test has seen the agent down; on a loaded machine the restart otherwise
+    /// came back before one tmux capture showed "unhealthy". Close the descriptor to let it start.
+    static func holdAgentLock(_ s: TUISession) -> Int32 {
+        let fd = open(s.pipes + "/bot.lock", O_RDWR | O_CREAT, 0o600)
+        let deadline = Date().addingTimeInterval(5)
+        while fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && Date() < deadline { usleep(1000) }
+        return fd
+    }
+
     static func supervise(_ s: TUISession, job: String?) throws -> Running {
         var serve = ["serve", "--name", "bot", "--pipe-dir", s.pipes, "--protocol", "jsonl"]
         if let job {
@@ -92,8 +103,10 @@ import Glibc
         let agent = descendants(of: supervisor.process.processIdentifier).first
         #expect(agent != nil)
         if let agent { kill(agent, SIGKILL) }
+        let held = Self.holdAgentLock(s)
         #expect(try s.tmux.waitFor("── agent exited · turn 1 interrupted ──", timeout: 10), "screen:\n\(s.tmux.dump)")
         #expect(try s.tmux.waitFor("unhealthy", timeout: 5), "screen:\n\(s.tmux.dump)")
+        close(held)
         #expect(try s.tmux.waitFor("── agent back (restarted) ──", timeout: 15), "screen:\n\(s.tmux.dump)")
         #expect(try eventually(timeout: 10) { try !s.tmux.capture()[0].contains("unhealthy") && s.tmux.capture()[0].contains("healthy") },
                 "screen:\n\(s.tmux.dump)")
@@ -118,8 +131,10 @@ import Glibc
         let agent = descendants(of: supervisor.process.processIdentifier).first
         #expect(agent != nil)
         if let agent { kill(agent, SIGKILL) }
+        let held = Self.holdAgentLock(s)
         #expect(try eventually(timeout: 5) { try listRow("✖") && s.tmux.capture()[0].contains("unhealthy") }, "screen:\n\(s.tmux.dump)")
         #expect(try s.tmux.waitFor("── agent exited", timeout: 1), "screen:\n\(s.tmux.dump)")
+        close(held)
         #expect(try s.tmux.waitFor("── agent back (restarted) ──", timeout: 10), "screen:\n\(s.tmux.dump)")
         #expect(try eventually(timeout: 5) { try listRow("●") && !s.tmux.capture()[0].contains("unhealthy") && s.tmux.capture()[0].contains("healthy") },
                 "screen:\n\(s.tmux.dump)")
