@@ -17,6 +17,19 @@ final class ServerInputs {
     var inFlight: [String: (instance: String, waiters: [(ServerSendResult) -> Void])] = [:]
     var turnWaiters: [Int: TurnWaiter] = [:]
     var nextWaiter = 1
+    /// Per instance, the unfinished last line of output since the last prompt went in.
+    var openLine: [String: String] = [:]
+    /// Framed turns that ended on an unfinished line (a chunk without a newline, then `done`):
+    /// that text ends their reply, though the history only keeps finished lines. Turn id ->
+    /// text, the newest `maxTails`.
+    var tails: [String: String] = [:]
+    var tailOrder: [String] = []
+    static let maxTails = 1000
+
+    func keepTail(_ text: String, for id: String) {
+        if tails.updateValue(text, forKey: id) == nil { tailOrder.append(id) }
+        if tailOrder.count > Self.maxTails { tails[tailOrder.removeFirst()] = nil }
+    }
 
     struct TurnWaiter {
         var instance: String
@@ -86,7 +99,8 @@ extension ServerCore {
     /// Where the prompt with this id is now, or nil when this server knows nothing of it.
     public func turnState(instance name: String, id: String) -> TurnLookup? {
         let exact = hub.mode(of: name) == .framed
-        if let turn = history(of: name).last(where: { $0.id == id }) {
+        if var turn = history(of: name).last(where: { $0.id == id }) {
+            if !turn.status.isOpen, let tail = inputs.tails[id] { turn.response += tail }
             return TurnLookup(instance: name, promptID: id, state: turn.status.isOpen ? .working : .ended,
                               turn: turn, error: turn.error, replyExact: exact)
         }
@@ -120,19 +134,28 @@ extension ServerCore {
 
     /// After each hub event: waiters whose turn ended (or failed) get their answer.
     func inputsNote(_ event: SessionEvent) {
-        guard !inputs.turnWaiters.isEmpty else { return }
         let name: String
         var ids: Set<String>
         switch event {
+        case .output(let instance, let batch):
+            inputs.openLine[instance] = batch.endsWithOpenLine && batch.count > 0 ? batch[batch.count - 1].text : nil
+            return
+        case .promptAccepted(let instance, _, _, _, _):
+            inputs.openLine[instance] = nil
+            return
         case .turnsChanged(let instance, let turns):
             name = instance
             ids = Set(turns.filter { !$0.status.isOpen }.map(\.id))
+            if hub.mode(of: instance) == .framed, let open = inputs.openLine[instance], !open.isEmpty {
+                for id in ids { inputs.keepTail(open, for: id) }
+            }
         case .promptFailed(let instance, let id, _):
             name = instance
             ids = [id]
         default:
             return
         }
+        guard !inputs.turnWaiters.isEmpty else { return }
         for key in inputs.turnWaiters.keys.sorted() {
             guard let waiter = inputs.turnWaiters[key], waiter.instance == name, ids.contains(waiter.id),
                   let state = turnState(instance: name, id: waiter.id), state.state.isFinal else { continue }
