@@ -263,7 +263,9 @@ public final class ServerCore {
         case .promptAccepted(let name, let id, let text, let at, let origin):
             openTurns[name, default: []].insert(id)
             broadcast(.turnStarted(instance: name, promptID: id, text: text, origin: origin, at: at))
-            sends.removeValue(forKey: id)?(.delivered(promptID: id))
+            // Answered once the hub has recorded the turn (right after this event), so whoever
+            // looks the id up from the answer finds it.
+            if let completion = sends.removeValue(forKey: id) { loop.schedule(after: 0) { completion(.delivered(promptID: id)) } }
         case .promptQueued(let name, let id, let reason):
             broadcast(.promptQueued(instance: name, promptID: id, reason: reason))
             sends.removeValue(forKey: id)?(.queued(promptID: id, reason: reason))
