@@ -56,8 +56,15 @@ extension ServerCore {
             return id
         }
         let ledger = ledger(for: name)
-        guard let record = ledger.record(id),
-              let result = PromptIDLedger.result(record) ?? resolveInterrupted(id, instance: name) else { return nil }
+        guard let record = ledger.record(id) else {
+            // Not in the ledger (older than it keeps, or sent before it existed) but in the
+            // history: sent once already. Sending it again would reach the agent, while the
+            // turn tracker ignores a known id: an input record with no turn (issue 14, step 4).
+            guard history(of: name).contains(where: { $0.id == id }) else { return nil }
+            loop.schedule(after: 0) { completion(.delivered(promptID: id)) }
+            return id
+        }
+        guard let result = PromptIDLedger.result(record) ?? resolveInterrupted(id, instance: name) else { return nil }
         if record.state == .sending { ledger.settle(id, result, at: Date().timeIntervalSince1970) }
         loop.schedule(after: 0) { completion(result) }
         return id
