@@ -128,6 +128,21 @@ final class LoggingAgent {
         #expect(agent.prompts == ["the only good one"], "the agent got \(agent.prompts)")
     }
 
+    /// `server.inbox_dir` moves the drop directories (`~` expanded); the default is under the
+    /// state directory.
+    @Test func theDropDirectoryIsWhereTheConfigSays() throws {
+        let tmp = TempDir()
+        let s = try ServerFixture(tmp: tmp) { $0.server.inboxDir = tmp.file("drops") }
+        let agent = try LoggingAgent(s)
+        #expect(s.core.inboxDirectory(of: "a") == tmp.file("drops") + "/a")
+        #expect(s.spin { FileManager.default.fileExists(atPath: tmp.file("drops") + "/a/done") })
+        try Self.drop("to the configured place", as: "1.txt", in: tmp.file("drops") + "/a")
+        #expect(s.spin(60) { agent.prompts == ["to the configured place"] }, "the agent got \(agent.prompts)")
+        #expect(!FileManager.default.fileExists(atPath: s.state + "/inbox"))
+        let plain = try ServerFixture()
+        #expect(plain.core.inboxRoot == plain.state + "/inbox")
+    }
+
     static func isLink(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0 && UInt32(st.st_mode) & UInt32(S_IFMT) == UInt32(S_IFLNK)
