@@ -64,7 +64,9 @@ final class LoggingAgent {
         let result = try String(contentsOfFile: inbox + "/done/002.json.result", encoding: .utf8)
         #expect(result.contains(#""prompt_id":"second-one""#) && result.contains(#""result":"delivered""#), "\(result)")
         #expect(Self.files(inbox).filter(InboxFile.isCandidate).isEmpty && Self.files(inbox + "/processing").isEmpty)
-        #expect(s.spin { s.core.history(of: "a").filter { $0.origin == .inbox && $0.status == .completed }.count == 3 },
+        // Their turns, with origin inbox (how each ended is the plain protocol's business: the
+        // next file goes once the agent has the prompt, not once its turn ends).
+        #expect(s.core.history(of: "a").filter { $0.origin == .inbox }.map(\.id) == ["001", "second-one", "003"],
                 "history: \(s.core.history(of: "a"))")
         #expect(s.core.history(of: "a").contains { $0.id == "001" && $0.prompt == "hello one" })
         // The same name again is the same prompt: answered from the first time, not sent.
