@@ -39,7 +39,7 @@ struct CCBridgeTUI: ParsableCommand {
         abstract: "Terminal client for cc-bridge's FIFO mode.",
         subcommands: [UICommand.self, AttachCommand.self, ListCommand.self, SendCommand.self, TailCommand.self,
                       PipesCommand.self, HealthCommand.self, StatusCommand.self, HistoryCommand.self, DemoCommand.self,
-                      ServeCommand.self, ServerCommand.self],
+                      ServeCommand.self, ServerCommand.self, DialStdioCommand.self],
         defaultSubcommand: UICommand.self
     )
 }

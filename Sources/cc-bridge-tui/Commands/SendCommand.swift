@@ -48,7 +48,7 @@ struct SendCommand: ParsableCommand {
     }
 
     @OptionGroup var options: CommonOptions
-    @Argument(help: "Instance name.") var instance: String
+    @Argument(help: "Instance name, or HOST/NAME for one on a remote host.") var instance: String
     @Argument(help: "The prompt words, or - for standard input.") var prompt: [String] = []
     @Option(help: """
         Seconds the agent may take nothing from the pipe before giving up (a stall, not a total time; default 2). \
@@ -71,6 +71,14 @@ struct SendCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.loadConfig()
+        if let (server, name) = try options.remoteTarget(instance, config: config) {
+            // HOST/NAME: through that host's server, over ssh.
+            guard !interrupt && !waitReply else {
+                FileHandle.standardErrorWrite("cc-bridge-tui: \(instance): --interrupt and --wait-reply do not work with a remote host yet; nothing sent")
+                throw ExitCode(Status.notDelivered)
+            }
+            return try sendThroughServer(server, name: name)
+        }
         let name = try options.instanceName(instance)
         try options.requireInstance(name, config: config)
         let path = name.inFifoPath(in: config.pipeDirectory)
@@ -130,7 +138,7 @@ struct SendCommand: ParsableCommand {
     /// agent reads, and answers once the agent has it, it is queued, or it failed.
     private func sendThroughServer(_ server: ServerClient, name: InstanceName) throws {
         let text = try promptText()
-        FileHandle.standardErrorWrite("cc-bridge-tui: sending through the server (pid \(server.record.map { String($0.pid) } ?? "?"))")
+        FileHandle.standardErrorWrite("cc-bridge-tui: sending through \(server.said)")
         let answer = try server.call("send", ["instance": .string(name.rawValue), "text": .string(text), "origin": "cli"],
                                      timeout: max(timeout ?? SendCommand.deliveryTimeout, wait ?? 0) + 10)
         let id = answer["prompt_id"]?.stringValue ?? "?"

@@ -17,13 +17,21 @@ struct TailCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tail", abstract: "Print an instance's output.")
 
     @OptionGroup var options: CommonOptions
-    @Argument(help: "Instance name.") var instance: String
+    @Argument(help: "Instance name, or HOST/NAME for one on a remote host.") var instance: String
     @Flag(name: [.short, .long], help: "Keep reading until interrupted, also through agent restarts.") var follow = false
     @Flag(help: "Bytes exactly as they came (escape sequences included).") var raw = false
     @Option(help: "Without --follow: seconds to wait for output before exiting.") var wait: Double = 0.2
 
     func run() throws {
         let config = try options.loadConfig()
+        if let (server, name) = try options.remoteTarget(instance, config: config) {
+            // HOST/NAME: the host's server over ssh (reconnecting with --follow).
+            guard !raw else {
+                FileHandle.standardErrorWrite("cc-bridge-tui: \(instance): --raw needs the out-FIFO itself, which is on \(server.said); leave out --raw")
+                throw ExitCode(1)
+            }
+            return try TailThroughServer(server: server, instance: name.rawValue, follow: follow, wait: wait).run()
+        }
         let name = try options.instanceName(instance)
         try options.requireInstance(name, config: config)
         if let server = ServerClient.running(config) {
