@@ -291,7 +291,9 @@ public final class IPCClient {
         if let child, case .command(let command) = transport {
             // Why the program ended says more than the closed socket: wait (briefly) for it.
             let known = lastError
-            child.finish(grace: 3) { [weak self] stderr, exit in
+            // It ends by itself once ssh is gone; when we closed (a refused welcome), ssh sees
+            // the end of its input and leaves quickly, or is ended.
+            child.finish(grace: known == nil ? 3 : 0.5) { [weak self] stderr, exit in
                 guard let self, self.child === child else { return }
                 self.child = nil
                 var error = known

@@ -91,6 +91,8 @@ final class TailThroughServer {
         }
         var params: [String: JSONValue] = ["instance": .string(instance)]
         if lastFinished > 0 { params["from_line_id"] = .number(Double(lastFinished + 1)) }
+        // The unfinished line already shown comes again whole (its id is lastFinished + 1).
+        printer.resumeAtShownLine()
         client.request("subscribe", params: .object(params)) { [unowned self] result in
             switch result {
             case .success(let answer):
