@@ -12,6 +12,7 @@
 // is refused and said while the other host is listed; a missing remote binary, refused
 // authentication, an unreachable host and no ssh at all are each said in their own words.
 
+import BridgeCore
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -324,6 +325,73 @@ final class SSHHost {
                               environment: noSSH)
         #expect(without.status == 1 && without.stderr.contains("cannot run `\(lab.scratch.file("no-such-ssh"))`")
                 && without.stderr.contains("[no_ssh]"), "send: \(without.stderr)")
+    }
+}
+
+/// `dial-stdio` on its own (no sshd needed): run as an IPC command transport, it starts the
+/// server for its pipe directory and carries the protocol, authenticating for a client that
+/// sends no token; and HostLink (the TUI's per-host connection) over real ssh.
+@Suite(.serialized) struct DialStdioTests {
+    @Test func dialStdioStartsTheServerAndAuthenticatesForAClientWithoutTheToken() throws {
+        let s = try ServerScratch()
+        let agent = try ServerTests.startAgent(s)
+        defer { agent.signal(SIGKILL) }
+        #expect(eventually { FileManager.default.fileExists(atPath: s.pipes + "/bot.out.fifo") })
+        #expect(s.pidFileRecord == nil)
+        let environment = s.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let command = IPCCommand(executable: "/usr/bin/env",
+                                 arguments: environment + [try Binaries.tui, "dial-stdio", "--pipe-dir", s.pipes],
+                                 label: "dial-stdio")
+        var answer: Result<JSONValue, IPCError>?
+        #expect(eventually(timeout: 60) {
+            answer = IPCClient.call("list", transport: .command(command), timeout: 30)
+            return (try? answer?.get())?["instances"]?.arrayValue?.contains { $0["instance"] == "bot" } == true
+        }, "list through dial-stdio: \(String(describing: answer)) \(s.logText)")
+        // It started the server (detached, still running after dial-stdio left).
+        let pid = s.pidFileRecord
+        #expect(pid.map(ServerScratch.alive) == true, "no server after dial-stdio: \(s.logText)")
+        if let pid { s.started.insert(pid) }
+        let sent = IPCClient.call("send", params: ["instance": "bot", "text": "through dial-stdio"], transport: .command(command), timeout: 30)
+        #expect((try? sent.get())?["result"] == "delivered", "send: \(sent)")
+        #expect(try eventually { try s.tui(["history", "bot"]).stdout.contains("    through dial-stdio") })
+    }
+
+    @Test func aHostLinkMeasuresTheRoundTripTagsEventsAndComesBackAfterSSHDies() throws {
+        guard let lab = try SSHLab.make() else { return }
+        let host = try lab.host("linked")
+        _ = try host.agent("echo", ["--echo"])
+        let loop = try EventLoop()
+        let link = HostLink(loop: loop, host: try RemoteHost.parse("ssh://root@127.0.0.1:\(host.port)", name: "linked"),
+                            ssh: SSHSettings(configFile: lab.sshConfig), pingInterval: 0.5)
+        var states: [HostLink.State] = []
+        var tagged: [String] = []
+        link.onStateChange = { states.append($0.state) }
+        link.onEvent = { host, event in
+            if event.name == IPCEventName.output { tagged.append(host.name + ":" + String(decoding: event.attachment, as: UTF8.self)) }
+        }
+        func pump(timeout: Double = 60, _ condition: () -> Bool) -> Bool {
+            let deadline = MonotonicClock.now() + timeout
+            while !condition() && MonotonicClock.now() < deadline { loop.runOnce(timeout: 0.1) }
+            return condition()
+        }
+        link.start()
+        defer { link.stop() }
+        #expect(pump { link.state == .ready && link.roundTrip != nil }, "states: \(states)")
+        var subscribed = false
+        link.request("subscribe", params: ["instance": "echo"]) { _ in subscribed = true }
+        #expect(pump { subscribed })
+        #expect(try lab.tui(["send", "linked/echo", "tagged words"]).status == 0)
+        #expect(pump { tagged.contains { $0.hasPrefix("linked:") && $0.contains("tagged words") } }, "events: \(tagged)")
+        guard let ssh = descendants(of: getpid()).first(where: {
+            ((try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? "").contains("\(host.port)")
+                && ((try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8)) ?? "").hasPrefix("ssh")
+        }) else {
+            Issue.record("no ssh child for the link")
+            return
+        }
+        kill(ssh, SIGKILL)
+        #expect(pump { states.contains { if case .retrying = $0 { true } else { false } } }, "states: \(states)")
+        #expect(pump { link.state == .ready && link.roundTrip != nil }, "states: \(states)")
     }
 }
 

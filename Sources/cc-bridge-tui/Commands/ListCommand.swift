@@ -22,6 +22,9 @@ struct ListCommand: ParsableCommand {
         let config = try options.loadConfig()
         let directory = config.pipeDirectory
         var scan = InstanceScanner.scan(directory, policy: options.policy)
+        let hosts = try options.remoteHosts(config)
+        // Only remote hosts in use (no local pipe directory at all): nothing local to list.
+        if !hosts.isEmpty && !FileManager.default.fileExists(atPath: directory) { scan.directoryError = nil }
         let writer = PromptWriter(policy: options.policy)
         var activities: [String: String] = [:]
         if let server = ServerClient.running(config) {
@@ -37,7 +40,6 @@ struct ListCommand: ParsableCommand {
         var rows = scan.instances.map { info in
             ListedInstance(info: info, listening: info.isReady && writer.isListening(info.inPath), activity: activities[info.name])
         }
-        let hosts = try options.remoteHosts(config)
         let reports = HostSurvey.run(hosts: hosts, ssh: SSHSettings.from(), timeout: hostTimeout)
         if !hosts.isEmpty {
             for index in rows.indices { rows[index].host = "local" }
