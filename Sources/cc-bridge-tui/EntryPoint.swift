@@ -17,6 +17,7 @@ enum EntryPoint {
                 ($0._commandName, Set($0.configuration.subcommands.map { $0._commandName }))
             }, uniquingKeysWith: { a, _ in a })
             let arguments = CommonOptions.globalOptionsAfterSubcommand(Array(CommandLine.arguments.dropFirst()), subcommands: names)
+            try CommonOptions.refuseHostsWhereUnused(arguments, subcommands: Set(names.keys))
             var command = try CCBridgeTUI.parseAsRoot(arguments)
             try command.run()
         } catch {

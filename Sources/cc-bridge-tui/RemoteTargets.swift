@@ -7,6 +7,18 @@ import BridgeCore
 import Foundation
 
 extension CommonOptions {
+    /// The commands that take remote hosts; `--host` on any other is refused (exit 2), not ignored.
+    static let remoteCommands: Set<String> = ["list", "send", "tail", "status", "history", "health"]
+
+    static func refuseHostsWhereUnused(_ arguments: [String], subcommands: Set<String>) throws {
+        let command = arguments.first.flatMap { subcommands.contains($0) ? $0 : nil } ?? "the TUI"
+        guard !remoteCommands.contains(command),
+              arguments.prefix { $0 != "--" }.contains(where: { $0 == "--host" || $0.hasPrefix("--host=") }) else { return }
+        FileHandle.standardErrorWrite("cc-bridge-tui: --host works with \(remoteCommands.sorted().joined(separator: ", ")), not with "
+            + "\(command) yet (docs/remote.md)")
+        throw ExitCode(2)
+    }
+
     /// `hosts:` then `--host`, in that order; a `--host` of a known name replaces the entry.
     func remoteHosts(_ config: BridgeConfig) throws -> [RemoteHost] {
         var hosts = config.hosts

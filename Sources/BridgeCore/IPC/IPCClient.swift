@@ -300,6 +300,8 @@ public final class IPCClient {
                 if known == nil || known?.code == .badFrame || known?.code == .timeout,
                    let classified = command.classifyFailure(stderr, exit) {
                     error = classified
+                } else if let known, known.code == .badFrame {
+                    error = IPCError(.badFrame, "\(command.label): \(known.message) (does a login script there print to standard output?)")
                 }
                 self.failed(error ?? IPCError(.disconnected, "\(command.label): the connection ended (\(exit.map { "\($0)" } ?? "still running"))"))
             }

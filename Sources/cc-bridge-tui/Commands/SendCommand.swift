@@ -142,11 +142,12 @@ struct SendCommand: ParsableCommand {
         let answer = try server.call("send", ["instance": .string(name.rawValue), "text": .string(text), "origin": "cli"],
                                      timeout: max(timeout ?? SendCommand.deliveryTimeout, wait ?? 0) + 10)
         let id = answer["prompt_id"]?.stringValue ?? "?"
+        let where_ = server.host.map { "\($0.name)/\(name)" } ?? "\(name)"
         switch answer["result"]?.stringValue {
         case "delivered":
-            print("delivered to \(name) through the server: prompt \(id), origin cli")
+            print("delivered to \(where_) through \(server.host == nil ? "the server" : server.said): prompt \(id), origin cli")
         case "queued":
-            print("queued for \(name) in the server's outbox: prompt \(id), origin cli")
+            print("queued for \(where_) in \(server.host == nil ? "the server's" : server.said + "'s") outbox: prompt \(id), origin cli")
             FileHandle.standardErrorWrite("cc-bridge-tui: \(name): \(answer["reason"]?.stringValue ?? "not delivered yet"); the server "
                 + "delivers it when the agent reads again (do not send it again)")
             throw ExitCode(Status.writtenNotRead)
