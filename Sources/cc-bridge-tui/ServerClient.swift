@@ -48,7 +48,8 @@ struct ServerClient {
     /// One request; on failure the reason on standard error and exit 1 (2 for bad parameters,
     /// 1 with the common wording for an unknown instance).
     func call(_ method: String, _ params: JSONValue = .null, timeout: Double = 10) throws -> JSONValue {
-        switch IPCClient.call(method, params: params, transport: transport, timeout: timeout) {
+        // Over ssh the time includes connecting and, the first time, starting the remote server.
+        switch IPCClient.call(method, params: params, transport: transport, timeout: host == nil ? timeout : max(timeout, 30)) {
         case .success(let value):
             return value
         case .failure(let error) where error.code == .noSuchInstance:

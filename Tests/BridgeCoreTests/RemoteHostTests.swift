@@ -89,13 +89,17 @@ import Testing
     }
 
     /// A peer at the end of a command that welcomes with protocol 2: said, and never retried.
+    /// It first writes 1 MiB to standard error, which must be drained as it comes (a pipe holds
+    /// 64 KiB: undrained, the peer would block there and the welcome never come).
     @Test func aCommandPeerOfAnotherProtocolVersionStopsTheClient() throws {
         let welcome = IPCMessage.welcome(protocol: 2, version: "9.9", pid: 1).encoded()
         let octal = welcome.map { String(format: "\\%03o", $0) }.joined()
-        let command = IPCCommand(executable: "/bin/sh", arguments: ["-c", "printf '\(octal)'; exec sleep 30"], label: "test peer",
+        let script = "head -c 1048576 /dev/zero | tr '\\0' x >&2; printf '\(octal)'; exec sleep 30"
+        let command = IPCCommand(executable: "/bin/sh", arguments: ["-c", script], label: "test peer",
                                  classifyFailure: RemoteFailure.classify)
         let loop = try EventLoop()
-        let client = IPCClient(loop: loop, transport: .command(command), options: IPCClientOptions(reconnect: IPCBackoff()))
+        let client = IPCClient(loop: loop, transport: .command(command),
+                               options: IPCClientOptions(handshakeTimeout: 15, reconnect: IPCBackoff()))
         var states: [IPCClient.State] = []
         client.onStateChange = { states.append($0) }
         client.start()
