@@ -13,7 +13,7 @@ extension CommonOptions {
     static func refuseHostsWhereUnused(_ arguments: [String], subcommands: Set<String>) throws {
         let command = arguments.first.flatMap { subcommands.contains($0) ? $0 : nil } ?? "the TUI"
         guard !remoteCommands.contains(command),
-              arguments.prefix { $0 != "--" }.contains(where: { $0 == "--host" || $0.hasPrefix("--host=") }) else { return }
+              arguments.prefix(while: { $0 != "--" }).contains(where: { $0 == "--host" || $0.hasPrefix("--host=") }) else { return }
         FileHandle.standardErrorWrite("cc-bridge-tui: --host works with \(remoteCommands.sorted().joined(separator: ", ")), not with "
             + "\(command) yet (docs/remote.md)")
         throw ExitCode(2)

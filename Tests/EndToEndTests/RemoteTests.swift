@@ -164,7 +164,7 @@ final class SSHHost {
         let fields = publicKey.split(separator: " ")
         let line = "[127.0.0.1]:\(port) \(fields[0]) \(fields[1])\n"
         let handle = FileHandle(forWritingAtPath: knownHosts) ?? {
-            FileManager.default.createFile(atPath: knownHosts, contents: nil)
+            _ = FileManager.default.createFile(atPath: knownHosts, contents: nil)
             return FileHandle(forWritingAtPath: knownHosts)!
         }()
         handle.seekToEndOfFile()
