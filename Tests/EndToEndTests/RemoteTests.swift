@@ -252,7 +252,21 @@ final class SSHHost {
         guard let lab = try SSHLab.make() else { return }
         let host = try lab.host("flooder")
         let flood = lab.scratch.file("flood.sh")
-        try "#!/bin/sh\nexec seq 1 \"$1\"\n".write(toFile: flood, atomically: true, encoding: .utf8)
+        // $1 lines in 20 bursts; each burst's last line is cut by a 0.2 s pause (its digits but
+        // the last three, then the rest): whenever ssh is killed, tail has most likely shown an
+        // unfinished line that the resubscription sends again whole.
+        try """
+            #!/bin/sh
+            step=$(($1 / 20))
+            for i in $(seq 0 19); do
+              last=$(((i + 1) * step))
+              seq $((i * step + 1)) $((last - 1))
+              printf '%s' "${last%???}"
+              sleep 0.2
+              printf '%s\\n' "${last#${last%???}}"
+            done
+
+            """.write(toFile: flood, atomically: true, encoding: .utf8)
         chmod(flood, 0o755)
         _ = try host.agent("gush", ["--exec", flood])
         let tail = try lab.running(["tail", "flooder/gush", "--follow"])
