@@ -171,34 +171,7 @@ public final class IPCClient {
 
     private func connect() {
         state = .connecting
-        let token: String
-        let fd: Int32
-        let inProgress: Bool
-        if case .command(let command) = transport {
-            do {
-                let child = try IPCChildProcess.spawn(command, loop: loop)
-                self.child = child
-                (token, fd, inProgress) = ("", child.fd, false)
-            } catch {
-                failed(error)
-                return
-            }
-        } else { do {
-            guard case .unixSocket(let endpoint) = transport else { return }
-            try endpoint.checkDirectory()
-            token = try endpoint.readToken()
-            (fd, inProgress) = try IPCSocket.connect(to: endpoint.socketPath)
-        } catch let error as IPCEndpointError {
-            failed(IPCError(.notRunning, "no server for this pipe directory (\(error))"))
-            return
-        } catch let error as SystemError {
-            let code: IPCErrorCode = error.code == ENOENT || error.code == ECONNREFUSED ? .notRunning : .disconnected
-            failed(IPCError(code, "cannot connect to the server: \(error)"))
-            return
-        } catch {
-            failed(IPCError(.disconnected, "cannot connect to the server: \(error)"))
-            return
-        } }
+        guard let (token, fd, inProgress) = openTransport() else { return }
         let connection = IPCConnection(fd: fd, loop: loop, maxFrameBytes: options.maxFrameBytes,
                                        pauseReadingAbove: options.maxQueuedBytes)
         self.connection = connection
@@ -223,6 +196,37 @@ public final class IPCClient {
             }
         } else {
             connection.start()
+        }
+    }
+
+    /// Starts the transport: the token to send, the descriptor, whether a connect is still in
+    /// progress; nil once `failed` has been told why not.
+    private func openTransport() -> (token: String, fd: Int32, inProgress: Bool)? {
+        switch transport {
+        case .command(let command):
+            do {
+                let child = try IPCChildProcess.spawn(command, loop: loop)
+                self.child = child
+                return ("", child.fd, false)   // the far end (dial-stdio) puts the token in
+            } catch {
+                failed(error)
+                return nil
+            }
+        case .unixSocket(let endpoint):
+            do {
+                try endpoint.checkDirectory()
+                let token = try endpoint.readToken()
+                let (fd, inProgress) = try IPCSocket.connect(to: endpoint.socketPath)
+                return (token, fd, inProgress)
+            } catch let error as IPCEndpointError {
+                failed(IPCError(.notRunning, "no server for this pipe directory (\(error))"))
+            } catch let error as SystemError {
+                let code: IPCErrorCode = error.code == ENOENT || error.code == ECONNREFUSED ? .notRunning : .disconnected
+                failed(IPCError(code, "cannot connect to the server: \(error)"))
+            } catch {
+                failed(IPCError(.disconnected, "cannot connect to the server: \(error)"))
+            }
+            return nil
         }
     }
 
