@@ -16,7 +16,8 @@ final class IPCChildProcess {
     /// Our end of the socket pair (non-blocking, close-on-exec): hand it to IPCConnection.
     let fd: Int32
     private let stderrFD: Int32
-    private unowned let loop: EventLoop
+    /// Weak: a child ended after its loop is gone (a client released late) must not trap.
+    private weak var loop: EventLoop?
     private var stderrWatch: EventLoop.WatchID?
     private var stderrTail: [UInt8] = []
     private var exit: IPCChildExit?
@@ -102,7 +103,7 @@ final class IPCChildProcess {
             if n < 0 && errno == EINTR { continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
             // End of file (the program and everything it started closed it) or an error.
-            if let stderrWatch { loop.unwatch(stderrWatch) }
+            if let stderrWatch { loop?.unwatch(stderrWatch) }
             stderrWatch = nil
             return
         }
@@ -129,7 +130,7 @@ final class IPCChildProcess {
                 done(stderrText, exit)
                 return
             }
-            pollTimer = loop.schedule(after: 0.02) { check() }
+            pollTimer = loop?.schedule(after: 0.02) { check() }
         }
         check()
     }
@@ -138,9 +139,9 @@ final class IPCChildProcess {
     func terminate() {
         guard !terminated else { return }
         terminated = true
-        if let pollTimer { loop.cancel(pollTimer) }
+        if let pollTimer { loop?.cancel(pollTimer) }
         pollTimer = nil
-        if let stderrWatch { loop.unwatch(stderrWatch) }
+        if let stderrWatch { loop?.unwatch(stderrWatch) }
         stderrWatch = nil
         if exit == nil && !reap(WNOHANG) {
             kill(pid, SIGTERM)

@@ -29,7 +29,7 @@ public final class HostLink {
     public var onEvent: (RemoteHost, IPCEvent) -> Void = { _, _ in }
     public var onStateChange: (HostLink) -> Void = { _ in }
 
-    private unowned let loop: EventLoop
+    private weak var loop: EventLoop?
     private let pingInterval: Double
     private var pingTimer: EventLoop.TimerID?
 
@@ -39,18 +39,21 @@ public final class HostLink {
         self.pingInterval = pingInterval
         client = IPCClient(loop: loop, transport: .command(host.command(settings: ssh)),
                            options: IPCClientOptions(handshakeTimeout: 30))
-        client.onEvent = { [unowned self] event in self.onEvent(self.host, event) }
-        client.onStateChange = { [unowned self] state in self.changed(state) }
+        client.onEvent = { [weak self] event in
+            guard let self else { return }
+            self.onEvent(self.host, event)
+        }
+        client.onStateChange = { [weak self] state in self?.changed(state) }
     }
 
     deinit {
-        if let pingTimer { loop.cancel(pingTimer) }
+        if let pingTimer { loop?.cancel(pingTimer) }
     }
 
     public func start() { client.start() }
 
     public func stop() {
-        if let pingTimer { loop.cancel(pingTimer) }
+        if let pingTimer { loop?.cancel(pingTimer) }
         pingTimer = nil
         client.stop()
     }
@@ -71,11 +74,11 @@ public final class HostLink {
         }
         if next != .ready {
             roundTrip = nil
-            if let pingTimer { loop.cancel(pingTimer) }
+            if let pingTimer { loop?.cancel(pingTimer) }
             pingTimer = nil
         } else {
             ping()
-            pingTimer = loop.schedule(after: pingInterval, repeating: pingInterval) { [weak self] in self?.ping() }
+            pingTimer = loop?.schedule(after: pingInterval, repeating: pingInterval) { [weak self] in self?.ping() }
         }
         state = next
         onStateChange(self)
