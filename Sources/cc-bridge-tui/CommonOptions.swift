@@ -15,6 +15,9 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .long, help: "Use pipes other users can write: a 0666 FIFO, a pipe_dir writable by others without the sticky bit or owned by another user. FIFOs owned by others stay refused.")
     var allowUnsafePipes = false
 
+    @Option(name: .customLong("host"), help: "A remote host, ssh://[user@]host[:port] or NAME=ssh://..., added to the config's hosts: (repeatable; docs/remote.md).")
+    var hostOptions: [String] = []
+
     var policy: PipePolicy { PipePolicy(allowUnsafe: allowUnsafePipes) }
 
     /// The loaded config, with --pipe-dir applied. Warnings go to standard error.
@@ -66,7 +69,7 @@ struct CommonOptions: ParsableArguments {
 
 extension CommonOptions {
     /// The options every subcommand shares, with whether each takes a value.
-    static let globalOptions: [String: Bool] = ["--pipe-dir": true, "--config": true, "--allow-unsafe-pipes": false]
+    static let globalOptions: [String: Bool] = ["--pipe-dir": true, "--config": true, "--allow-unsafe-pipes": false, "--host": true]
 
     /// Moves shared options written before the subcommand to just after it, so
     /// `cc-bridge-tui --pipe-dir D list` means `cc-bridge-tui list --pipe-dir D` (the parser only

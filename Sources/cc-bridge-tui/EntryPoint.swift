@@ -17,6 +17,7 @@ enum EntryPoint {
                 ($0._commandName, Set($0.configuration.subcommands.map { $0._commandName }))
             }, uniquingKeysWith: { a, _ in a })
             let arguments = CommonOptions.globalOptionsAfterSubcommand(Array(CommandLine.arguments.dropFirst()), subcommands: names)
+            try CommonOptions.refuseHostsWhereUnused(arguments, subcommands: Set(names.keys))
             var command = try CCBridgeTUI.parseAsRoot(arguments)
             try command.run()
         } catch {
@@ -39,7 +40,7 @@ struct CCBridgeTUI: ParsableCommand {
         abstract: "Terminal client for cc-bridge's FIFO mode.",
         subcommands: [UICommand.self, AttachCommand.self, ListCommand.self, SendCommand.self, TailCommand.self,
                       PipesCommand.self, HealthCommand.self, StatusCommand.self, HistoryCommand.self, DemoCommand.self,
-                      ServeCommand.self, ServerCommand.self],
+                      ServeCommand.self, ServerCommand.self, DialStdioCommand.self],
         defaultSubcommand: UICommand.self
     )
 }

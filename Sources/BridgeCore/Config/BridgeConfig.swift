@@ -8,6 +8,8 @@ public struct BridgeConfig: Sendable, Equatable {
     public var docker = DockerSettings()
     public var tui = TUISettings()
     public var server = ServerSettings()
+    /// Remote hosts (`hosts:`, docs/remote.md): their instances join ours, as HOST/NAME.
+    public var hosts: [RemoteHost] = []
     /// The file the values came from; nil when defaults were used because no file exists.
     public var sourcePath: String?
     /// Unknown keys and other non-fatal findings, each as `file:line: key: message`.

@@ -85,6 +85,7 @@ struct ConfigReader {
             case "docker": try readDocker(value, into: &config.docker)
             case "tui": try readTUI(value, into: &config.tui)
             case "server": try readServer(value, into: &config.server)
+            case "hosts": config.hosts = try readHosts(value)
             default: break  // other cc-bridge sections are not ours to judge
             }
         }
@@ -157,6 +158,42 @@ struct ConfigReader {
             default: warnUnknown(value, path)
             }
         }
+    }
+
+    /// `hosts:` a list of `ssh://user@host[:port]`, or of mappings `{url, name?, pipe_dir?}`.
+    mutating func readHosts(_ node: Node) throws(ConfigError) -> [RemoteHost] {
+        if case .scalar(let scalar) = node, scalar.string.isEmpty || scalar.string == "~" || scalar.string == "null" { return [] }
+        guard case .sequence(let items) = node else { throw error(node, "hosts", "expected a list of ssh://user@host[:port], got \(describe(node))") }
+        var hosts: [RemoteHost] = []
+        for (index, item) in items.enumerated() {
+            let path = "hosts[\(index)]"
+            var url: String?, name: String?, pipeDir: String?
+            if case .scalar(let scalar) = item {
+                url = scalar.string
+            } else {
+                for (key, value) in try mapping(item, path) {
+                    switch key {
+                    case "url": url = try string(value, path + ".url")
+                    case "name": name = try string(value, path + ".name")
+                    case "pipe_dir": pipeDir = try string(value, path + ".pipe_dir")
+                    default: warnUnknown(value, path + "." + key)
+                    }
+                }
+            }
+            guard let url else { throw error(item, path, "missing url: ssh://user@host[:port]") }
+            var host: RemoteHost
+            do throws(RemoteHostError) {
+                host = try RemoteHost.parse(url, name: name)
+            } catch {
+                throw self.error(item, path, error.description)
+            }
+            host.pipeDirectory = pipeDir
+            guard !hosts.contains(where: { $0.name == host.name }) else {
+                throw error(item, path, "a second host named \"\(host.name)\" (give one a `name:`)")
+            }
+            hosts.append(host)
+        }
+        return hosts
     }
 
     // MARK: typed accessors

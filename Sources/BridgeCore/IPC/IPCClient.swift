@@ -10,13 +10,21 @@
 // seen, so nothing is lost or repeated). An `event skipped {count}` means the server dropped
 // events for this client: resync the same way.
 //
+// The transport (IPCTransport) is the local server's Unix socket or a child process's standard
+// input and output (`ssh HOST cc-bridge-tui dial-stdio`: the remote end authenticates to its own
+// server, so no token is sent through it). A child that ends is reaped and its standard error
+// and exit turned into a typed error (host unreachable, authentication refused, host key
+// mismatch, remote program missing); failures a retry cannot cure (`isPermanent`) stop the client.
+//
 // Public API (all on the loop thread):
-//   final class IPCClient(loop:, endpoint:, options: IPCClientOptions)
+//   final class IPCClient(loop:, endpoint:, options: IPCClientOptions) / (loop:, transport:, options:)
+//     transport, endpoint (nil for a command transport)
 //     start(), stop(), state: IPCClient.State, serverPid, serverVersion
 //     onEvent: (IPCEvent) -> Void, onStateChange: (IPCClient.State) -> Void
 //     request(_ method:, params:, timeout:, completion: (Result<JSONValue, IPCError>) -> Void)
 //     static call(_ method:, params:, endpoint:, timeout:) -> Result<JSONValue, IPCError>
 //       blocking, for CLI commands: its own loop, one connection, one request, no reconnect
+//     static call(_ method:, params:, transport:, timeout:)   the same over any transport
 //   enum IPCClient.State: idle, connecting, authenticating, ready, waiting(attempt:delay:lastError:), stopped(IPCError?)
 //   struct IPCClientOptions { requestTimeout, handshakeTimeout, reconnect: IPCBackoff? (nil: none),
 //                             maxFrameBytes, maxPendingRequests, maxQueuedBytes, jitterUnit (tests) }
@@ -65,7 +73,11 @@ public final class IPCClient {
         case stopped(IPCError?)
     }
 
-    public let endpoint: IPCEndpoint
+    public let transport: IPCTransport
+    public var endpoint: IPCEndpoint? {
+        if case .unixSocket(let endpoint) = transport { return endpoint }
+        return nil
+    }
     public let options: IPCClientOptions
     public private(set) var state: State = .idle {
         didSet { if state != oldValue { onStateChange(state) } }
@@ -77,6 +89,8 @@ public final class IPCClient {
 
     private unowned let loop: EventLoop
     private var connection: IPCConnection?
+    /// The transport program of the current connection (command transports).
+    private var child: IPCChildProcess?
     private var handshakeTimer: EventLoop.TimerID?
     private var retryTimer: EventLoop.TimerID?
     private var attempt = 0
@@ -94,14 +108,19 @@ public final class IPCClient {
     /// Ids not sent yet, oldest first.
     private var unsent: [Int] = []
 
-    public init(loop: EventLoop, endpoint: IPCEndpoint, options: IPCClientOptions = IPCClientOptions()) {
+    public convenience init(loop: EventLoop, endpoint: IPCEndpoint, options: IPCClientOptions = IPCClientOptions()) {
+        self.init(loop: loop, transport: .unixSocket(endpoint), options: options)
+    }
+
+    public init(loop: EventLoop, transport: IPCTransport, options: IPCClientOptions = IPCClientOptions()) {
         self.loop = loop
-        self.endpoint = endpoint
+        self.transport = transport
         self.options = options
     }
 
     deinit {
         connection?.close()
+        child?.terminate()
         if let handshakeTimer { loop.cancel(handshakeTimer) }
         if let retryTimer { loop.cancel(retryTimer) }
         for entry in pending.values { loop.cancel(entry.timer) }
@@ -152,24 +171,7 @@ public final class IPCClient {
 
     private func connect() {
         state = .connecting
-        let token: String
-        let fd: Int32
-        let inProgress: Bool
-        do {
-            try endpoint.checkDirectory()
-            token = try endpoint.readToken()
-            (fd, inProgress) = try IPCSocket.connect(to: endpoint.socketPath)
-        } catch let error as IPCEndpointError {
-            failed(IPCError(.notRunning, "no server for this pipe directory (\(error))"))
-            return
-        } catch let error as SystemError {
-            let code: IPCErrorCode = error.code == ENOENT || error.code == ECONNREFUSED ? .notRunning : .disconnected
-            failed(IPCError(code, "cannot connect to the server: \(error)"))
-            return
-        } catch {
-            failed(IPCError(.disconnected, "cannot connect to the server: \(error)"))
-            return
-        }
+        guard let (token, fd, inProgress) = openTransport() else { return }
         let connection = IPCConnection(fd: fd, loop: loop, maxFrameBytes: options.maxFrameBytes,
                                        pauseReadingAbove: options.maxQueuedBytes)
         self.connection = connection
@@ -189,11 +191,42 @@ public final class IPCClient {
             connection.startConnecting { [weak self] code in
                 guard code != 0, let self else { return }
                 self.lastError = IPCError(code == ECONNREFUSED ? .notRunning : .disconnected,
-                                          "cannot connect to the server: \(SystemError("connect", code, path: self.endpoint.socketPath))")
+                                          "cannot connect to the server: \(SystemError("connect", code, path: self.transport.label))")
                 self.connection?.close()
             }
         } else {
             connection.start()
+        }
+    }
+
+    /// Starts the transport: the token to send, the descriptor, whether a connect is still in
+    /// progress; nil once `failed` has been told why not.
+    private func openTransport() -> (token: String, fd: Int32, inProgress: Bool)? {
+        switch transport {
+        case .command(let command):
+            do {
+                let child = try IPCChildProcess.spawn(command, loop: loop)
+                self.child = child
+                return ("", child.fd, false)   // the far end (dial-stdio) puts the token in
+            } catch {
+                failed(error)
+                return nil
+            }
+        case .unixSocket(let endpoint):
+            do {
+                try endpoint.checkDirectory()
+                let token = try endpoint.readToken()
+                let (fd, inProgress) = try IPCSocket.connect(to: endpoint.socketPath)
+                return (token, fd, inProgress)
+            } catch let error as IPCEndpointError {
+                failed(IPCError(.notRunning, "no server for this pipe directory (\(error))"))
+            } catch let error as SystemError {
+                let code: IPCErrorCode = error.code == ENOENT || error.code == ECONNREFUSED ? .notRunning : .disconnected
+                failed(IPCError(code, "cannot connect to the server: \(error)"))
+            } catch {
+                failed(IPCError(.disconnected, "cannot connect to the server: \(error)"))
+            }
+            return nil
         }
     }
 
@@ -259,6 +292,25 @@ public final class IPCClient {
         connection = nil
         if let handshakeTimer { loop.cancel(handshakeTimer) }
         handshakeTimer = nil
+        if let child, case .command(let command) = transport {
+            // Why the program ended says more than the closed socket: wait (briefly) for it.
+            let known = lastError
+            // It ends by itself once ssh is gone; when we closed (a refused welcome), ssh sees
+            // the end of its input and leaves quickly, or is ended.
+            child.finish(grace: known == nil ? 3 : 0.5) { [weak self] stderr, exit in
+                guard let self, self.child === child else { return }
+                self.child = nil
+                var error = known
+                if known == nil || known?.code == .badFrame || known?.code == .timeout,
+                   let classified = command.classifyFailure(stderr, exit) {
+                    error = classified
+                } else if let known, known.code == .badFrame {
+                    error = IPCError(.badFrame, "\(command.label): \(known.message) (does a login script there print to standard output?)")
+                }
+                self.failed(error ?? IPCError(.disconnected, "\(command.label): the connection ended (\(exit.map { "\($0)" } ?? "still running"))"))
+            }
+            return
+        }
         let error = lastError ?? IPCError(.disconnected, "the server closed the connection")
         failed(error)
     }
@@ -271,6 +323,8 @@ public final class IPCClient {
             connection.close()
         }
         connection = nil
+        child?.terminate()
+        child = nil
     }
 
     /// A connection attempt failed or a connection ended: retry later, or stop.
@@ -278,7 +332,7 @@ public final class IPCClient {
         dropConnection()
         lastError = nil
         failAll(IPCError(.disconnected, "connection lost before the answer came (\(error))"), sentOnly: true)
-        guard let backoff = options.reconnect, error.code != .unsupportedVersion else {
+        guard let backoff = options.reconnect, !error.code.isPermanent else {
             failAll(error, sentOnly: false)
             state = .stopped(error)
             return
@@ -308,9 +362,14 @@ extension IPCClient {
     /// auth and answer). For CLI commands; never retries (a missing server is `not_running`).
     public static func call(_ method: String, params: JSONValue = .null, endpoint: IPCEndpoint,
                             timeout: Double = 10) -> Result<JSONValue, IPCError> {
+        call(method, params: params, transport: .unixSocket(endpoint), timeout: timeout)
+    }
+
+    public static func call(_ method: String, params: JSONValue = .null, transport: IPCTransport,
+                            timeout: Double = 10) -> Result<JSONValue, IPCError> {
         let loop: EventLoop
         do { loop = try EventLoop() } catch { return .failure(IPCError(.internal, "\(error)")) }
-        let client = IPCClient(loop: loop, endpoint: endpoint,
+        let client = IPCClient(loop: loop, transport: transport,
                                options: IPCClientOptions(requestTimeout: timeout, handshakeTimeout: timeout, reconnect: nil))
         var result: Result<JSONValue, IPCError>?
         client.request(method, params: params) { result = $0 }

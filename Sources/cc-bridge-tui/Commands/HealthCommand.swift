@@ -14,12 +14,17 @@ struct HealthCommand: ParsableCommand {
         commandName: "health", abstract: "Check Docker, the pipe directory, the config and every instance.")
 
     @OptionGroup var options: CommonOptions
-    @Option(help: "Only this component: docker_daemon, fifo_pipes, config, or an instance name.") var component: String?
+    @Option(help: "Only this component: docker_daemon, fifo_pipes, config, or an instance name; HOST/COMPONENT asks a remote host's server.") var component: String?
     @Flag(help: "Print JSON (one document per check with --watch).") var json = false
     @Flag(help: "Check again every docker.health.check_interval seconds until interrupted (Ctrl-C).") var watch = false
 
-    func run() throws {
+    mutating func run() throws {
         let config = try options.loadConfig()
+        var remote: ServerClient?
+        if let component, let (server, name) = try options.remoteTarget(component, config: config) {
+            remote = server
+            self.component = name.rawValue
+        }
         let located = ConfigLoader.locate(override: options.config)
         var settings = config.docker.health
         // A single run reports what it sees; the grace of max_consecutive_failures is for --watch.
@@ -27,7 +32,7 @@ struct HealthCommand: ParsableCommand {
         let monitor = HealthMonitor(settings: settings, pipeDirectory: config.pipeDirectory, policy: options.policy,
                                     config: .loaded(config, path: located.path), probes: HealthProbes(docker: DockerClient()))
         let stateDirectory = StatePaths.directory()
-        let server = ServerClient.running(config)
+        let server = remote ?? ServerClient.running(config)
         while true {
             let now = Date().timeIntervalSince1970
             let report: HealthReport

@@ -11,7 +11,7 @@ struct HistoryCommand: ParsableCommand {
         commandName: "history", abstract: "Show an instance's recent turns from its history file.")
 
     @OptionGroup var options: CommonOptions
-    @Argument(help: "Instance name.") var instance: String
+    @Argument(help: "Instance name, or HOST/NAME for one on a remote host.") var instance: String
     @Flag(help: "Print JSON.") var json = false
     @Option(help: "Show at most this many of the newest turns.") var limit: Int = 20
 
@@ -21,12 +21,14 @@ struct HistoryCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.loadConfig()
-        let name = try options.instanceName(instance)
-        try options.requireInstance(name, config: config, historyDirectory: StatePaths.directory())
+        let remote = try options.remoteTarget(instance, config: config)
+        let name = try remote?.name ?? options.instanceName(instance)
+        if remote == nil { try options.requireInstance(name, config: config, historyDirectory: StatePaths.directory()) }
         var path = HistoryStore.historyPath(instance: name.rawValue, stateDirectory: StatePaths.directory())
         var all: [Turn]
         var warnings: [String] = []
-        if let server = ServerClient.running(config) {
+        if let server = remote?.server ?? ServerClient.running(config) {
+            if let host = server.host { path = "\(host.name):" + (path.split(separator: "/").last.map(String.init) ?? path) }
             let answer = try server.call("history", ["instance": .string(name.rawValue), "limit": .int(limit)])
             all = try ServerClient.decode([Turn].self, answer["turns"])
         } else {

@@ -49,7 +49,7 @@ struct SendCommand: ParsableCommand {
     }
 
     @OptionGroup var options: CommonOptions
-    @Argument(help: "Instance name.") var instance: String
+    @Argument(help: "Instance name, or HOST/NAME for one on a remote host.") var instance: String
     @Argument(help: "The prompt words, or - for standard input.") var prompt: [String] = []
     @Option(help: """
         Seconds the agent may take nothing from the pipe before giving up (a stall, not a total time; default 2). \
@@ -80,6 +80,14 @@ struct SendCommand: ParsableCommand {
 
     func run() throws {
         let config = try options.loadConfig()
+        if let (server, name) = try options.remoteTarget(instance, config: config) {
+            // HOST/NAME: through that host's server, over ssh.
+            guard !interrupt && !waitReply else {
+                FileHandle.standardErrorWrite("cc-bridge-tui: \(instance): --interrupt and --wait-reply do not work with a remote host yet; nothing sent")
+                throw ExitCode(Status.notDelivered)
+            }
+            return try sendThroughServer(server, name: name)
+        }
         let name = try options.instanceName(instance)
         try options.requireInstance(name, config: config)
         let path = name.inFifoPath(in: config.pipeDirectory)
@@ -135,17 +143,18 @@ struct SendCommand: ParsableCommand {
     /// agent reads, and answers once the agent has it, it is queued, or it failed.
     private func sendThroughServer(_ server: ServerClient, name: InstanceName) throws {
         let text = try promptText()
-        FileHandle.standardErrorWrite("cc-bridge-tui: sending through the server (pid \(server.record.map { String($0.pid) } ?? "?"))")
+        FileHandle.standardErrorWrite("cc-bridge-tui: sending through \(server.said)")
         var params: [String: JSONValue] = ["instance": .string(name.rawValue), "text": .string(text), "origin": "cli"]
         if let promptID { params["id"] = .string(promptID) }
         let answer = try server.call("send", .object(params),
                                      timeout: max(timeout ?? SendCommand.deliveryTimeout, wait ?? 0) + 10)
         let id = answer["prompt_id"]?.stringValue ?? "?"
+        let where_ = server.host.map { "\($0.name)/\(name)" } ?? "\(name)"
         switch answer["result"]?.stringValue {
         case "delivered":
-            print("delivered to \(name) through the server: prompt \(id), origin cli")
+            print("delivered to \(where_) through \(server.host == nil ? "the server" : server.said): prompt \(id), origin cli")
         case "queued":
-            print("queued for \(name) in the server's outbox: prompt \(id), origin cli")
+            print("queued for \(where_) in \(server.host == nil ? "the server's" : server.said + "'s") outbox: prompt \(id), origin cli")
             FileHandle.standardErrorWrite("cc-bridge-tui: \(name): \(answer["reason"]?.stringValue ?? "not delivered yet"); the server "
                 + "delivers it when the agent reads again (do not send it again)")
             throw ExitCode(Status.writtenNotRead)

@@ -12,11 +12,14 @@ struct StatusCommand: ParsableCommand {
         commandName: "status", abstract: "Show an instance's pipes, agent, container and session.")
 
     @OptionGroup var options: CommonOptions
-    @Argument(help: "Instance name.") var instance: String
+    @Argument(help: "Instance name, or HOST/NAME for one on a remote host.") var instance: String
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         let config = try options.loadConfig()
+        if let (server, name) = try options.remoteTarget(instance, config: config) {
+            return try showRemote(server, name)
+        }
         let name = try options.instanceName(instance)
         try options.requireInstance(name, config: config, historyDirectory: StatePaths.directory())
         let now = Date().timeIntervalSince1970
@@ -56,6 +59,40 @@ struct StatusCommand: ParsableCommand {
             printText(document)
         }
         if pipes.state == .unhealthy || observation.listening != true { throw ExitCode(1) }
+    }
+
+    /// HOST/NAME: what that host's server says (its pipes and container are checked there).
+    func showRemote(_ server: ServerClient, _ name: InstanceName) throws {
+        let answer = try server.call("status", ["instance": .string(name.rawValue)], timeout: 20)
+        let host = server.host?.name ?? "?"
+        if json {
+            var document = answer.objectValue ?? [:]
+            document["host"] = .string(host)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(JSONValue.object(document)), as: UTF8.self))
+        } else {
+            let instance = answer["instance"]
+            let activity = instance?["activity"]?["state"]?.stringValue ?? "unknown"
+            var rows: [(String, String)] = [
+                ("instance", "\(host)/\(name.rawValue)"),
+                ("pipes", instance?["status"]?.stringValue.map { $0 == "ready" ? "ready" : "broken: \(instance?["reason"]?.stringValue ?? "")" } ?? "unknown"),
+                ("activity", activity),
+                ("mode", instance?["mode"]?.stringValue ?? "unknown"),
+                ("health", instance?["health"]?.stringValue ?? "unknown"),
+            ]
+            if let summary = try answer["summary"].flatMap({ $0.isNull ? nil : try ServerClient.decode(SessionSummary.self, $0) }) {
+                rows.append(("turns", "\(summary.requests) requests: \(summary.completed) completed, \(summary.failed) failed"))
+            }
+            if let turn = try answer["last_turn"].flatMap({ $0.isNull ? nil : try ServerClient.decode(Turn.self, $0) }) {
+                rows.append(("last turn", "\(HealthText.timestamp(turn.sentAt)) \(turn.status.rawValue): \(HistoryCommand.preview(turn.prompt, 60))"))
+            }
+            let waiting = answer["outbox"]?.arrayValue?.count ?? 0
+            if waiting > 0 { rows.append(("outbox", "\(waiting) prompt(s) waiting for the agent")) }
+            rows.append(("history", "\(host):\(answer["history_path"]?.stringValue ?? "?")"))
+            for (key, value) in rows { print(HealthText.pad(key, 10) + " " + value) }
+        }
+        if answer["instance"]?["status"]?.stringValue != "ready" { throw ExitCode(1) }
     }
 
     func printText(_ d: StatusDocument) {

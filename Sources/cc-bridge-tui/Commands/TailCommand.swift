@@ -17,13 +17,21 @@ struct TailCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tail", abstract: "Print an instance's output.")
 
     @OptionGroup var options: CommonOptions
-    @Argument(help: "Instance name.") var instance: String
+    @Argument(help: "Instance name, or HOST/NAME for one on a remote host.") var instance: String
     @Flag(name: [.short, .long], help: "Keep reading until interrupted, also through agent restarts.") var follow = false
     @Flag(help: "Bytes exactly as they came (escape sequences included).") var raw = false
     @Option(help: "Without --follow: seconds to wait for output before exiting.") var wait: Double = 0.2
 
     func run() throws {
         let config = try options.loadConfig()
+        if let (server, name) = try options.remoteTarget(instance, config: config) {
+            // HOST/NAME: the host's server over ssh (reconnecting with --follow).
+            guard !raw else {
+                FileHandle.standardErrorWrite("cc-bridge-tui: \(instance): --raw needs the out-FIFO itself, which is on \(server.said); leave out --raw")
+                throw ExitCode(1)
+            }
+            return try TailThroughServer(server: server, instance: name.rawValue, follow: follow, wait: wait).run()
+        }
         let name = try options.instanceName(instance)
         try options.requireInstance(name, config: config)
         if let server = ServerClient.running(config) {
@@ -122,13 +130,21 @@ struct TailPrinter {
     private var printedOpen: [UInt8] = []
     /// The first line's rest when it finishes a partly shown line.
     private var head: [UInt8] = []
+    /// The next batch starts with the whole of the unfinished line shown last (a resubscription
+    /// from the line after the last finished one): only its rest is printed.
+    private var resuming = false
+
+    /// After a reconnect, before the resubscribed lines come.
+    mutating func resumeAtShownLine() { resuming = !printedOpen.isEmpty }
 
     /// Returns false when standard output is gone (EPIPE): time to stop.
     mutating func write(_ batch: OutputBatch) -> Bool {
         guard !batch.isEmpty else { return true }
         var start = 0
         let finishedEnd = batch.finishedTextByteCount
-        if batch.replacesOpenLine && finishedEnd > 0 {
+        let replacesOpenLine = batch.replacesOpenLine || resuming
+        resuming = false
+        if replacesOpenLine && finishedEnd > 0 {
             // The first line finishes the line we may have shown part of.
             let shown = batch.withLine(0) { text, _, _ -> Bool in
                 start = text.count + 1
@@ -146,7 +162,7 @@ struct TailPrinter {
         }
         if finishedEnd > 0 { printedOpen.removeAll(keepingCapacity: true) }
         if batch.endsWithOpenLine {
-            if !(batch.replacesOpenLine && batch.count == 1) { printedOpen.removeAll(keepingCapacity: true) }
+            if !(replacesOpenLine && batch.count == 1) { printedOpen.removeAll(keepingCapacity: true) }
             batch.withLine(batch.count - 1) { text, _, _ in open = Array(text) }
         } else {
             open.removeAll(keepingCapacity: true)

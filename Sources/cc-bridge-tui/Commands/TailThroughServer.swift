@@ -39,8 +39,10 @@ final class TailThroughServer {
     }
 
     func run() throws {
-        let options = IPCClientOptions(reconnect: follow ? IPCBackoff() : nil)
-        client = IPCClient(loop: loop, endpoint: server.endpoint, options: options)
+        // Over ssh the handshake includes connecting and maybe starting the remote server.
+        let handshake = server.host == nil ? 5.0 : 30.0
+        client = IPCClient(loop: loop, transport: server.transport,
+                           options: IPCClientOptions(handshakeTimeout: handshake, reconnect: follow ? IPCBackoff() : nil))
         client.onEvent = { [unowned self] event in self.take(event) }
         client.onStateChange = { [unowned self] state in self.changed(state) }
         SignalPipe.route([SIGINT, SIGTERM, SIGHUP])
@@ -63,14 +65,17 @@ final class TailThroughServer {
     private func changed(_ state: IPCClient.State) {
         switch state {
         case .ready:
-            if gone { notice("the server is back; following again") }
+            if gone { notice(server.host == nil ? "the server is back; following again" : "\(server.said) is back; following again") }
             gone = false
             subscribe()
         case .waiting(_, let delay, let error):
-            if !gone { notice("server gone (\(error.message)); reconnecting in \(String(format: "%.1f", delay)) s") }
+            if !gone {
+                let what = server.host == nil ? "server gone" : "connection to \(server.said) lost"
+                notice("\(what) (\(error.message)); reconnecting in \(String(format: "%.1f", delay)) s")
+            }
             gone = true
         case .stopped(let error?):
-            failure = "the server: \(error)"
+            failure = server.host == nil ? "the server: \(error)" : "\(server.said) (\(server.host!.url)): \(error.message) [\(error.code)]"
             loop.stop()
         default:
             break
@@ -86,6 +91,8 @@ final class TailThroughServer {
         }
         var params: [String: JSONValue] = ["instance": .string(instance)]
         if lastFinished > 0 { params["from_line_id"] = .number(Double(lastFinished + 1)) }
+        // The unfinished line already shown comes again whole (its id is lastFinished + 1).
+        printer.resumeAtShownLine()
         client.request("subscribe", params: .object(params)) { [unowned self] result in
             switch result {
             case .success(let answer):
