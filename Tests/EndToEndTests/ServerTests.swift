@@ -148,10 +148,10 @@ final class ServerScratch {
             loop = try EventLoop()
             client = IPCClient(loop: loop, endpoint: IPCEndpoint(pipeDirectory: s.pipes, environment: s.environment),
                                options: IPCClientOptions(reconnect: nil))
-            client.onEvent = { [unowned self] in self.events.append($0) }
+            client.onEvent = { [weak self] in self?.events.append($0) }
             var params: [String: JSONValue] = ["instance": "bot"]
             if let from { params["from_line_id"] = .number(Double(from)) }
-            client.request("subscribe", params: .object(params)) { [unowned self] in self.subscribed = (try? $0.get()) != nil }
+            client.request("subscribe", params: .object(params)) { [weak self] in self?.subscribed = (try? $0.get()) != nil }
             client.start()
         }
 
