@@ -55,6 +55,8 @@ final class ServerSessionSource: SessionSource {
     private var subscribed = false
     private var gone = false
     private var restarting = false
+    /// The server said it stops (`server stop`, a signal): it is not restarted behind its back.
+    private var stoppedOnPurpose = false
     private var subscribeError: IPCError?
 
     init(loop: EventLoop, connection: TUIServerConnection) {
@@ -153,12 +155,15 @@ final class ServerSessionSource: SessionSource {
             if gone { onReport(.status(StatusMessage("the server is back", kind: .info, expires: Self.now() + 5))) }
             gone = false
             restarting = false
+            stoppedOnPurpose = false
             subscribe()
         case .waiting(_, let delay, let error):
             subscription = nil
             gone = true
             var text = "server gone, reconnecting in \(Int(delay.rounded(.up))) s"
-            if !ServerLock.probe(connection.paths).running && !restarting {
+            if stoppedOnPurpose {
+                text = "the server was stopped; `cc-bridge-tui serve` starts it again (reconnecting in \(Int(delay.rounded(.up))) s)"
+            } else if !ServerLock.probe(connection.paths).running && !restarting {
                 // It died (its lock is free): start another; the next attempt finds it.
                 restarting = true
                 do {
@@ -225,6 +230,7 @@ final class ServerSessionSource: SessionSource {
         case .health(let report):
             onReport(.health(report))
         case .serverStopping:
+            stoppedOnPurpose = true
             onReport(.status(StatusMessage("the server is stopping", kind: .error, expires: Self.now() + 10)))
         }
     }
