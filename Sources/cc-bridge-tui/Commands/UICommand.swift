@@ -26,10 +26,11 @@ enum TUILauncher {
     }
 
     /// The server for the pipe directory, started in the background when none runs; nil with
-    /// `--no-server` or CC_BRIDGE_NO_SERVER=1 (the in-process hub).
+    /// `--no-server`, CC_BRIDGE_NO_SERVER=1 or `tui.use_server: false` (the in-process hub).
     static func serverConnection(config: BridgeConfig, common: CommonOptions, ui: UIOptions) throws -> TUIServerConnection? {
         let environment = ProcessInfo.processInfo.environment
-        if ui.noServer || !(environment["CC_BRIDGE_NO_SERVER"] ?? "").isEmpty && environment["CC_BRIDGE_NO_SERVER"] != "0" {
+        let optedOut = !(environment["CC_BRIDGE_NO_SERVER"] ?? "").isEmpty && environment["CC_BRIDGE_NO_SERVER"] != "0"
+        if ui.noServer || optedOut || !config.tui.useServer {
             return nil
         }
         let paths = ServerLocation.paths(for: config, environment: environment)
