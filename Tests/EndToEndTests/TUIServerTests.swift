@@ -20,8 +20,10 @@ final class ServerTUIScratch {
     let s: ServerScratch
     let tui: String
     private(set) var agent: Running?
-    /// Each pane's tmux server needs a socket of its own.
-    private var panes: [(scratch: Scratch, tmux: Tmux)] = []
+    /// Each pane's tmux server needs a socket of its own: the scratch directories outlive the
+    /// tmux servers (their sockets are in them, and `kill-server` needs them).
+    private var panes: [Tmux] = []
+    private var paneDirectories: [Scratch] = []
 
     init() throws {
         s = try ServerScratch()
@@ -37,7 +39,8 @@ final class ServerTUIScratch {
         let tmux = try Tmux(size: size,
                             command: ["sh", "-c", "\"$@\"; echo \"EXITED $?\"; sleep 60", "sh", tui] + arguments + ["--pipe-dir", s.pipes],
                             environment: environment, scratch: scratch)
-        panes.append((scratch, tmux))
+        panes.append(tmux)
+        paneDirectories.append(scratch)
         return tmux
     }
 
@@ -114,7 +117,10 @@ final class ServerTUIScratch {
     deinit {
         // Stopped on purpose first: the TUIs must not start another server while they go.
         _ = try? s.tui(["server", "stop"], timeout: 20)
+        // Killed here: a test may still hold a pane, and its socket goes with the directories.
+        for tmux in panes { _ = try? tmux.tmux(["kill-server"]) }
         panes = []
+        paneDirectories = []
         agent?.signal(SIGKILL)
         // A TUI that saw its server die before the stop may have started one: stop that too.
         if let pid = s.pidFileRecord { s.started.insert(pid) }
