@@ -56,8 +56,10 @@ extension ServerCore {
     /// Subscribes to every instance's session events; `resume` names, per instance, where the
     /// client stands (instances not named get their whole kept state). Everything is delivered to
     /// `handler` on the loop, the snapshot before this returns.
+    /// `fresh`: the client has no state yet, so what equals a new instance's (no turns, an empty
+    /// outbox, idle) is left out of the snapshot (1,000 silent instances: a quarter of the events).
     @discardableResult
-    public func subscribeSession(resume: [String: SessionResume] = [:],
+    public func subscribeSession(resume: [String: SessionResume] = [:], fresh: Bool = false,
                                  handler: @escaping (SessionFeedItem) -> Void) -> SubscriptionID {
         let id = nextSubscriber
         nextSubscriber += 1
@@ -65,7 +67,7 @@ extension ServerCore {
         handler(.event(.instancesChanged(listed, directoryError: directoryError), firstLineID: nil, mark: nil))
         let names = Set(logs.keys).union(listed.map(\.name)).sorted()
         for name in names {
-            snapshot(of: name, resume: resume[name], to: handler)
+            snapshot(of: name, resume: resume[name], fresh: fresh, to: handler)
         }
         if let report = lastHealth { handler(.health(report)) }
         session.subscribers[id] = handler
@@ -134,7 +136,7 @@ extension ServerCore {
     }
 
     /// One instance's state for a new (or resuming) subscriber.
-    private func snapshot(of name: String, resume: SessionResume?, to handler: (SessionFeedItem) -> Void) {
+    private func snapshot(of name: String, resume: SessionResume?, fresh: Bool, to handler: (SessionFeedItem) -> Void) {
         let memory = session.memory[name]
         if resume == nil, let restored = memory?.restored { handler(.event(restored, firstLineID: nil, mark: nil)) }
         var marks = (memory?.marks ?? [])[...]
@@ -165,10 +167,10 @@ extension ServerCore {
         if let turns = hub.turns(of: name), !turns.isEmpty {
             handler(.event(.turnsChanged(instance: name, turns: turns), firstLineID: nil, mark: nil))
         }
-        if let queued = hub.queued(of: name) {
+        if let queued = hub.queued(of: name), !(fresh && queued.isEmpty) {
             handler(.event(.outboxChanged(instance: name, entries: queued), firstLineID: nil, mark: nil))
         }
-        if let activity = hub.activity(of: name) {
+        if let activity = hub.activity(of: name), !(fresh && activity == .idle) {
             handler(.event(.activityChanged(instance: name, activity: activity), firstLineID: nil, mark: nil))
         }
     }

@@ -58,7 +58,7 @@ extension ServerIPC {
         return true
     }
 
-    /// `{resume?: {instance: {from_line_id, last_mark}}}`: the snapshot, then every event.
+    /// `{resume?: {instance: {from_line_id, last_mark}}, fresh?}`: the snapshot, then every event.
     private func subscribeSession(_ params: JSONValue, peer: IPCPeer, _ respond: @escaping (Result<JSONValue, IPCError>) -> Void) {
         var resume: [String: SessionResume] = [:]
         for (name, value) in params["resume"]?.objectValue ?? [:] {
@@ -69,7 +69,7 @@ extension ServerIPC {
         let state = (peer.context as? PeerState) ?? PeerState()
         peer.context = state
         let listener = self.listener!
-        let id = core.subscribeSession(resume: resume) { [weak peer] item in
+        let id = core.subscribeSession(resume: resume, fresh: params["fresh"]?.boolValue ?? false) { [weak peer] item in
             guard let peer, peer.isConnected else { return }
             _ = listener.send(SessionWire.encode(item), to: peer)
         }

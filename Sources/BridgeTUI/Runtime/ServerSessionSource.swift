@@ -199,7 +199,9 @@ final class ServerSessionSource: SessionSource {
             resume[name] = ["from_line_id": .number(Double((position.openLine ?? position.lastFinished + 1))),
                             "last_mark": .number(Double(position.lastMark))]
         }
-        client.request("session.subscribe", params: ["resume": .object(resume)], timeout: 30) { [unowned self] result in
+        // Nothing shown yet: the server leaves out what a new instance has anyway.
+        let fresh: JSONValue = .bool(!subscribed)
+        client.request("session.subscribe", params: ["resume": .object(resume), "fresh": fresh], timeout: 30) { [unowned self] result in
             switch result {
             case .success(let answer):
                 self.subscription = answer["subscription"]?.intValue
