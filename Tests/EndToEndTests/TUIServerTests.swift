@@ -1,10 +1,10 @@
 // TUIServerTests (issue 13): the TUI as a client of the server, with real tmux panes, real FIFOs,
 // real server processes and a private XDG_RUNTIME_DIR and state directory (ServerScratch). The
 // TUI starts a server when none runs and says so (`--no-server` does not); two TUIs on one
-// instance through one server show the same lines in the same order, and a prompt typed in one
-// (or sent by a script, marked `[cli]`) shows in both; after `kill -9` of the server mid-flood
-// the TUI starts a new one, marks the gap, repeats no line, and the history keeps the completed
-// turn; a stopped or killed client slows neither the other TUI nor the drain. Every server a
+// instance through one server show the same lines in the same order, a prompt typed in one (or
+// sent by a script, marked `[cli]`) shows in both, and a later `attach` shows the same; after
+// `kill -9` of the server mid-flood the TUI starts a new one, marks the gap, repeats no line, and
+// the history keeps the completed turn; a stopped or killed client slows neither the other TUI nor the drain. Every server a
 // test starts (or its TUIs start) is stopped by it.
 
 import BridgeCore
@@ -185,6 +185,17 @@ final class ServerTUIScratch {
         let lines = try pane(a).joined(separator: "\n")
         #expect(lines.contains("❯ typed in a\necho: typed in a"), "pane:\n\(lines)")
         #expect(ServerTUIScratch.floodNumbers(lines) == Array(1...15), "pane:\n\(lines)")
+
+        // A viewer that comes later, with `attach`, through the same server: the same lines,
+        // each prompt before its reply.
+        let late = try t.openTUI(["attach", "bot"])
+        #expect(try late.waitFor("flood-00015"), "screen:\n\(late.dump)")
+        let seen = try late.screen()
+        let order = ["❯ typed in a", "echo: typed in a", "❯ [cli] from a script", "echo: from a script", "flood-00001", "flood-00015"]
+        let positions = order.map { seen.range(of: $0)?.lowerBound }
+        #expect(positions.allSatisfy { $0 != nil } && zip(positions, positions.dropFirst()).allSatisfy { $0! < $1! },
+                "out of order or missing:\n\(late.dump)")
+        #expect(ServerTUIScratch.floodNumbers(seen) == Array(1...15), "screen:\n\(late.dump)")
     }
 
     @Test func killNineOfTheServerMidFloodTheTUIStartsANewOneMarksTheGapAndRepeatsNothing() throws {
