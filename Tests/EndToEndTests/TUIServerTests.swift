@@ -46,7 +46,8 @@ final class ServerTUIScratch {
 
     /// Writes numbered lines `flood-NNNNN` to the out-FIFO as an agent would, through server
     /// restarts: no reader yet (ENXIO) or the reader died (EPIPE) means open again and go on.
-    static func flood(_ path: String, _ range: ClosedRange<Int>, written: Counter? = nil, timeout: Double = 120) throws {
+    static func flood(_ path: String, _ range: ClosedRange<Int>, written: Counter? = nil, padding: Int = 0,
+                      timeout: Double = 120) throws {
         signal(SIGPIPE, SIG_IGN)
         let deadline = Date().addingTimeInterval(timeout)
         var fd: Int32 = -1
@@ -59,7 +60,8 @@ final class ServerTUIScratch {
                 if fd < 0 { usleep(5_000); continue }
             }
             let last = min(range.upperBound, number + 19)
-            var bytes = Array((number...last).map { String(format: "flood-%05d\n", $0) }.joined().utf8)[...]
+            let pad = String(repeating: ".", count: padding)
+            var bytes = Array((number...last).map { String(format: "flood-%05d", $0) + pad + "\n" }.joined().utf8)[...]
             while !bytes.isEmpty {
                 let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
                 if n > 0 {
@@ -247,6 +249,42 @@ final class ServerTUIScratch {
         #expect(numbers.last == 4000)
         #expect(zip(numbers, numbers.dropFirst()).allSatisfy { $0 < $1 }, "a line repeated or out of order")
         #expect(Set(numbers).count == numbers.count, "\(numbers.count - Set(numbers).count) lines repeated")
+    }
+
+    /// A TUI stopped while 12 MB go by overflows its 8 MB queue on the server; continued while the
+    /// flood still runs, it is told it skipped events, ignores what its old subscription still
+    /// sends, resubscribes from its last line and ends with every line exactly once.
+    @Test func aStoppedTUIThatFellBehindCatchesUpWithEveryLineOnce() throws {
+        let t = try ServerTUIScratch()
+        _ = try t.s.startServer()
+        let tmux = try t.openTUI([], size: (120, 30))
+        #expect(try tmux.waitFor("─ prompt → bot"), "screen:\n\(tmux.dump)")
+        let pid = try SessionTUITests.tuiPID(tmux)
+        kill(pid, SIGSTOP)
+        defer { kill(pid, SIGCONT) }
+        let written = ServerTUIScratch.Counter()
+        let fifo = t.s.pipes + "/bot.out.fifo"
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var floodError: Error?
+        DispatchQueue(label: "flood").async {
+            do { try ServerTUIScratch.flood(fifo, 1...20000, written: written, padding: 600) } catch { floodError = error }
+            done.signal()
+        }
+        #expect(eventually(timeout: 120) { written.current >= 15000 }, "the flood stalled at \(written.current)")
+        kill(pid, SIGCONT)
+        #expect(done.wait(timeout: .now() + 180) == .success)
+        #expect(floodError == nil, "\(String(describing: floodError))")
+        #expect(try tmux.waitFor("flood-20000", timeout: 120), "screen:\n\(tmux.dump)")
+        try tmux.send("s")
+        #expect(try tmux.waitFor("saved ", timeout: 30), "screen:\n\(tmux.dump)")
+        let exports = t.s.state + "/cc-bridge-tui/exports"
+        guard let name = ((try? FileManager.default.contentsOfDirectory(atPath: exports)) ?? []).sorted().last else {
+            Issue.record("no export in \(exports)")
+            return
+        }
+        let numbers = ServerTUIScratch.floodNumbers(try String(contentsOfFile: exports + "/" + name, encoding: .utf8))
+        let missing = Set(1...20000).subtracting(numbers).count
+        #expect(numbers == Array(1...20000), "\(numbers.count) lines, \(missing) missing, \(numbers.count - Set(numbers).count) repeated")
     }
 
     @Test func aStoppedOrKilledClientSlowsNeitherTheOtherTUINorTheDrain() throws {

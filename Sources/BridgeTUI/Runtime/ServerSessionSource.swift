@@ -58,6 +58,8 @@ final class ServerSessionSource: SessionSource {
     /// The server said it stops (`server stop`, a signal): it is not restarted behind its back.
     private var stoppedOnPurpose = false
     private var subscribeError: IPCError?
+    /// Between a `skipped` notice and the server's answer to our unsubscribe.
+    private var resyncing = false
 
     init(loop: EventLoop, connection: TUIServerConnection) {
         self.loop = loop
@@ -80,7 +82,8 @@ final class ServerSessionSource: SessionSource {
         }
         if let subscribeError {
             client.stop()
-            throw TUIRuntimeError.server("cannot use the server at \(connection.endpoint.socketPath): \(subscribeError.message)")
+            throw TUIRuntimeError.server("cannot use the server at \(connection.endpoint.socketPath): \(subscribeError.message) "
+                + "(an older server? `cc-bridge-tui server stop` and start again; `--no-server` reads the pipes in this process)")
         }
         guard subscribed else {
             client.stop()
@@ -156,6 +159,7 @@ final class ServerSessionSource: SessionSource {
             gone = false
             restarting = false
             stoppedOnPurpose = false
+            resyncing = false
             subscribe()
         case .waiting(_, let delay, let error):
             subscription = nil
@@ -217,13 +221,21 @@ final class ServerSessionSource: SessionSource {
 
     private func take(_ event: IPCEvent) {
         if event.name == IPCEventName.skipped {
-            // The server dropped events for us (we were slow): subscribe again from where we are.
-            if let subscription { client.request("session.unsubscribe", params: ["subscription": .int(subscription)]) { _ in } }
+            // The server dropped events for us (we were slow). What the old subscription still
+            // sends would go on past the hole: it is ignored until the server confirms the
+            // unsubscribe (every event of it came before that answer), then we subscribe again
+            // from where we are.
+            guard !resyncing else { return }
+            resyncing = true
+            let old = subscription
             subscription = nil
-            subscribe()
+            client.request("session.unsubscribe", params: ["subscription": .int(old ?? -1)]) { [unowned self] _ in
+                self.resyncing = false
+                if self.client.state == .ready { self.subscribe() }
+            }
             return
         }
-        guard let item = SessionWire.decode(event) else { return }
+        guard !resyncing, let item = SessionWire.decode(event) else { return }
         switch item {
         case .event(let sessionEvent, let first, let mark):
             deliver(sessionEvent, firstLineID: first, mark: mark)
