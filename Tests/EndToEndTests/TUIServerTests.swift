@@ -132,6 +132,10 @@ final class ServerTUIScratch {
 @Suite(.serialized) struct TUIServerTests {
     @Test func theTUIStartsAServerWhenNoneRunsAndSaysSoAndNoServerDoesNot() throws {
         let t = try ServerTUIScratch()
+        // No terminal: the TUI refuses to start, and starts no server either.
+        let notATerminal = try t.s.tui([], timeout: 30)
+        #expect(notATerminal.status == 2 && notATerminal.stderr.contains("not a terminal"), "\(notATerminal.stderr)")
+        #expect(t.s.pidFile == nil, "a TUI with no terminal started a server: \(t.s.logText)")
         let local = try t.openTUI(["--no-server"])
         #expect(try local.waitFor("─ prompt → bot"), "screen:\n\(local.dump)")
         #expect(t.s.pidFile == nil, "--no-server started a server: \(t.s.logText)")

@@ -4,6 +4,9 @@ import ArgumentParser
 import BridgeCore
 import BridgeTUI
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct UIOptions: ParsableArguments {
     @Option(help: "Theme name (default, dark, light, high-contrast, monochrome) or a .theme file.")
@@ -28,6 +31,9 @@ enum TUILauncher {
     /// The server for the pipe directory, started in the background when none runs; nil with
     /// `--no-server`, CC_BRIDGE_NO_SERVER=1 or `tui.use_server: false` (the in-process hub).
     static func serverConnection(config: BridgeConfig, common: CommonOptions, ui: UIOptions) throws -> TUIServerConnection? {
+        // No terminal: the TUI refuses to start (TUIRuntime says why), and no server is started
+        // for a TUI that never runs.
+        guard isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0 else { return nil }
         let environment = ProcessInfo.processInfo.environment
         let optedOut = !(environment["CC_BRIDGE_NO_SERVER"] ?? "").isEmpty && environment["CC_BRIDGE_NO_SERVER"] != "0"
         if ui.noServer || optedOut || !config.tui.useServer {
