@@ -4,7 +4,7 @@
 // first gives a snapshot: the instances, then per instance the history restored when the server
 // opened it, the kept lines with the events that put lines of their own into a pane ("marks":
 // accepted prompts, Claude frames, the agent leaving and coming back) in their places, and the
-// instance's current turns, outbox, activity and stream mode. A client that resumes names, per
+// instance's current turns, outbox, activity and stream mode; the last health report follows. A client that resumes names, per
 // instance, the first line it lacks and the last mark it saw: it gets exactly what it lacks.
 // Loop thread only.
 
@@ -69,8 +69,14 @@ extension ServerCore {
         for name in names {
             snapshot(of: name, resume: resume[name], fresh: fresh, to: handler)
         }
-        if let report = lastHealth { handler(.health(report)) }
         session.subscribers[id] = handler
+        // The last health report (one component per instance: large with many) comes on the next
+        // turn of the loop, after the answer to the subscribe: a client's first frame does not
+        // wait for it.
+        _ = loop.schedule(after: 0) { [weak self] in
+            guard let self, self.session.subscribers[id] != nil, let report = self.lastHealth else { return }
+            handler(.health(report))
+        }
         return id
     }
 
