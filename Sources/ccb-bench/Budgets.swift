@@ -170,7 +170,9 @@ struct Bench {
         // An empty config file: the defaults, whatever the user's own config says.
         FileManager.default.createFile(atPath: scratch.file("config.yaml"), contents: Data())
         return ["HOME": scratch.path, "XDG_CONFIG_HOME": scratch.file("config"), "XDG_STATE_HOME": scratch.file("state"),
-         "CC_BRIDGE_CONFIG": scratch.file("config.yaml"), "TERM": "tmux-256color", "CCB_TUI_STATS": stats]
+         "CC_BRIDGE_CONFIG": scratch.file("config.yaml"), "TERM": "tmux-256color", "CCB_TUI_STATS": stats,
+         // The in-process path these rows have always measured; `tui-server` measures the other.
+         "CC_BRIDGE_NO_SERVER": "1"]
     }
 
     func readStats(_ path: String) -> [[String: Any]] {

@@ -70,6 +70,7 @@ struct CCBBench: ParsableCommand {
         section("memory") { try bench.memory() }
         section("startup") { try bench.startupAndIdle() }
         section("history-load") { try bench.historyLoad() }
+        section("tui-server") { try bench.tuiThroughServer() }
         section("search") { try bench.searchScan() }
         section("ipc-encoding") { try bench.ipcEncoding() }
         section("ipc-roundtrip") { try bench.ipcRoundTrip() }

@@ -187,6 +187,9 @@ final class Tmux {
         socket = scratch.file("tmux.sock")
         var args = ["-S", socket, "-f", "/dev/null", "new-session", "-d", "-s", session,
                     "-x", String(size.cols), "-y", String(size.rows)]
+        // A TUI in a test reads its pipes in-process unless the test asks for the server
+        // (CC_BRIDGE_NO_SERVER: ""): a server it started would outlive the test.
+        let environment = environment.merging(["CC_BRIDGE_NO_SERVER": "1"]) { mine, _ in mine }
         for (key, value) in environment.sorted(by: { $0.key < $1.key }) { args += ["-e", "\(key)=\(value)"] }
         args.append(command.map(Tmux.quote).joined(separator: " "))
         // The server daemonizes from this call: give it /dev/null, not our pipes, or it would

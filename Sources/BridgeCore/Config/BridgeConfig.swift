@@ -66,6 +66,9 @@ public struct TUISettings: Sendable, Equatable {
     public var timestamps = false
     /// Seconds an instance whose pipes vanished is listed as gone before it is removed.
     public var goneGraceSeconds = 30.0
+    /// The TUI reads through the server for the pipe directory, starting one when none runs
+    /// (`tui.use_server`); false: in this process, as `--no-server`.
+    public var useServer = true
     /// Key overrides: action name -> key names (for example `quit: ["q", "ctrl-q"]`).
     public var keys: [String: [String]] = [:]
     /// Actions that ask y/n before they act (`tui.confirm`); nil: the defaults (interrupt,

@@ -144,6 +144,7 @@ struct ConfigReader {
             case "wrap": tui.wrap = try bool(value, path)
             case "timestamps": tui.timestamps = try bool(value, path)
             case "gone_grace_seconds": tui.goneGraceSeconds = try seconds(value, path)
+            case "use_server": tui.useServer = try bool(value, path)
             case "notify":
                 let text = try string(value, path)
                 guard let mode = NotifyMode(rawValue: text) else {

@@ -1,6 +1,6 @@
 // EngineEvent: what the engine reports to its owner (the TUI posts each as an action).
 
-public enum AttachmentState: Equatable, Sendable {
+public enum AttachmentState: Equatable, Sendable, Codable {
     case attached
     /// The out-FIFO was replaced or vanished; it is reopened when it is back.
     case reattaching(String)

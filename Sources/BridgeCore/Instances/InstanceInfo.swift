@@ -1,12 +1,12 @@
 // InstanceInfo: one instance as found in pipe_dir, ready or broken (with the reason).
 
-public enum InstanceStatus: Hashable, Sendable {
+public enum InstanceStatus: Hashable, Sendable, Codable {
     case ready
     /// A half pair, a non-FIFO file with an instance's name, an unsafe file: listed, never hidden.
     case broken(String)
 }
 
-public struct InstanceInfo: Hashable, Sendable, Identifiable {
+public struct InstanceInfo: Hashable, Sendable, Identifiable, Codable {
     public var name: String
     public var inPath: String
     public var outPath: String

@@ -2,7 +2,7 @@
 // An OutputLine is plain text (no escape sequences left) plus style runs parsed from SGR.
 
 /// A colour as the agent asked for it; the TUI maps it through the theme's palette.
-public enum TerminalColor: Hashable, Sendable {
+public enum TerminalColor: Hashable, Sendable, Codable {
     /// One of the 16 ANSI colours (0-7 normal, 8-15 bright).
     case ansi(UInt8)
     /// An entry of the xterm 256-colour palette.
@@ -12,7 +12,7 @@ public enum TerminalColor: Hashable, Sendable {
 }
 
 /// Text attributes carried by SGR sequences.
-public struct TextStyle: Hashable, Sendable {
+public struct TextStyle: Hashable, Sendable, Codable {
     public var foreground: TerminalColor?
     public var background: TerminalColor?
     public var bold = false
@@ -41,7 +41,7 @@ public struct TextStyle: Hashable, Sendable {
 
 /// A run of identically styled text inside a line. Offsets count UTF-8 bytes of `OutputLine.text`
 /// (always on scalar boundaries).
-public struct StyleRun: Hashable, Sendable {
+public struct StyleRun: Hashable, Sendable, Codable {
     public var start: Int
     public var count: Int
     public var style: TextStyle
@@ -54,7 +54,7 @@ public struct StyleRun: Hashable, Sendable {
 }
 
 /// One finished (or, at the tail, still growing) line of sanitized output.
-public struct OutputLine: Hashable, Sendable {
+public struct OutputLine: Hashable, Sendable, Codable {
     /// Printable text only: no C0/C1 controls, no escape sequences. Invalid UTF-8 became U+FFFD.
     public var text: String
     /// Non-plain style runs, sorted by start, non-overlapping. Unstyled text has no run.

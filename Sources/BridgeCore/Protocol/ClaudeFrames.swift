@@ -20,7 +20,7 @@ public enum ClaudeFrameLimits {
 }
 
 /// `{"type":"session",...}`: Claude started (or was restarted with `--resume`).
-public struct ClaudeSessionInfo: Equatable, Sendable {
+public struct ClaudeSessionInfo: Equatable, Sendable, Codable {
     public var sessionID: String
     public var model: String
     public var cwd: String
@@ -37,7 +37,7 @@ public struct ClaudeSessionInfo: Equatable, Sendable {
 }
 
 /// `{"id","type":"tool_use",...}`: Claude called a tool during the turn `id`.
-public struct ToolUseInfo: Equatable, Sendable {
+public struct ToolUseInfo: Equatable, Sendable, Codable {
     /// Claude's tool-use id (`toolu_…`), which the matching result names.
     public var toolID: String
     public var name: String
@@ -50,7 +50,7 @@ public struct ToolUseInfo: Equatable, Sendable {
 }
 
 /// `{"id","type":"tool_result",...}`: a tool's result came back.
-public struct ToolResultInfo: Equatable, Sendable {
+public struct ToolResultInfo: Equatable, Sendable, Codable {
     public var toolID: String
     public var isError: Bool
     /// Size of the whole result, in bytes of UTF-8 and in lines.
@@ -66,7 +66,7 @@ public struct ToolResultInfo: Equatable, Sendable {
 
 /// `{"id","type":"result",...}`: Claude's `result` event, the exact end of turn `id`. The agent
 /// sends the turn's `done` right after it.
-public struct TurnResultInfo: Equatable, Sendable {
+public struct TurnResultInfo: Equatable, Sendable, Codable {
     /// Claude's subtype: `success`, `error_max_turns`, `error_during_execution`, ...
     public var subtype: String
     public var isError: Bool
@@ -91,7 +91,7 @@ public struct TurnResultInfo: Equatable, Sendable {
 
 /// `{"id","type":"permission",...}`: Claude asks whether it may use a tool (`can_use_tool`).
 /// Nothing is allowed until the host answers with `HostMessage.permissionAnswer`.
-public struct PermissionRequestInfo: Equatable, Sendable {
+public struct PermissionRequestInfo: Equatable, Sendable, Codable {
     /// The control request's id, echoed in the answer.
     public var requestID: String
     public var tool: String
@@ -105,7 +105,7 @@ public struct PermissionRequestInfo: Equatable, Sendable {
 }
 
 /// `{"type":"rate_limit",...}`: Claude's `rate_limit_event`.
-public struct RateLimitInfo: Equatable, Sendable {
+public struct RateLimitInfo: Equatable, Sendable, Codable {
     public var status: String
     public var kind: String
     /// Seconds since 1970 when the limit resets, if Claude said.
@@ -117,7 +117,7 @@ public struct RateLimitInfo: Equatable, Sendable {
 }
 
 /// How the host answers a permission request.
-public enum PermissionBehavior: String, Equatable, Sendable, CaseIterable {
+public enum PermissionBehavior: String, Equatable, Sendable, CaseIterable, Codable {
     /// Allow this one use.
     case allow
     /// Allow this tool for the rest of the session.
@@ -126,7 +126,7 @@ public enum PermissionBehavior: String, Equatable, Sendable, CaseIterable {
 }
 
 /// The agent -> host frames of the Claude stream-json mode.
-public enum ClaudeFrame: Equatable, Sendable {
+public enum ClaudeFrame: Equatable, Sendable, Codable {
     case session(ClaudeSessionInfo)
     case toolUse(id: String, ToolUseInfo)
     case toolResult(id: String, ToolResultInfo)

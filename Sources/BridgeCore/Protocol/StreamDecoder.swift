@@ -14,11 +14,11 @@
 
 import Foundation
 
-public enum StreamMode: Equatable, Sendable {
+public enum StreamMode: Equatable, Sendable, Codable {
     case plain, framed
 }
 
-public enum StreamEvent: Equatable, Sendable {
+public enum StreamEvent: Equatable, Sendable, Codable {
     case modeChanged(StreamMode)
     case hello(pid: Int, version: String)
     /// The first chunk of a reply id.

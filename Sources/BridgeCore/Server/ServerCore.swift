@@ -94,11 +94,13 @@ public final class ServerCore {
     public let startedAt = Date().timeIntervalSince1970
     public private(set) var hub: SessionHub!
     private var health: HealthScheduler?
-    private var logs: [String: LineLog] = [:]
-    private var instances: [String: InstanceInfo] = [:]
-    private var directoryError: String?
+    var logs: [String: LineLog] = [:]
+    var instances: [String: InstanceInfo] = [:]
+    var directoryError: String?
     private var subscribers: [SubscriptionID: (scope: Scope, handler: (ServerEvent) -> Void)] = [:]
-    private var nextSubscriber = 1
+    var nextSubscriber = 1
+    /// Session subscribers and what they need replayed (ServerCore+Session.swift).
+    var session = SessionFeedState()
     /// Sends waiting for their outcome: prompt id -> completion.
     var sends: [String: (ServerSendResult) -> Void] = [:]
     /// Client ids, turn waiters, drop directories (ServerCore+Inputs).
@@ -121,7 +123,10 @@ public final class ServerCore {
         hub = SessionHub(loop: loop, options: hubOptions) { [unowned self] event in self.handle(event) }
         health = HealthScheduler.make(for: hub, config: options.config, configPath: options.configPath,
                                       policy: options.policy, environment: options.environment)
-        health?.onReport = { [unowned self] report in self.broadcast(.health(report)) }
+        health?.onReport = { [unowned self] report in
+            self.broadcast(.health(report))
+            self.forwardSession(.health(report))
+        }
     }
 
     public func start() {
@@ -137,8 +142,10 @@ public final class ServerCore {
         guard running else { return }
         running = false
         broadcast(.serverStopping)
+        forwardSession(.serverStopping)
         subscribers = [:]
         inputsStop()
+        session.subscribers = [:]
         for (id, completion) in sends.sorted(by: { $0.key < $1.key }) { completion(.failed(promptID: id, error: "the server stopped")) }
         sends = [:]
         health?.stop()
@@ -247,6 +254,8 @@ public final class ServerCore {
 
     private func handle(_ event: SessionEvent) {
         health?.noteSessionEvent(event)
+        var firstLineID: UInt64?
+        defer { forwardSession(event, firstLineID: firstLineID) }
         switch event {
         case .instancesChanged(let list, let error):
             directoryError = error
@@ -265,6 +274,7 @@ public final class ServerCore {
             // moment, and the line ids go on.
             if logs[name] == nil { logs[name] = LineLog(maxBytes: backlogBytes()) }
             let first = logs[name]!.append(batch)
+            firstLineID = first
             broadcast(.output(instance: name, firstLineID: first, batch: batch))
         case .promptAccepted(let name, let id, let text, let at, let origin):
             openTurns[name, default: []].insert(id)

@@ -12,14 +12,15 @@ import Darwin
 #endif
 
 public final class ServerIPC: IPCRequestHandler {
-    private let core: ServerCore
-    private var listener: IPCListener!
+    let core: ServerCore
+    var listener: IPCListener!
     /// Asked to stop the server (`server.stop`).
     public var onStop: () -> Void = {}
 
     /// A peer's subscriptions.
-    private final class PeerState {
+    final class PeerState {
         var subscriptions: Set<ServerCore.SubscriptionID> = []
+        var sessionSubscriptions: Set<ServerCore.SubscriptionID> = []
     }
 
     public init(core: ServerCore, endpoint: IPCEndpoint, options: IPCListenerOptions = IPCListenerOptions()) {
@@ -46,6 +47,8 @@ public final class ServerIPC: IPCRequestHandler {
         guard let state = peer.context as? PeerState else { return }
         for id in state.subscriptions { core.unsubscribe(id) }
         state.subscriptions = []
+        for id in state.sessionSubscriptions { core.unsubscribeSession(id) }
+        state.sessionSubscriptions = []
     }
 
     public func handle(_ request: IPCRequest, from peer: IPCPeer, respond: @escaping (Result<JSONValue, IPCError>) -> Void) {
@@ -87,6 +90,7 @@ public final class ServerIPC: IPCRequestHandler {
             // A moment later, so the answer has left before the connections close.
             core.loop.schedule(after: 0.1) { [weak self] in self?.onStop() }
         default:
+            if handleSessionMethod(request, from: peer, respond) { return }
             respond(.failure(IPCError(.unknownMethod, "unknown method \(request.method.debugDescription)")))
         }
     }

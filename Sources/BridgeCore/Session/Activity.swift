@@ -5,7 +5,7 @@
 // stall watchdog, and the turn result's error flag; `failed` is derived for every protocol from
 // how the last turn ended.
 
-public enum Activity: Equatable, Sendable {
+public enum Activity: Equatable, Sendable, Codable {
     /// Nothing open: no prompt on its way, no reply running.
     case idle
     /// A prompt is on its way into the in-FIFO.

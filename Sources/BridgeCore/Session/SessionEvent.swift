@@ -1,7 +1,7 @@
 // SessionEvent: what the SessionHub reports to its owner. Facts with their data, never prose
 // decisions: the TUI picks the words and how long a message stays (see SessionActions).
 
-public enum SessionEvent: Sendable {
+public enum SessionEvent: Sendable, Codable {
     case instancesChanged([InstanceInfo], directoryError: String?)
     /// An instance whose pipes vanished did not get them back within `after` seconds (the
     /// grace, `tui.gone_grace_seconds`): it is no longer an instance. Until then it is gone
@@ -26,7 +26,7 @@ public enum SessionEvent: Sendable {
     case notice(instance: String, notice: SessionNotice)
 }
 
-public enum QueueReason: Equatable, Sendable {
+public enum QueueReason: Equatable, Sendable, Codable {
     case agentNotListening
     /// The instance's FIFOs are gone for now (an agent restarting removes and recreates them).
     case pipesGone
@@ -34,7 +34,7 @@ public enum QueueReason: Equatable, Sendable {
     case behind(Int)
 }
 
-public enum AgentLifecycle: Equatable, Sendable {
+public enum AgentLifecycle: Equatable, Sendable, Codable {
     /// The agent went away (no reader on the in-FIFO, or its pipes vanished); the turn that was
     /// open (if any) ended as interrupted.
     case exited(interrupted: Turn?, why: ExitSign)
@@ -44,7 +44,7 @@ public enum AgentLifecycle: Equatable, Sendable {
     case seen
 }
 
-public enum ExitSign: Equatable, Sendable {
+public enum ExitSign: Equatable, Sendable, Codable {
     /// open(in-FIFO, O_WRONLY|O_NONBLOCK) failed with ENXIO twice in a row.
     case noReader
     case pipesGone
@@ -52,7 +52,7 @@ public enum ExitSign: Equatable, Sendable {
     case replaced
 }
 
-public enum SessionNotice: Equatable, Sendable {
+public enum SessionNotice: Equatable, Sendable, Codable {
     /// A warning from reading the history file (first of them).
     case historyWarning(String)
     /// Writing the history file failed (shown once per episode).

@@ -32,7 +32,10 @@ public enum Action: Sendable, Equatable {
     case healthUpdated([HealthRow], perInstance: [String: InstanceHealth])
     /// A prompt reached the agent: its `❯` line goes into the scrollback, as restored history
     /// shows it (see Reducer+Session).
-    case promptAccepted(instance: String, promptID: String, text: String, at: Double)
+    /// A prompt not typed in a TUI shows where it came from (`❯ [cli] text`).
+    case promptAccepted(instance: String, promptID: String, text: String, at: Double, origin: PromptOrigin = .tui)
+    /// A dim marker line in the instance's pane (e.g. the server restarted: output may be missing).
+    case marker(instance: String, text: String, at: Double)
     /// The agent went away or came back: a marker line in the scrollback.
     case agentLifecycle(instance: String, change: AgentLifecycle, at: Double)
     case activityChanged(instance: String, activity: Activity)

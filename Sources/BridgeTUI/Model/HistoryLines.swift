@@ -20,8 +20,10 @@ public enum HistoryLines {
     public static func lines(for turn: Turn, theme: Theme) -> [OutputLine] {
         var out: [OutputLine] = []
         let promptStyle = theme.textStyle(.outputPrompt)
+        // A prompt not typed in a TUI says where it came from: `❯ [cli] text`.
+        let origin = turn.origin.flatMap { $0 == .tui ? nil : "[\($0.rawValue)] " } ?? ""
         for (i, part) in turn.prompt.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            out.append(line((i == 0 ? "❯ " : "  ") + part, style: promptStyle, at: turn.sentAt))
+            out.append(line((i == 0 ? "❯ " + origin : "  ") + part, style: promptStyle, at: turn.sentAt))
         }
         var response = Substring(turn.response)
         while response.last == "\n" { response = response.dropLast() }

@@ -8,7 +8,7 @@ import BridgeCore
 extension AppState {
     mutating func reduceSession(_ action: Action) -> [Effect] {
         switch action {
-        case .promptAccepted(let name, let id, let text, let time):
+        case .promptAccepted(let name, let id, let text, let time, let origin):
             let confirmed = instance(named: name)?.inFlight[id] != nil
             if confirmed { handleSendResult(name, id, nil) }
             let theme = self.theme
@@ -17,7 +17,8 @@ extension AppState {
                 // A plain agent's bare `❯ ` line, waiting for this prompt, gives way to it (the
                 // engine dropped it too), as a terminal shows the typed prompt after the marker.
                 instance.removeOpenReplyMarker()
-                let lines = HistoryLines.lines(for: Turn(id: id, prompt: text, sentAt: time, status: .completed), theme: theme)
+                let lines = HistoryLines.lines(for: Turn(id: id, prompt: text, sentAt: time, status: .completed, origin: origin),
+                                               theme: theme)
                 instance.classifyTranscript()
                 instance.noteInserted(at: instance.endLine - (instance.scrollback.lastIsOpen && !instance.scrollback.isEmpty ? 1 : 0),
                                       count: lines.count)
@@ -35,6 +36,12 @@ extension AppState {
                     number = i + 1
                 }
                 guard let text = SessionWording.marker(change, turnNumber: number) else { return }
+                _ = instance.insertFinishedLines([HistoryLines.line(text, style: TextStyle(dim: true), at: time)],
+                                                 height: pane.rows, width: pane.cols)
+            }
+        case .marker(let name, let text, let time):
+            let pane = outputPane
+            withInstance(name) { instance in
                 _ = instance.insertFinishedLines([HistoryLines.line(text, style: TextStyle(dim: true), at: time)],
                                                  height: pane.rows, width: pane.cols)
             }

@@ -35,7 +35,7 @@ private func route(state: inout AppState, action: Action) -> [Effect] {
         return effects
     case .outboxChanged(let name, let entries): state.handleOutboxChanged(name, entries); return []
     case .sendQueued(let name, let id, let reason): state.handleSendQueued(name, id, reason); return []
-    case .promptAccepted, .agentLifecycle, .activityChanged: return state.reduceSession(action)
+    case .promptAccepted, .agentLifecycle, .activityChanged, .marker: return state.reduceSession(action)
     case .healthUpdated(let rows, let perInstance):
         let effects = state.healthChanged(perInstance)
         state.handleHealth(rows, perInstance)

@@ -32,8 +32,8 @@ enum SessionActions {
             }
         case .historyRestored(let name, let turns, let inputs, let queue):
             return [.historyRestored(instance: name, turns: turns, inputs: inputs, queue: queue)]
-        case .promptAccepted(let name, let id, let text, let time, _):
-            return [.promptAccepted(instance: name, promptID: id, text: text, at: time)]
+        case .promptAccepted(let name, let id, let text, let time, let origin):
+            return [.promptAccepted(instance: name, promptID: id, text: text, at: time, origin: origin)]
         case .promptQueued(let name, let id, let reason):
             return [.sendQueued(instance: name, promptID: id, reason: SessionWording.queueReason(reason))]
         case .promptFailed(let name, let id, let error):

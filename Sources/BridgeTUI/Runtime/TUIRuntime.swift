@@ -2,9 +2,9 @@
 // signals become Actions; the pure reducer updates AppState and returns Effects, which run here;
 // frames are drawn by the pacer (at most ~60 a second, none while nothing changed).
 // Everything per instance that is not pixels (channels, turns, history, outbox, the agent's
-// liveness) is the SessionHub's; its events become Actions through SessionActions. Health
-// checks and recovery are the HealthScheduler's (BridgeCore, shared with the server); its
-// reports become Actions.
+// liveness) is the SessionHub's: the server's (ServerSessionSource) or, with `--no-server`, one in
+// this process (LocalSessionSource); either's events become Actions through SessionActions, and
+// its health reports (HealthScheduler) become Actions too.
 
 import BridgeCore
 import Foundation
@@ -30,6 +30,8 @@ public struct TUIOptions {
     public var managedInstances: Set<String> = []
     /// State directory for history files (nil: `$XDG_STATE_HOME/cc-bridge-tui`).
     public var stateDirectory: String?
+    /// Through this server, or nil for the in-process hub (`--no-server`).
+    public var server: TUIServerConnection?
 
     public init(config: BridgeConfig, theme: Theme, mouse: Bool? = nil) {
         self.config = config
@@ -44,6 +46,8 @@ public enum TUIRuntimeError: Error, CustomStringConvertible {
     case backend(String)
     /// Another process reads the instance's out-FIFO (ReaderLock).
     case readerBusy(String)
+    /// The server could not be reached or would not subscribe us.
+    case server(String)
 
     public var description: String {
         switch self {
@@ -52,6 +56,7 @@ public enum TUIRuntimeError: Error, CustomStringConvertible {
         case .noSuchInstance(let name, let directory): "no instance \"\(name)\" in \(directory)"
         case .backend(let message): message
         case .readerBusy(let why): "not attaching: \(why)"
+        case .server(let why): why
         }
     }
 }
@@ -59,7 +64,7 @@ public enum TUIRuntimeError: Error, CustomStringConvertible {
 public final class TUIRuntime {
     private let options: TUIOptions
     private let loop: EventLoop
-    private var hub: SessionHub!
+    private var source: SessionSource!
     private let backend = NcursesBackend()
     private var state: AppState
     private var decoder = InputDecoder()
@@ -73,7 +78,6 @@ public final class TUIRuntime {
     private var scheduledExpiry: Double?
     private var firstFrameDone = false
     private let stats: RuntimeStats
-    private var health: HealthScheduler?
 
     public init(options: TUIOptions) throws {
         self.options = options
@@ -89,37 +93,27 @@ public final class TUIRuntime {
         state.pipeDirectory = options.config.pipeDirectory
         state.mouse = options.mouse
         state.promptIDPrefix = "t\(String(UInt64(now * 1000), radix: 36))-"
-        var hubOptions = SessionHub.Options(
-            directory: options.config.pipeDirectory,
-            stateDirectory: stateDirectory)
-        hubOptions.engine.policy = options.policy
-        hubOptions.engine.maxLineBytes = options.config.tui.maxLineBytes
-        hubOptions.session = options.config.docker.session
-        hubOptions.goneGrace = options.config.tui.goneGraceSeconds
-        hub = SessionHub(loop: loop, options: hubOptions) { [unowned self] event in self.handle(event) }
-        health = HealthScheduler.make(for: hub, config: options.config, configPath: options.configPath, policy: options.policy,
-                                      environment: options.environment, managed: options.managedInstances)
-        if let health {
-            health.onReport = { [unowned self] report in
-                self.dispatch(.healthUpdated(HealthRows.rows(report), perInstance: HealthRows.perInstance(report)))
-            }
+        if let server = options.server {
+            source = ServerSessionSource(loop: loop, connection: server)
         } else {
-            state.healthEnabled = false
+            source = LocalSessionSource(loop: loop, options: options, stateDirectory: stateDirectory)
         }
+        source.onReport = { [unowned self] report in self.handle(report) }
     }
 
     /// Runs until the user quits or a terminating signal arrives. The terminal is restored on
     /// every way out (see TerminalGuard for crashes).
     public func run() throws {
         guard isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0 else { throw TUIRuntimeError.notATerminal }
-        hub.start()
+        try source.start()
+        state.healthEnabled = source.healthEnabled
         if let name = options.attach {
-            guard hub.currentInstances.contains(where: { $0.name == name }) else {
-                hub.stop()
+            guard source.currentInstances.contains(where: { $0.name == name }) else {
+                source.stop()
                 throw TUIRuntimeError.noSuchInstance(name, directory: options.config.pipeDirectory)
             }
-            if let why = hub.readerRefusal(of: name) {
-                hub.stop()
+            if let why = source.readerRefusal(of: name) {
+                source.stop()
                 throw TUIRuntimeError.readerBusy(why)
             }
             state.selected = name
@@ -129,16 +123,14 @@ public final class TUIRuntime {
         do {
             try backend.start(mouse: options.mouse, environment: options.environment)
         } catch {
-            hub.stop()
+            source.stop()
             throw TUIRuntimeError.backend("\(error)")
         }
         defer {
-            health?.stop()
-            hub.stop()
+            source.stop()
             backend.stop()
             stats.finish()
         }
-        health?.start()
         // After the backend installed TerminalGuard: TERM, HUP and INT end the TUI cleanly
         // through the loop (so the demo can stop its agents); a second one restores and exits.
         // TSTP (the Ctrl-Z key, or from outside) and CONT are job control: give the terminal back,
@@ -209,12 +201,17 @@ public final class TUIRuntime {
 
     // MARK: session events
 
-    private func handle(_ event: SessionEvent) {
-        let now = Self.now()
-        for action in SessionActions.actions(for: event, now: now) { dispatch(action) }
-        // The agent went, came back or showed up: the health shown changes at once, not at the
-        // next check.
-        health?.noteSessionEvent(event)
+    private func handle(_ report: SessionSourceReport) {
+        switch report {
+        case .event(let event):
+            for action in SessionActions.actions(for: event, now: Self.now()) { dispatch(action) }
+        case .health(let report):
+            dispatch(.healthUpdated(HealthRows.rows(report), perInstance: HealthRows.perInstance(report)))
+        case .status(let message):
+            dispatch(.notice(message))
+        case .marker(let instance, let text):
+            dispatch(.marker(instance: instance, text: text, at: Self.now()))
+        }
     }
 
     static func now() -> Double { Date().timeIntervalSince1970 }
@@ -223,12 +220,12 @@ public final class TUIRuntime {
 
     /// `r`: check now, whatever the schedule.
     private func checkHealthNow() {
-        guard let health else {
+        guard source.healthEnabled else {
             dispatch(.notice(StatusMessage("health checks are disabled (docker.health.enabled: false)", kind: .info,
                                            expires: Self.now() + 5)))
             return
         }
-        health.checkNow()
+        source.checkHealth()
     }
 
     // MARK: reducer and effects
@@ -245,11 +242,11 @@ public final class TUIRuntime {
     private func run(_ effect: Effect) {
         switch effect {
         case .send(let instance, let promptID, let text):
-            hub.send(text, to: instance, promptID: promptID)
+            source.send(text, to: instance, promptID: promptID)
         case .cancelQueued(let instance, let id):
-            hub.cancelQueued(instance: instance, id: id)
+            source.cancelQueued(instance: instance, id: id)
         case .interrupt(let instance):
-            hub.interrupt(instance)
+            source.interrupt(instance)
         case .saveScrollback(let instance, let path):
             guard let target = state.instance(named: instance) else { return }
             let text = ScrollbackExport.text(of: target, timestamps: target.view.timestamps, timeZoneOffset: state.timeZoneOffset)
@@ -265,7 +262,7 @@ public final class TUIRuntime {
         case .copyToClipboard(let text):
             backend.copyToClipboard(text)
         case .refreshHealth:
-            hub.rescan()
+            source.rescan()
             checkHealthNow()
         case .quit:
             loop.stop()
@@ -275,9 +272,10 @@ public final class TUIRuntime {
             backend.suspend(wholeJob: true)
             draw()
         case .answerPermission(let instance, let requestID, let behavior, let message):
-            if !hub.answerPermission(instance: instance, requestID: requestID, behavior: behavior, message: message) {
-                dispatch(.notice(StatusMessage("\(instance): that request is no longer waiting (its turn ended)", kind: .error,
-                                               expires: Date().timeIntervalSince1970 + 10)))
+            source.answerPermission(instance: instance, requestID: requestID, behavior: behavior, message: message) { [unowned self] answered in
+                guard !answered else { return }
+                self.dispatch(.notice(StatusMessage("\(instance): that request is no longer waiting (its turn ended)", kind: .error,
+                                                    expires: Date().timeIntervalSince1970 + 10)))
             }
         case .notify(let text):
             backend.writeRaw(TerminalNotifier.bytes(text, mode: options.config.tui.notify,

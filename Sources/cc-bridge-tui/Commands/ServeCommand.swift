@@ -55,40 +55,53 @@ struct ServeCommand: ParsableCommand {
         }
     }
 
-    /// Starts `serve --foreground` in a new session with its output in the log, and waits for
-    /// its "ready" (or its error) on a pipe.
+    /// Starts the server detached and says where it is, or why it did not start.
     private func detach(config: BridgeConfig, paths: ServerPaths) throws {
+        switch ServerStarter.start(config: config, paths: paths, configPath: options.config,
+                                   allowUnsafePipes: options.allowUnsafePipes, timeout: startTimeout) {
+        case .success(let pid):
+            print("server started for \(config.pipeDirectory): pid \(pid), socket \(paths.socketPath), log \(paths.logPath)")
+        case .failure(let error):
+            FileHandle.standardErrorWrite("cc-bridge-tui: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Starts `serve --foreground` in a new session with its output in the log, and waits for its
+/// "ready" (or its error) on a pipe. Used by `serve` and by the TUI when no server runs.
+enum ServerStarter {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func start(config: BridgeConfig, paths: ServerPaths, configPath: String?, allowUnsafePipes: Bool,
+                      timeout: Double = 20) -> Result<Int32, Failure> {
         do {
             try FileManager.default.createDirectory(atPath: paths.directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
         } catch {
-            FileHandle.standardErrorWrite("cc-bridge-tui: cannot create \(paths.directory): \(error.localizedDescription)")
-            throw ExitCode(1)
+            return .failure(Failure(description: "cannot create \(paths.directory): \(error.localizedDescription)"))
         }
         var arguments = ["serve", "--foreground", "--ready-fd", "3", "--pipe-dir", config.pipeDirectory]
-        if let path = options.config { arguments += ["--config", path] }
-        if options.allowUnsafePipes { arguments.append("--allow-unsafe-pipes") }
+        if let configPath { arguments += ["--config", configPath] }
+        if allowUnsafePipes { arguments.append("--allow-unsafe-pipes") }
         let child: DetachedChild
         do {
             child = try DetachedChild.spawn(executable: TUILauncher.executablePath() ?? CommandLine.arguments[0], arguments: arguments, logPath: paths.logPath)
         } catch {
-            FileHandle.standardErrorWrite("cc-bridge-tui: cannot start the server: \(error)")
-            throw ExitCode(1)
+            return .failure(Failure(description: "cannot start the server: \(error)"))
         }
-        let answer = child.readAnswer(timeout: startTimeout)
+        let answer = child.readAnswer(timeout: timeout)
         if let line = answer.first(where: { $0.hasPrefix("ready") }) {
-            let pid = line.split(separator: " ").dropFirst().first.map(String.init) ?? "?"
-            print("server started for \(config.pipeDirectory): pid \(pid), socket \(paths.socketPath), log \(paths.logPath)")
-            return
+            return .success(line.split(separator: " ").dropFirst().first.flatMap { Int32($0) } ?? child.pid)
         }
         if let error = answer.first(where: { $0.hasPrefix("error: ") }) {
-            FileHandle.standardErrorWrite("cc-bridge-tui: \(error.dropFirst("error: ".count))")
+            return .failure(Failure(description: String(error.dropFirst("error: ".count))))
         } else if answer.isEmpty && child.isRunning {
-            FileHandle.standardErrorWrite("cc-bridge-tui: the server (pid \(child.pid)) was not ready within \(startTimeout) s; see \(paths.logPath)")
-        } else {
-            FileHandle.standardErrorWrite("cc-bridge-tui: the server exited before it was ready; see \(paths.logPath)")
+            return .failure(Failure(description: "the server (pid \(child.pid)) was not ready within \(timeout) s; see \(paths.logPath)"))
         }
-        throw ExitCode(1)
+        return .failure(Failure(description: "the server exited before it was ready; see \(paths.logPath)"))
     }
 }
 

@@ -4,6 +4,9 @@ import ArgumentParser
 import BridgeCore
 import BridgeTUI
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct UIOptions: ParsableArguments {
     @Option(help: "Theme name (default, dark, light, high-contrast, monochrome) or a .theme file.")
@@ -11,19 +14,60 @@ struct UIOptions: ParsableArguments {
 
     @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal (its own selection works).")
     var noMouse = false
+
+    @Flag(name: .customLong("no-server"),
+          help: "Read the pipes in this process instead of through the server (none is started; also CC_BRIDGE_NO_SERVER=1).")
+    var noServer = false
 }
 
 enum TUILauncher {
     /// Loads config and theme, runs the TUI, maps failures to exit codes.
     static func run(common: CommonOptions, ui: UIOptions, attach: String?, stay: Bool = false) throws {
         let config = try common.loadConfig(quiet: true)
-        try run(config: config, policy: common.policy, ui: ui, attach: attach, stay: stay)
+        try run(config: config, policy: common.policy, ui: ui, attach: attach, stay: stay,
+                server: { try serverConnection(config: config, common: common, ui: ui) })
+    }
+
+    /// The server for the pipe directory, started in the background when none runs; nil with
+    /// `--no-server`, CC_BRIDGE_NO_SERVER=1 or `tui.use_server: false` (the in-process hub).
+    static func serverConnection(config: BridgeConfig, common: CommonOptions, ui: UIOptions) throws -> TUIServerConnection? {
+        // No terminal: the TUI refuses to start (TUIRuntime says why), and no server is started
+        // for a TUI that never runs.
+        guard isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0 else { return nil }
+        let environment = ProcessInfo.processInfo.environment
+        let optedOut = !(environment["CC_BRIDGE_NO_SERVER"] ?? "").isEmpty && environment["CC_BRIDGE_NO_SERVER"] != "0"
+        if ui.noServer || optedOut || !config.tui.useServer {
+            return nil
+        }
+        let paths = ServerLocation.paths(for: config, environment: environment)
+        let start = {
+            try ServerStarter.start(config: config, paths: paths, configPath: common.config,
+                                    allowUnsafePipes: common.allowUnsafePipes).get()
+        }
+        var notice: String?
+        if !ServerLock.probe(paths).running {
+            switch Result(catching: start) {
+            case .success(let pid):
+                notice = "started a server (pid \(pid)) for \(config.pipeDirectory); it keeps reading when you quit; "
+                    + "`cc-bridge-tui server stop`"
+            case .failure(let why):
+                // A server that started meanwhile (another TUI) is as good as ours.
+                guard ServerLock.probe(paths).running else {
+                    FileHandle.standardErrorWrite("cc-bridge-tui: cannot start a server for \(config.pipeDirectory): \(why)\n"
+                        + "cc-bridge-tui: `--no-server` reads the pipes in this process instead")
+                    throw ExitCode(1)
+                }
+            }
+        }
+        return TUIServerConnection(endpoint: IPCEndpoint(pipeDirectory: config.pipeDirectory, environment: environment),
+                                   paths: paths, startNotice: notice, startServer: start)
     }
 
     /// `stateDirectory` and `managed`: the demo keeps its history private and lets health
     /// recovery recreate the pipes of the agents it started.
     static func run(config: BridgeConfig, policy: PipePolicy, ui: UIOptions, attach: String?, stay: Bool = false,
-                    stateDirectory: String? = nil, managed: Set<String> = []) throws {
+                    stateDirectory: String? = nil, managed: Set<String> = [],
+                    server: () throws -> TUIServerConnection? = { nil }) throws {
         let environment = ProcessInfo.processInfo.environment
         let paths = ThemeLoader.defaultSearchPaths(environment: environment, executablePath: executablePath())
         let (theme, themeWarning) = ThemeLoader.resolveOrDefault(configured: ui.theme ?? config.tui.theme,
@@ -39,6 +83,7 @@ enum TUILauncher {
         options.stateDirectory = stateDirectory
         options.managedInstances = managed
         options.configPath = config.sourcePath ?? ConfigLoader.locate(override: nil, environment: environment).path
+        options.server = try server()
         do {
             try TUIRuntime(options: options).run()
         } catch let error as TUIRuntimeError {
