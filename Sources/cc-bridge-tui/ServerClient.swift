@@ -2,6 +2,9 @@
 // whether one runs (its lock is held) and where; `call` makes one request and turns a failure
 // into a message on standard error and exit 1. Commands go through the server when it runs (it
 // is then the only reader and history writer) and take their direct path when none runs.
+// A server that runs (its lock is held) but does not answer on its socket (the file was removed
+// or replaced) is waited for a moment (it listens again within a second once the path is free),
+// then the command exits 1 saying what is at the path and what to do.
 
 import ArgumentParser
 import BridgeCore
@@ -10,24 +13,59 @@ import Foundation
 struct ServerClient {
     let endpoint: IPCEndpoint
     let record: ServerRecord?
+    var paths: ServerPaths?
 
     /// The running server for `config`'s pipe directory, or nil when none runs.
     static func running(_ config: BridgeConfig, environment: [String: String] = ProcessInfo.processInfo.environment) -> ServerClient? {
         let paths = ServerLocation.paths(for: config, environment: environment)
         let probe = ServerLock.probe(paths)
         guard probe.running else { return nil }
-        return ServerClient(endpoint: IPCEndpoint(pipeDirectory: config.pipeDirectory, environment: environment), record: probe.record)
+        return ServerClient(endpoint: IPCEndpoint(pipeDirectory: config.pipeDirectory, environment: environment), record: probe.record,
+                            paths: paths)
+    }
+
+    /// Seconds a command waits for a running server's socket to answer again.
+    static let socketGrace = 3.0
+
+    /// `IPCClient.call`, but a running server whose socket does not answer yet (not_running:
+    /// its socket file is gone or replaced) is tried again for up to `socketGrace` seconds.
+    static func call(_ method: String, params: JSONValue = .null, endpoint: IPCEndpoint, paths: ServerPaths?,
+                     timeout: Double) -> Result<JSONValue, IPCError> {
+        let deadline = MonotonicClock.now() + socketGrace
+        while true {
+            let result = IPCClient.call(method, params: params, endpoint: endpoint, timeout: timeout)
+            guard case .failure(let error) = result, error.code == .notRunning, let paths, ServerLock.probe(paths).running,
+                  MonotonicClock.now() < deadline else { return result }
+            usleep(100_000)
+        }
+    }
+
+    /// What to tell the user when a running server does not answer on its socket, or nil when
+    /// the socket file is there (then the error itself says enough).
+    static func socketAdvice(_ endpoint: IPCEndpoint, pid: Int32?) -> String? {
+        guard let problem = endpoint.socketFileProblem() else { return nil }
+        let server = pid.map { "the server (pid \($0))" } ?? "the server"
+        let path = endpoint.socketPath
+        if problem == "is gone" {
+            return "\(server) runs but its socket \(path) is gone and it did not listen there again; "
+                + "`cc-bridge-tui server stop` and start it again (`cc-bridge-tui serve`)"
+        }
+        return "\(server) runs but its socket \(path) \(problem): remove it (the server listens there again within a "
+            + "second) or `cc-bridge-tui server stop` and start it again (`cc-bridge-tui serve`)"
     }
 
     /// One request; on failure the reason on standard error and exit 1 (2 for bad parameters,
     /// 1 with the common wording for an unknown instance).
     func call(_ method: String, _ params: JSONValue = .null, timeout: Double = 10) throws -> JSONValue {
-        switch IPCClient.call(method, params: params, endpoint: endpoint, timeout: timeout) {
+        switch Self.call(method, params: params, endpoint: endpoint, paths: paths, timeout: timeout) {
         case .success(let value):
             return value
         case .failure(let error) where error.code == .noSuchInstance:
             FileHandle.standardErrorWrite("cc-bridge-tui: \(error.message)")
             throw ExitCode(CommonOptions.noSuchInstanceStatus)
+        case .failure(let error) where error.code == .notRunning && Self.socketAdvice(endpoint, pid: record?.pid) != nil:
+            FileHandle.standardErrorWrite("cc-bridge-tui: " + Self.socketAdvice(endpoint, pid: record?.pid)!)
+            throw ExitCode(1)
         case .failure(let error):
             FileHandle.standardErrorWrite("cc-bridge-tui: the server (\(endpoint.socketPath)) answered \(method) with \(error)")
             throw ExitCode(error.code == .badParams ? 2 : 1)
