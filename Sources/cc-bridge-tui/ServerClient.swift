@@ -25,7 +25,7 @@ struct ServerClient {
     }
 
     /// Seconds a command waits for a running server's socket to answer again.
-    static let socketGrace = 3.0
+    static let socketGrace = 5.0
 
     /// `IPCClient.call`, but a running server whose socket does not answer yet (not_running:
     /// its socket file is gone or replaced) is tried again for up to `socketGrace` seconds.
