@@ -20,7 +20,6 @@ final class HistorySync: @unchecked Sendable {
     private let lock = NSLock()
     private var waiting = false
     private var failure: Int32?
-    private var inFlight = 0
     private let fsync: @Sendable (Int32) -> Int32
 
     init(fsync: @escaping @Sendable (Int32) -> Int32) {
@@ -34,7 +33,6 @@ final class HistorySync: @unchecked Sendable {
         let copy = dup(fd)
         guard copy >= 0 else { failure = errno; lock.unlock(); return }
         waiting = true
-        inFlight += 1
         lock.unlock()
         Self.queue.async { [self] in
             lock.lock()
@@ -44,7 +42,6 @@ final class HistorySync: @unchecked Sendable {
             close(copy)
             lock.lock()
             if let result { failure = result }
-            inFlight -= 1
             lock.unlock()
         }
     }
@@ -56,16 +53,5 @@ final class HistorySync: @unchecked Sendable {
         let f = failure
         failure = nil
         return f
-    }
-
-    /// Waits until every sync asked for so far has run (tests, shutdown).
-    func wait() {
-        while true {
-            lock.lock()
-            let busy = inFlight > 0
-            lock.unlock()
-            if !busy { return }
-            Self.queue.sync {}
-        }
     }
 }
