@@ -66,7 +66,7 @@ public enum ServerWire {
             // UTF-8 is checked once for the whole text (a newline never sits inside a multi-byte
             // sequence, so each line is then valid too) and the lines go in in one copy; line by
             // line only when that fails.
-            if String(validating: buffer, as: UTF8.self) != nil {
+            if UTF8Scan.isValid(buffer) {
                 batch.append(terminatedLines: buffer, timestamp: timestamp)
                 return
             }
