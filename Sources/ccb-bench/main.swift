@@ -45,7 +45,7 @@ struct CCBBench: ParsableCommand {
 
     @Flag(help: "Print the rows as a JSON array (one object per budget row).") var json = false
     @Flag(help: "Small sizes: a smoke test that finishes quickly, also in debug builds.") var quick = false
-    @Option(help: "Only these budgets: ingest, tail, roundtrip, roundtrip-claude, firehose, memory, startup, history-load, search, ipc-encoding, ipc-roundtrip, remote-ssh (comma separated).")
+    @Option(help: "Only these budgets: ingest, tail, roundtrip, roundtrip-claude, firehose, memory, startup, history-load, tui-server, search, ipc-encoding, ipc-roundtrip, server-ingest, server-roundtrip, server-fanout, server-idle, remote-ssh (comma separated).")
     var only: String?
 
     func run() throws {
@@ -74,6 +74,10 @@ struct CCBBench: ParsableCommand {
         section("search") { try bench.searchScan() }
         section("ipc-encoding") { try bench.ipcEncoding() }
         section("ipc-roundtrip") { try bench.ipcRoundTrip() }
+        section("server-ingest") { try bench.serverIngest() }
+        section("server-roundtrip") { try bench.serverRoundTrip() }
+        section("server-fanout") { try bench.serverFanout() }
+        section("server-idle") { try bench.serverIdle() }
         section("remote-ssh") { try bench.remoteSSH() }
         if json {
             let encoder = JSONEncoder()

@@ -54,6 +54,38 @@ final class HubRecorder {
         #expect(spin(loop, timeout: 10) { recorder.instances.isEmpty })
     }
 
+    /// Above `quickRescanAbove` instances the periodic rescan looks at the directory's stat
+    /// alone: a change to the directory (a new instance) is still seen at the next rescan, well
+    /// before the next full scan; a FIFO made unsafe by chmod (the directory does not change) at
+    /// the next full scan.
+    @Test func withManyInstancesTheQuickRescanStillSeesEveryChange() throws {
+        let tmp = TempDir()
+        for i in 0..<8 {
+            try FifoSafety.create(tmp.file("i\(i).in.fifo"))
+            try FifoSafety.create(tmp.file("i\(i).out.fifo"))
+        }
+        let loop = try EventLoop()
+        let recorder = HubRecorder()
+        var options = InstanceHub.Options(directory: tmp.path)
+        options.rescanInterval = 0.05
+        options.quickRescanAbove = 4
+        options.fullRescanTicks = 100   // 5 s between full scans
+        let hub = InstanceHub(loop: loop, options: options) { recorder.handle($0) }
+        hub.start()
+        defer { hub.stop() }
+        #expect(spin(loop, timeout: 10) { recorder.instances.count == 8 })
+        // Past the second in which a directory change is too recent to trust.
+        _ = spin(loop, timeout: 1.5) { false }
+        try FifoSafety.create(tmp.file("new.in.fifo"))
+        try FifoSafety.create(tmp.file("new.out.fifo"))
+        #expect(spin(loop, timeout: 2.5) { recorder.instances.contains { $0.name == "new" && $0.isReady } },
+                "a new instance must be seen at the next rescan, not the next full scan")
+        _ = spin(loop, timeout: 1.5) { false }
+        #expect(chmod(tmp.file("i3.out.fifo"), 0o666) == 0)
+        #expect(spin(loop, timeout: 15) { recorder.instances.contains { $0.name == "i3" && !$0.isReady } },
+                "a FIFO made unsafe must be seen at the next full scan")
+    }
+
     @Test func replacedOutFifoIsReattachedAndOutputContinues() throws {
         let tmp = TempDir()
         try FifoSafety.create(tmp.file("a.in.fifo"))

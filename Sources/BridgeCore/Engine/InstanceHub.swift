@@ -17,6 +17,12 @@ public final class InstanceHub {
         public var readBudget = 1 << 20
         /// Only these instances (nil: all).
         public var only: Set<String>?
+        /// Above this many instances the periodic rescan first looks at the directory alone
+        /// (inode, mtime, ctime) and scans every FIFO only when it changed, or every
+        /// `fullRescanTicks` rescans (a FIFO's mode or owner changes without touching the
+        /// directory): a thousand instances cost two thousand stat(2)s a second otherwise.
+        public var quickRescanAbove = 64
+        public var fullRescanTicks = 10
 
         public init(directory: String) { self.directory = directory }
     }
@@ -43,6 +49,11 @@ public final class InstanceHub {
     private var instances: [InstanceInfo] = []
     private var directoryError: String?
     private var rescanTimer: EventLoop.TimerID?
+    /// The directory as the last full scan found it (taken before the scan), and the wall-clock
+    /// time that scan started; rescans since.
+    private var scannedDirectory: DirectoryStamp?
+    private var scannedAt = 0.0
+    private var quickRescans = 0
     private var readBuffer: UnsafeMutableRawBufferPointer
     private var batch = OutputBatch()
     private var events: [StreamEvent] = []
@@ -71,7 +82,7 @@ public final class InstanceHub {
     public func start() {
         rescan()
         rescanTimer = loop.schedule(after: options.rescanInterval, repeating: options.rescanInterval) { [weak self] in
-            self?.rescan()
+            self?.periodicRescan()
         }
     }
 
@@ -81,9 +92,28 @@ public final class InstanceHub {
         for name in Array(connections.keys) { detach(name) }
     }
 
+    /// The rescan timer: a full rescan, unless there are many instances and the directory has
+    /// not changed since the last one. A change is trusted only when it is older than a second
+    /// before that scan began (timestamps are coarse: a change in the same tick as the stamp
+    /// would look like none).
+    private func periodicRescan() {
+        quickRescans += 1
+        if instances.count > options.quickRescanAbove, quickRescans < options.fullRescanTicks,
+           let before = scannedDirectory, let now = DirectoryStamp(options.directory), now == before,
+           now.modified < scannedAt - 1, now.changed < scannedAt - 1 {
+            return
+        }
+        rescan()
+    }
+
     /// Rescans pipe_dir now: new instances are attached, vanished ones detached, replaced FIFOs
     /// reopened.
     public func rescan() {
+        quickRescans = 0
+        scannedDirectory = DirectoryStamp(options.directory)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        scannedAt = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
         var scan = InstanceScanner.scan(options.directory, policy: options.policy)
         if let only = options.only { scan.instances.removeAll { !only.contains($0.name) } }
         let changed = scan.instances != instances || scan.directoryError != directoryError
@@ -267,5 +297,23 @@ public final class InstanceHub {
         for event in events { onEvent(.stream(instance: name, event: event)) }
         batch.removeAll(keepingCapacity: true)
         events.removeAll(keepingCapacity: true)
+    }
+}
+
+/// What a directory's stat(2) says about its entries changing: identity and the times an entry
+/// was added, removed or renamed (mtime) or the directory itself changed (ctime).
+struct DirectoryStamp: Equatable {
+    var device: UInt64
+    var inode: UInt64
+    var modified: Double
+    var changed: Double
+
+    init?(_ path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        modified = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+        changed = Double(st.st_ctim.tv_sec) + Double(st.st_ctim.tv_nsec) / 1e9
     }
 }

@@ -4,7 +4,9 @@
 // interrupted at once (so no reply that begins after a restart is credited to a prompt the old
 // agent swallowed, nor glued onto its last words) and tells the health monitor;
 // one that is back gets its queued prompts. The probe runs every `busyProbeInterval` while a turn
-// is open or an agent is down, else every `idleProbeInterval`: one open(2) and close(2) each.
+// is open or an agent is down, else every `idleProbeInterval`: one open(2) and close(2) each, for
+// every busy instance and, in turn, for at most `idleProbesPerTick` idle ones (with more idle
+// instances than that, an idle agent's death is seen within a few rounds instead of two ticks).
 
 extension SessionHub {
     func lifecycle(_ session: InstanceSession, _ signs: [AgentLifecycleSign]) {
@@ -43,20 +45,37 @@ extension SessionHub {
         if session.liveness.state == .up { pumpOutbox(session.name) }
     }
 
-    /// Probes every attached instance's in-FIFO for a reader.
+    /// Probes attached instances' in-FIFOs for a reader: every busy one, and idle ones in turn.
     func probeAgents() {
+        var ready: [String: InstanceInfo] = [:]
+        for info in engine.currentInstances where info.isReady { ready[info.name] = info }
+        var idle: [(InstanceSession, InstanceInfo)] = []
         for (name, session) in sessions.sorted(by: { $0.key < $1.key }) where engine.mode(of: name) != nil {
-            guard let info = engine.currentInstances.first(where: { $0.name == name }), info.isReady else { continue }
+            guard let info = ready[name] else { continue }
+            if Self.isIdleForProbes(session) {
+                idle.append((session, info))
+            } else {
+                lifecycle(session, session.liveness.probed(listening: writer.isListening(info.inPath)))
+            }
+        }
+        guard !idle.isEmpty else { return }
+        let count = min(idle.count, max(1, options.idleProbesPerTick))
+        let start = probeCursor % idle.count
+        for k in 0..<count {
+            let (session, info) = idle[(start + k) % idle.count]
             lifecycle(session, session.liveness.probed(listening: writer.isListening(info.inPath)))
         }
+        probeCursor = (start + count) % idle.count
+    }
+
+    static func isIdleForProbes(_ session: InstanceSession) -> Bool {
+        session.liveness.state == .up && session.activity != .working && session.activity != .sending
     }
 
     /// Keeps one probe timer at the interval the sessions need now.
     func scheduleProbe() {
         guard running else { return }
-        let busy = sessions.values.contains { session in
-            session.liveness.state != .up || session.activity == .working || session.activity == .sending
-        }
+        let busy = sessions.values.contains { !Self.isIdleForProbes($0) }
         let interval = busy ? options.busyProbeInterval : options.idleProbeInterval
         guard interval != probeInterval || probeTimer == nil else { return }
         if let probeTimer { loop.cancel(probeTimer) }

@@ -22,6 +22,9 @@ public final class SessionHub {
         /// down, and otherwise.
         public var busyProbeInterval = 0.25
         public var idleProbeInterval = 1.0
+        /// Idle instances probed per probe tick, in turn (busy ones are probed every tick): a
+        /// thousand idle instances cost this many open(2)s a second, not a thousand.
+        public var idleProbesPerTick = 50
         /// Seconds an instance whose pipes vanished stays (gone) before it is removed.
         public var goneGrace = 30.0
 
@@ -49,6 +52,8 @@ public final class SessionHub {
     var outboxTimer: EventLoop.TimerID?
     var probeTimer: EventLoop.TimerID?
     var probeInterval: Double?
+    /// Where the next tick's round of idle probes starts.
+    var probeCursor = 0
     /// Instances whose pipes vanished, until they come back or are removed (SessionHub+Gone).
     var gone: GoneInstances
     var goneTimer: EventLoop.TimerID?

@@ -39,6 +39,9 @@ final class IPCConnection {
 
     private static let chunkPackLimit = 64 << 10
     private static let readSize = 64 << 10
+    /// Allocated once per connection (not 64 KiB zeroed per loop turn); bytes go on into the
+    /// frame decoder before the next read.
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readSize, alignment: 16)
 
     init(fd: Int32, loop: EventLoop, maxFrameBytes: Int, pauseReadingAbove: Int) {
         self.fd = fd
@@ -49,6 +52,7 @@ final class IPCConnection {
 
     deinit {
         if !isClosed { Glibc.close(fd) }
+        readBuffer.deallocate()
     }
 
     /// Starts watching the socket (call once the callbacks are set).
@@ -188,13 +192,13 @@ final class IPCConnection {
 
     private func readAvailable() {
         var budget = readBudget
-        var buffer = [UInt8](repeating: 0, count: Self.readSize)
+        let buffer = readBuffer
         while budget > 0 && !isClosed && !closing {
-            let result = buffer.withUnsafeMutableBytes { IPCSocket.read(fd, into: $0) }
+            let result = IPCSocket.read(fd, into: buffer)
             switch result {
             case .bytes(let n):
                 budget -= n
-                buffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+                decoder.append(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
                 drainFrames()
             case .wouldBlock:
                 return

@@ -16,6 +16,8 @@
 //   .prepareDirectory() throws(IPCEndpointError)   create 0700 if missing, then check it
 //   .checkDirectory() throws(IPCEndpointError)     check only (clients)
 //   .writeNewToken() throws(IPCEndpointError) -> String   (server), .readToken() throws(...) -> String (client)
+//   .socketFileProblem() -> String?   nil when a socket file is at socketPath, else what is wrong
+//                                     ("is gone", "is a regular file, not a socket", ...)
 //   IPCToken.generate(), IPCToken.matches(_:_:) (constant time)
 //   enum IPCEndpointError: unsafeDirectory(path, reason), pathTooLong, system(SystemError), noToken(path)
 
@@ -73,6 +75,21 @@ public struct IPCEndpoint: Equatable, Sendable {
     public func file(_ suffix: String) -> String { directory + "/server-" + key + "." + suffix }
 
     /// Creates the directory (0700) when missing, then checks it. Servers call this.
+    /// nil when a socket file is at `socketPath` (live or not); else what is there instead, as
+    /// the end of a sentence about the path: "is gone", "is a regular file, not a socket".
+    public func socketFileProblem() -> String? {
+        var st = stat()
+        guard lstat(socketPath, &st) == 0 else { return errno == ENOENT ? "is gone" : "cannot be checked (\(String(cString: strerror(errno))))" }
+        switch st.st_mode & S_IFMT {
+        case S_IFSOCK: return nil
+        case S_IFREG: return "is a regular file, not a socket"
+        case S_IFDIR: return "is a directory, not a socket"
+        case S_IFLNK: return "is a symbolic link, not a socket"
+        case S_IFIFO: return "is a FIFO, not a socket"
+        default: return "is not a socket"
+        }
+    }
+
     public func prepareDirectory() throws(IPCEndpointError) {
         if mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw .system(SystemError("mkdir", path: directory))

@@ -29,10 +29,13 @@
 //       peers: [IPCPeer]        authenticated or not
 //       send(_ event:, to peer:) -> Bool      false: dropped (the peer will get a skip notice);
 //                                             also for an event larger than maxFrameBytes
+//       send(encoded:, to peer:) -> Bool      the same for a frame encoded once for many peers
 //       broadcast(_ event:, topic:) -> Int    to authenticated peers whose topics hold `topic`
 //       broadcast(_ event:, where:) -> Int    encoded once, sent to each matching peer
 //       disconnect(_ peer:, error:)           error frame (if any), then closed
 //       socketFileIsOurs() -> Bool            false once the socket file is removed or replaced
+//       relisten() throws                     listens again at the socket path once it is free
+//                                             (gone, or a dead socket); connected peers stay
 
 #if canImport(Glibc)
 import Glibc
@@ -176,6 +179,23 @@ public final class IPCListener {
         }
     }
 
+    /// Listens again at the socket path after its file was removed (or replaced by a dead
+    /// socket): a new listening socket, the token file written again if it is gone (a new token),
+    /// the directory made again if it is gone. Connected peers stay connected. Anything else at the
+    /// path (a regular file, a live socket) is left alone: SystemError EEXIST / EADDRINUSE.
+    public func relisten() throws {
+        guard listenFD >= 0 else { return }
+        try endpoint.prepareDirectory()
+        let fd = try IPCSocket.listen(at: endpoint.socketPath)
+        if let listenWatch { loop.unwatch(listenWatch) }
+        close(listenFD)
+        listenFD = fd
+        var st = stat()
+        socketIdentity = stat(endpoint.socketPath, &st) == 0 ? (UInt64(st.st_dev), UInt64(st.st_ino)) : nil
+        listenWatch = loop.watch(listenFD, for: .readable) { [weak self] _ in self?.acceptPending() }
+        if (try? endpoint.readToken()) != token { token = try endpoint.writeNewToken() }
+    }
+
     /// False once the socket file was removed or replaced by another (clients could not find us).
     public func socketFileIsOurs() -> Bool {
         guard let socketIdentity else { return false }
@@ -189,6 +209,13 @@ public final class IPCListener {
     @discardableResult
     public func send(_ event: IPCEvent, to peer: IPCPeer) -> Bool {
         deliver(IPCMessage.event(event).encoded(), to: peer)
+    }
+
+    /// An event already encoded as a whole frame (`IPCMessage.event(e).encoded()`), so one
+    /// encoding serves many peers; same rules as `send(_:to:)`.
+    @discardableResult
+    public func send(encoded bytes: [UInt8], to peer: IPCPeer) -> Bool {
+        deliver(bytes, to: peer)
     }
 
     @discardableResult

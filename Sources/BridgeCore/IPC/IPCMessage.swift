@@ -145,95 +145,97 @@ public enum IPCMessage: Equatable, Sendable {
     case error(id: Int?, IPCError)
     case event(IPCEvent)
 
-    /// The flat wire shape; nil fields are left out.
-    private struct Wire: Codable {
-        var type: String
-        var `protocol`: Int?
-        var version: String?
-        var pid: Int?
-        var token: String?
-        var id: Int?
-        var method: String?
-        var params: JSONValue?
-        var result: JSONValue?
-        var code: String?
-        var message: String?
-        var name: String?
-        var data: JSONValue?
-        init(type: String) { self.type = type }
-    }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-    private static let decoder = JSONDecoder()
-
+    /// The JSON of the message: one object, keys sorted, nil fields left out (JSONCodec).
     public func frame() -> IPCFrame {
-        var wire: Wire
-        var attachment: [UInt8] = []
+        var fields: [String: JSONValue]
         switch self {
         case let .welcome(proto, version, pid):
-            wire = Wire(type: "welcome"); wire.protocol = proto; wire.version = version; wire.pid = pid
+            fields = ["type": "welcome", "protocol": .int(proto), "version": .string(version), "pid": .int(pid)]
         case let .auth(proto, token):
-            wire = Wire(type: "auth"); wire.protocol = proto; wire.token = token
+            fields = ["type": "auth", "protocol": .int(proto), "token": .string(token)]
         case .authOK:
-            wire = Wire(type: "auth_ok")
+            fields = ["type": "auth_ok"]
         case let .request(request):
-            wire = Wire(type: "request"); wire.id = request.id; wire.method = request.method; wire.params = request.params
+            fields = ["type": "request", "id": .int(request.id), "method": .string(request.method), "params": request.params]
         case let .response(id, result):
-            wire = Wire(type: "response"); wire.id = id; wire.result = result
+            fields = ["type": "response", "id": .int(id), "result": result]
         case let .error(id, error):
-            wire = Wire(type: "error"); wire.id = id; wire.code = error.code.rawValue; wire.message = error.message
+            fields = ["type": "error", "code": .string(error.code.rawValue), "message": .string(error.message)]
+            if let id { fields["id"] = .int(id) }
         case let .event(event):
-            wire = Wire(type: "event"); wire.name = event.name; wire.data = event.data
-            attachment = event.attachment
+            // The hot path (every output batch): written straight, keys in sorted order.
+            var json: [UInt8] = []
+            json.reserveCapacity(160)
+            json.append(contentsOf: Self.eventPrefix)
+            event.data.appendJSON(to: &json)
+            json.append(contentsOf: Self.eventName)
+            JSONValue.appendJSONString(event.name, to: &json)
+            json.append(contentsOf: Self.eventSuffix)
+            return IPCFrame(json: json, attachment: event.attachment)
         }
-        // Encoding a struct of strings, ints and finite JSONValues cannot fail.
-        let json = (try? Self.encoder.encode(wire)).map(Array.init) ?? Array(#"{"type":"error","code":"internal","message":"encoding failed"}"#.utf8)
-        return IPCFrame(json: json, attachment: attachment)
+        return IPCFrame(json: JSONValue.object(fields).jsonBytes())
     }
+
+    private static let eventPrefix = Array(#"{"data":"#.utf8)
+    private static let eventName = Array(#","name":"#.utf8)
+    private static let eventSuffix = Array(#","type":"event"}"#.utf8)
 
     /// The whole frame, ready to write.
     public func encoded() -> [UInt8] { frame().encoded() }
 
     public static func decode(_ frame: IPCFrame) -> Result<IPCMessage, IPCMessageError> {
         guard nestingDepth(frame.json) <= IPCProtocol.maxDepth else { return .failure(.tooDeep) }
-        let wire: Wire
+        let fields: [String: JSONValue]
         do {
-            wire = try decoder.decode(Wire.self, from: Data(frame.json))
-        } catch let DecodingError.keyNotFound(key, _) {
-            return .failure(.missingField(key.stringValue))
+            guard case .object(let object) = try JSONValue.parse(frame.json) else { return .failure(.notJSON("not an object")) }
+            fields = object
         } catch {
-            return .failure(.notJSON(shortReason(error)))
+            return .failure(.notJSON("malformed JSON (\(error.reason))"))
         }
+        // A field that is absent or null is nil; one of another type is an error.
+        func string(_ name: String) throws(IPCMessageError) -> String? {
+            switch fields[name] {
+            case nil, .null?: return nil
+            case .string(let s)?: return s
+            default: throw .notJSON("wrong type at \(name)")
+            }
+        }
+        func int(_ name: String) throws(IPCMessageError) -> Int? {
+            switch fields[name] {
+            case nil, .null?: return nil
+            case let value?:
+                guard let i = value.intValue else { throw .notJSON("wrong type at \(name)") }
+                return i
+            }
+        }
+        func any(_ name: String) -> JSONValue { fields[name] ?? .null }
         func need<T>(_ value: T?, _ name: String) throws(IPCMessageError) -> T {
             guard let value else { throw .missingField(name) }
             return value
         }
-        do {
-            switch wire.type {
+        do throws(IPCMessageError) {
+            let type = try need(try string("type"), "type")
+            switch type {
             case "welcome":
-                return .success(.welcome(protocol: try need(wire.protocol, "protocol"),
-                                         version: wire.version ?? "", pid: wire.pid ?? 0))
+                return .success(.welcome(protocol: try need(try int("protocol"), "protocol"),
+                                         version: try string("version") ?? "", pid: try int("pid") ?? 0))
             case "auth":
-                return .success(.auth(protocol: try need(wire.protocol, "protocol"), token: try need(wire.token, "token")))
+                return .success(.auth(protocol: try need(try int("protocol"), "protocol"), token: try need(try string("token"), "token")))
             case "auth_ok":
                 return .success(.authOK)
             case "request":
-                return .success(.request(IPCRequest(id: try need(wire.id, "id"), method: try need(wire.method, "method"),
-                                                    params: wire.params ?? .null)))
+                let id = try int("id"), method = try string("method")
+                return .success(.request(IPCRequest(id: try need(id, "id"), method: try need(method, "method"), params: any("params"))))
             case "response":
-                return .success(.response(id: try need(wire.id, "id"), result: wire.result ?? .null))
+                return .success(.response(id: try need(try int("id"), "id"), result: any("result")))
             case "error":
-                return .success(.error(id: wire.id, IPCError(IPCErrorCode(rawValue: try need(wire.code, "code")),
-                                                             wire.message ?? "")))
+                let id = try int("id"), message = try string("message")
+                return .success(.error(id: id, IPCError(IPCErrorCode(rawValue: try need(try string("code"), "code")), message ?? "")))
             case "event":
-                return .success(.event(IPCEvent(name: try need(wire.name, "name"), data: wire.data ?? .null,
+                return .success(.event(IPCEvent(name: try need(try string("name"), "name"), data: any("data"),
                                                 attachment: frame.attachment)))
             default:
-                return .failure(.unknownType(String(wire.type.prefix(64))))
+                return .failure(.unknownType(String(type.prefix(64))))
             }
         } catch {
             return .failure(error)
@@ -257,16 +259,5 @@ public enum IPCMessage: Equatable, Sendable {
             }
         }
         return deepest
-    }
-
-    private static func shortReason(_ error: Error) -> String {
-        if case DecodingError.typeMismatch(_, let context) = error {
-            return "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
-        }
-        if case DecodingError.dataCorrupted(let context) = error {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? "malformed JSON" : "bad value at \(path)"
-        }
-        return "malformed JSON"
     }
 }

@@ -1,7 +1,8 @@
 // JSONValue: any JSON value, for the generic parts of the IPC protocol (request params, results,
 // event data), so the server can add methods and events without touching the codec.
-// Encoded and decoded with Foundation's JSONEncoder/JSONDecoder (Codable); the frame decoder
-// bounds size and nesting before a payload reaches them (IPCFrame.swift, IPCMessage.swift).
+// On the wire it is written and read by JSONCodec (IPCMessage); Codable bridges it to our own
+// types. The frame decoder bounds size and nesting before a payload is parsed (IPCFrame.swift,
+// IPCMessage.swift).
 //
 // Public API:
 //   enum JSONValue: null, bool, number(Double), string, array, object; literals for each
@@ -43,15 +44,15 @@ public enum JSONValue: Equatable, Hashable, Sendable {
 
     public static func int(_ value: Int) -> JSONValue { .number(Double(value)) }
 
-    /// Any Encodable value as a JSONValue (through JSONEncoder).
+    /// Any Encodable value as a JSONValue (JSONEncoder, then JSONCodec's reader: decoding a
+    /// JSONValue through JSONDecoder costs several thrown errors per value).
     public init(encoding value: some Encodable) throws {
-        let data = try JSONEncoder().encode(value)
-        self = try JSONDecoder().decode(JSONValue.self, from: data)
+        self = try JSONValue.parse(JSONEncoder().encode(value))
     }
 
-    /// This value as a Decodable type (through JSONDecoder).
+    /// This value as a Decodable type (JSONCodec's writer, then JSONDecoder).
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSONDecoder().decode(T.self, from: JSONEncoder().encode(self))
+        try JSONDecoder().decode(T.self, from: Data(jsonBytes()))
     }
 }
 

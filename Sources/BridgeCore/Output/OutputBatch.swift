@@ -7,6 +7,12 @@
 // style runs of every line in one array, and a small fixed-size entry per line says where its
 // parts are. `OutputLine` values are made only on request (`subscript`, `lines`).
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 public struct OutputBatch: Sendable, Equatable {
     /// Where one line's parts are inside the batch.
     struct Entry: Sendable, Equatable {
@@ -92,6 +98,22 @@ public struct OutputBatch: Sendable, Equatable {
         entries.append(Entry(textStart: text.count, textCount: bytes.count - 1, runStart: runs.count,
                              runCount: 0, timestamp: timestamp))
         text.append(contentsOf: bytes)
+    }
+
+    /// Appends unstyled lines whose `bytes` (valid UTF-8) are whole lines, each ending with its
+    /// newline: the text in one copy, the line boundaries found with memchr (a server client's
+    /// output event). Bytes after the last newline are ignored.
+    public mutating func append(terminatedLines bytes: UnsafeBufferPointer<UInt8>, timestamp: Double) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        let origin = text.count
+        var offset = 0
+        while offset < bytes.count, let hit = memchr(base + offset, 0x0A, bytes.count - offset) {
+            let end = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            entries.append(Entry(textStart: origin + offset, textCount: end - offset, runStart: runs.count,
+                                 runCount: 0, timestamp: timestamp))
+            offset = end + 1
+        }
+        text.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<offset]))
     }
 
     public mutating func append(_ line: OutputLine) {

@@ -312,8 +312,16 @@ public final class ServerCore {
         inputsNote(event)
     }
 
+    /// While a live event goes to the subscribers: a number of its own, so a handler that encodes
+    /// the event for the wire can encode it once for all of them (`nil` for a backlog).
+    public private(set) var currentBroadcast: Int?
+    private var broadcastCounter = 0
+
     private func broadcast(_ event: ServerEvent) {
         let name = event.instance
+        broadcastCounter += 1
+        currentBroadcast = broadcastCounter
+        defer { currentBroadcast = nil }
         for id in subscribers.keys.sorted() {
             guard let subscriber = subscribers[id], subscriber.scope.covers(name) else { continue }
             subscriber.handler(event)

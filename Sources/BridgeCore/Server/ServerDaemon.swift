@@ -5,7 +5,9 @@
 // waits on, and runs the loop until SIGTERM, SIGINT, SIGHUP or `server.stop`. Then: clients are
 // told the server stops, the socket and token are removed, the history is written and synced,
 // the reader locks are let go, and the pid file is removed. Log lines are `<ISO time> <message>`
-// on standard error.
+// on standard error. The socket file is checked every `socketCheckInterval` seconds: removed (or
+// replaced by a dead socket), the server listens there again (connected clients stay); anything
+// else in its place is left alone and logged once, and the server listens again once it is gone.
 
 import Foundation
 #if canImport(Glibc)
@@ -22,6 +24,8 @@ public final class ServerDaemon {
         public var listener = IPCListenerOptions()
         /// Where the detaching parent waits for "ready <pid>" (or "error: ..."), or nil.
         public var readyFD: Int32?
+        /// Seconds between checks that the socket file is still ours (0: never).
+        public var socketCheckInterval = 1.0
 
         public init(core: ServerCore.Options, paths: ServerPaths, endpoint: IPCEndpoint, readyFD: Int32? = nil) {
             self.core = core
@@ -36,6 +40,8 @@ public final class ServerDaemon {
     private var loop: EventLoop!
     private var lock: ServerLock?
     private var ipc: ServerIPC?
+    /// The socket problem last logged, so a lasting one is logged once.
+    private var socketNotice: String?
 
     public init(options: Options) {
         self.options = options
@@ -78,8 +84,29 @@ public final class ServerDaemon {
         }
         try ipc.start()
         self.ipc = ipc
+        let interval = options.socketCheckInterval
+        if interval > 0 {
+            _ = loop.schedule(after: interval, repeating: interval) { [unowned self] in self.checkSocket() }
+        }
         try lock.writePidFile(ServerRecord(pid: getpid(), socket: options.paths.socketPath,
                                            started: core.startedAt, pipeDirectory: options.paths.pipeDirectory))
+    }
+
+    /// The socket file removed or replaced: listen there again when the path is free.
+    private func checkSocket() {
+        guard let ipc, !ipc.socketFileIsOurs else { return }
+        let path = options.endpoint.socketPath
+        let what = options.endpoint.socketFileProblem() ?? "was replaced by another socket"
+        do {
+            try ipc.relisten()
+            Self.log("the socket \(path) \(what); listening there again")
+            socketNotice = nil
+        } catch {
+            let line = "the socket \(path) \(what); cannot listen there (\(error)): clients cannot reach this server "
+                + "until it is removed (then it listens again within \(options.socketCheckInterval) s)"
+            if line != socketNotice { Self.log(line) }
+            socketNotice = line
+        }
     }
 
     /// Clients told, socket removed, history synced, locks and pid file let go.

@@ -33,6 +33,12 @@ public final class ServerIPC: IPCRequestHandler {
     /// Some connection is still open (after `stop`: its last bytes are still leaving).
     public var hasOpenConnections: Bool { listener.peers.contains(where: \.isConnected) }
 
+    /// False once the socket file was removed or replaced (see `relisten`).
+    public var socketFileIsOurs: Bool { listener.socketFileIsOurs() }
+
+    /// Listens again at the socket path once it is free (IPCListener.relisten).
+    public func relisten() throws { try listener.relisten() }
+
     /// Binds the socket (0600, a new token) and accepts connections.
     public func start() throws {
         try listener.start()
@@ -172,13 +178,23 @@ public final class ServerIPC: IPCRequestHandler {
         }
         let state = (peer.context as? PeerState) ?? PeerState()
         peer.context = state
-        let listener = self.listener!
-        let id = core.subscribe(scope, from: from) { [weak peer] event in
-            guard let peer, peer.isConnected else { return }
-            _ = listener.send(ServerWire.event(event), to: peer)
+        let id = core.subscribe(scope, from: from) { [weak self, weak peer] event in
+            guard let self, let peer, peer.isConnected else { return }
+            _ = self.listener.send(encoded: self.encoded(event), to: peer)
         }
         state.subscriptions.insert(id)
         respond(.success(["subscription": .int(id)]))
+    }
+
+    /// The last live event encoded, by its broadcast number: 50 subscribers, one encoding.
+    private var lastEncoded: (broadcast: Int, bytes: [UInt8])?
+
+    private func encoded(_ event: ServerEvent) -> [UInt8] {
+        let broadcast = core.currentBroadcast
+        if let broadcast, let last = lastEncoded, last.broadcast == broadcast { return last.bytes }
+        let bytes = IPCMessage.event(ServerWire.event(event)).encoded()
+        lastEncoded = broadcast.map { ($0, bytes) }
+        return bytes
     }
 
     /// The last report; before the first one, a check now and the answer when it is in.

@@ -63,6 +63,13 @@ public enum ServerWire {
         // leaves the count short, and the event is refused.
         guard bytes.isEmpty || bytes.last == 0x0A else { return nil }
         bytes.withUnsafeBufferPointer { buffer in
+            // UTF-8 is checked once for the whole text (a newline never sits inside a multi-byte
+            // sequence, so each line is then valid too) and the lines go in in one copy; line by
+            // line only when that fails.
+            if UTF8Scan.isValid(buffer) {
+                batch.append(terminatedLines: buffer, timestamp: timestamp)
+                return
+            }
             var start = 0
             for index in buffer.indices where buffer[index] == 0x0A {
                 let line = UnsafeBufferPointer(rebasing: buffer[start...index])

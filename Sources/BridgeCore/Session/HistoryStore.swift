@@ -10,9 +10,11 @@
 // Before a rewrite the file is checked against what this store last saw of it; records another
 // writer added meanwhile are merged in, so a rewrite never drops turns this store did not load.
 // Loading reads from the end, bounded (HistoryReader).
-// Durability: a record is one write(2) of one line; a finished turn and every outbox change are
-// followed by fsync. While a turn streams, only its first (pending) record is written; its later
-// versions stay in memory until it finishes or `flush()`.
+// Durability: a record is one write(2) of one line, done before the call returns (a kill -9
+// loses nothing). Every outbox change and `flush()` are followed by fsync; a finished turn's
+// fsync runs in the background (HistorySync: ~6 ms on ext4 kept off the event loop). While a turn
+// streams, only its first (pending) record is written; its later versions stay in memory until
+// it finishes or `flush()`.
 // Damage: loading skips a torn or corrupt line with a warning that names it and keeps the rest.
 // Size: on load, and when the file holds about twice max_history turns, it is rewritten with the
 // newest max_history turns (fresh temp file, fsync, rename, fsync of the directory).
@@ -122,6 +124,8 @@ public final class HistoryStore {
     private var dirty = Set<String>()
     /// Set after a failed write or a torn file end: the next write rewrites the file.
     private var needsRewrite = false
+    /// Finished turns' fsyncs, off the caller's thread.
+    private lazy var backgroundSync = HistorySync(fsync: io.fsync)
 
     public static func defaultStateDirectory() -> String { StatePaths.directory() }
 
@@ -349,7 +353,7 @@ public final class HistoryStore {
         }
         dirty.remove(turn.id)
         fileTurnIDs.insert(turn.id)
-        return append([.turn(turn)], sync: !turn.status.isOpen)
+        return append([.turn(turn)], sync: !turn.status.isOpen, inBackground: true)
     }
 
     /// Remembers a line typed at the prompt (the ↑/↓ history).
@@ -446,9 +450,10 @@ public final class HistoryStore {
 
     // MARK: internals
 
-    private func append(_ records: [HistoryRecord], sync: Bool) -> HistoryError? {
+    private func append(_ records: [HistoryRecord], sync: Bool, inBackground: Bool = false) -> HistoryError? {
         guard !records.isEmpty else { return nil }
         if let readOnly { return refuseWrite(readOnly) }
+        if let code = backgroundSync.takeFailure() { _ = fail(.write(SystemError("fsync", code, path: path))) }
         if needsRewrite { return compact() }
         if fd < 0 {
             if let error = ensureDirectory() { return fail(error) }
@@ -471,7 +476,11 @@ public final class HistoryStore {
             bytes.append(0x0A)
         }
         if let e = writeAll(fd, bytes, path: path) { return fail(.write(e)) }
-        if sync && io.fsync(fd) != 0 { return fail(.write(SystemError("fsync", path: path))) }
+        if sync && inBackground {
+            backgroundSync.schedule(fd)
+        } else if sync && io.fsync(fd) != 0 {
+            return fail(.write(SystemError("fsync", path: path)))
+        }
         known = HistoryFile.identity(fd)
         fileLines += records.count
         lastError = nil

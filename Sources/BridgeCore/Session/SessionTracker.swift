@@ -294,14 +294,29 @@ public struct SessionTracker: Sendable {
 
     public func summary() -> SessionSummary {
         let finishedFairly = completed + failed + timedOut
-        let ttfbs = turns.compactMap(\.ttfb)
-        let durations = turns.filter { $0.status == .completed }.compactMap(\.duration)
+        // One pass that copies no Turn (the server asks for this after every turn change).
+        var ttfbs: [Double] = [], durations: [Double] = []
+        var open = 0
+        var lastTTFB: Double?, lastDuration: Double?, lastCompletedSeen = false
+        ttfbs.reserveCapacity(turns.count)
+        durations.reserveCapacity(turns.count)
+        for index in turns.indices {
+            if let ttfb = turns[index].ttfb { ttfbs.append(ttfb) }
+            let status = turns[index].status
+            if status.isOpen { open += 1 }
+            if status == .completed {
+                lastCompletedSeen = true
+                lastDuration = turns[index].duration
+                if let duration = lastDuration { durations.append(duration) }
+            }
+        }
+        if let last = ttfbs.last { lastTTFB = last }
         return SessionSummary(
             state: state, requests: requests, completed: completed, failed: failed, timedOut: timedOut,
-            interrupted: interrupted, open: turns.count { $0.status.isOpen },
+            interrupted: interrupted, open: open,
             successRate: finishedFairly == 0 ? nil : Double(completed) / Double(finishedFairly),
-            lastTTFB: turns.last(where: { $0.ttfb != nil })?.ttfb, medianTTFB: Self.median(ttfbs),
-            lastDuration: turns.last(where: { $0.status == .completed })?.duration,
+            lastTTFB: lastTTFB, medianTTFB: Self.median(ttfbs),
+            lastDuration: lastCompletedSeen ? lastDuration : nil,
             medianDuration: Self.median(durations),
             lastStatus: turns.last?.status, lastActivity: lastActivity, lastHeartbeat: lastHeartbeat)
     }

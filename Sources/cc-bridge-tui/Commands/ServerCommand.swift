@@ -34,7 +34,7 @@ struct ServerStatusCommand: ParsableCommand {
         }
         let record = probe.record
         let endpoint = IPCEndpoint(pipeDirectory: config.pipeDirectory)
-        let answer = IPCClient.call("server.status", endpoint: endpoint, timeout: 5)
+        let answer = ServerClient.call("server.status", endpoint: endpoint, paths: paths, timeout: 5)
         print("server running for \(config.pipeDirectory)")
         let pid = answer.success?["pid"]?.intValue.map(String.init) ?? record.map { String($0.pid) }
         print("  pid      \(pid ?? "unknown (no pid file yet)")")
@@ -50,6 +50,13 @@ struct ServerStatusCommand: ParsableCommand {
             print("  socket not answering: \(error)")
         }
         print("  log      \(paths.logPath)")
+        if case .failure(let error) = answer {
+            // Running but unreachable: clients cannot use it; say why and what to do.
+            let advice = ServerClient.socketAdvice(endpoint, pid: record?.pid)
+                ?? "the server does not answer on its socket (\(error)); `cc-bridge-tui server stop` and start it again"
+            FileHandle.standardErrorWrite("cc-bridge-tui: " + advice)
+            throw ExitCode(1)
+        }
     }
 }
 

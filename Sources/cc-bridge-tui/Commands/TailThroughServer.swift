@@ -27,6 +27,10 @@ final class TailThroughServer {
     /// The server whose line ids `lastFinished` counts in (ids start again in a new server).
     private var serverPid: Int?
     private var idleTimer: EventLoop.TimerID?
+    /// After a skip notice: the line the new subscription's backlog starts at. Output still
+    /// queued for the old subscription (past the gap) is ignored until it comes, or the gap
+    /// would be printed around and its lines never (they come again in the backlog).
+    private var awaitingBacklog: UInt64?
     private var failure: String?
     private var gone = false
 
@@ -67,6 +71,7 @@ final class TailThroughServer {
         case .ready:
             if gone { notice(server.host == nil ? "the server is back; following again" : "\(server.said) is back; following again") }
             gone = false
+            awaitingBacklog = nil
             subscribe()
         case .waiting(_, let delay, let error):
             if !gone {
@@ -110,6 +115,10 @@ final class TailThroughServer {
         switch event.name {
         case IPCEventName.output:
             guard let (name, first, batch) = ServerWire.output(event, at: Date().timeIntervalSince1970), name == instance else { return }
+            if let from = awaitingBacklog {
+                guard first <= from else { return }
+                awaitingBacklog = nil
+            }
             let finished = batch.count - (batch.endsWithOpenLine ? 1 : 0)
             // Lines already printed (a resubscription after a skip) are not printed again.
             if finished > 0 && first + UInt64(finished) - 1 <= lastFinished && !batch.endsWithOpenLine { return }
@@ -117,11 +126,16 @@ final class TailThroughServer {
             if finished > 0 { lastFinished = max(lastFinished, first + UInt64(finished) - 1) }
             armIdleTimer()
         case "lines_skipped":
+            awaitingBacklog = nil
             notice("\(event.data["count"]?.intValue ?? 0) lines were no longer kept by the server")
         case IPCEventName.skipped:
-            // The server dropped events for us (we were slow): subscribe again from what we have.
+            // The server dropped events for us (we were slow, or stopped): say so, and subscribe
+            // again from what we have; what the server still keeps comes again, nothing twice.
+            notice("fell behind: the server skipped \(event.data["count"]?.intValue ?? 0) events for this client; "
+                + "catching up from line \(lastFinished + 1)")
             if let subscription { client.request("unsubscribe", params: ["subscription": .int(subscription)]) { _ in } }
             subscription = nil
+            awaitingBacklog = lastFinished + 1
             subscribe()
         case IPCEventName.serverStopping:
             if !follow { loop.stop() }
