@@ -7,6 +7,7 @@ public struct BridgeConfig: Sendable, Equatable {
     public var projectName = "cc-bridge"
     public var docker = DockerSettings()
     public var tui = TUISettings()
+    public var server = ServerSettings()
     /// The file the values came from; nil when defaults were used because no file exists.
     public var sourcePath: String?
     /// Unknown keys and other non-fatal findings, each as `file:line: key: message`.

@@ -84,6 +84,7 @@ struct ConfigReader {
             case "project_name": config.projectName = try string(value, "project_name")
             case "docker": try readDocker(value, into: &config.docker)
             case "tui": try readTUI(value, into: &config.tui)
+            case "server": try readServer(value, into: &config.server)
             default: break  // other cc-bridge sections are not ours to judge
             }
         }

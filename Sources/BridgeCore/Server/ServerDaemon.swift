@@ -22,6 +22,8 @@ public final class ServerDaemon {
         public var listener = IPCListenerOptions()
         /// Where the detaching parent waits for "ready <pid>" (or "error: ..."), or nil.
         public var readyFD: Int32?
+        /// Hosted beside the socket (the HTTP input), started after it, stopped before it.
+        public var services: [any ServerService] = []
 
         public init(core: ServerCore.Options, paths: ServerPaths, endpoint: IPCEndpoint, readyFD: Int32? = nil) {
             self.core = core
@@ -78,12 +80,20 @@ public final class ServerDaemon {
         }
         try ipc.start()
         self.ipc = ipc
+        do {
+            for service in options.services { try service.start(core: core, endpoint: options.endpoint) }
+        } catch {
+            // The socket and its token go again: nothing answers on them.
+            ipc.stop()
+            throw error
+        }
         try lock.writePidFile(ServerRecord(pid: getpid(), socket: options.paths.socketPath,
                                            started: core.startedAt, pipeDirectory: options.paths.pipeDirectory))
     }
 
     /// Clients told, socket removed, history synced, locks and pid file let go.
     private func shutdown() {
+        for service in options.services.reversed() { service.stop() }
         if let ipc {
             ipc.stop()
             // The notice and any last answers leave while the loop turns (bounded by the grace).
