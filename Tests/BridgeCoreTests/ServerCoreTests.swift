@@ -13,13 +13,15 @@ import Glibc
 
 /// A ServerCore on a private pipe_dir and state directory.
 final class ServerFixture {
-    let tmp = TempDir()
+    let tmp: TempDir
     let loop: EventLoop
     let core: ServerCore
     var dir: String { tmp.file("pipes") }
     var state: String { tmp.file("state") }
 
-    init(health: Bool = false, quietPeriod: Double = 0.3) throws {
+    /// `tmp`: another fixture's directories (a server restarted on the same pipes and state).
+    init(health: Bool = false, quietPeriod: Double = 0.3, tmp: TempDir = TempDir(), configure: (inout BridgeConfig) -> Void = { _ in }) throws {
+        self.tmp = tmp
         loop = try EventLoop()
         try FifoSafety.ensureDirectory(tmp.file("pipes"))
         var config = BridgeConfig()
@@ -27,6 +29,7 @@ final class ServerFixture {
         config.docker.health.enabled = health
         config.docker.health.checkInterval = 0.5
         config.docker.session.quietPeriod = quietPeriod
+        configure(&config)
         var options = ServerCore.Options(config: config, stateDirectory: tmp.file("state"))
         options.rescanInterval = 0.05
         options.environment = ["DOCKER_HOST": "unix://" + tmp.file("no-docker.sock")]

@@ -91,6 +91,8 @@ public struct IPCErrorCode: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let unknownMethod = IPCErrorCode(rawValue: "unknown_method")
     public static let badParams = IPCErrorCode(rawValue: "bad_params")
     public static let noSuchInstance = IPCErrorCode(rawValue: "no_such_instance")
+    /// No prompt with that id is known for the instance (`turn`).
+    public static let noSuchTurn = IPCErrorCode(rawValue: "no_such_turn")
     /// Too many requests in flight, or the resource is taken.
     public static let busy = IPCErrorCode(rawValue: "busy")
     public static let `internal` = IPCErrorCode(rawValue: "internal")

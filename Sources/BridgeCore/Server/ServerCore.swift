@@ -6,7 +6,7 @@
 // with the prompt's origin, and subscriptions: the kept output from a line id (LineLog), then
 // live ServerEvents. A subscription is made on the loop thread in one step, so nothing that
 // happens between its backlog and its live events is lost or repeated. The IPC adapter maps
-// these onto the wire. Loop thread only.
+// these onto the wire. Client ids, turn lookup and waiting are ServerCore+Inputs. Loop thread only.
 
 import Foundation
 
@@ -20,7 +20,7 @@ public enum ServerError: Error, Equatable, CustomStringConvertible, Sendable {
         case .noSuchInstance(let name, let directory):
             "no such instance \"\(InstanceScanner.displayName(name))\": no FIFOs for it in \(directory)"
         case .refused(let why): why
-        case .duplicatePromptID(let id): "a prompt with id \"\(id)\" is already on its way"
+        case .duplicatePromptID(let id): "the id \"\(id)\" belongs to a prompt on its way to another instance"
         }
     }
 }
@@ -98,7 +98,9 @@ public final class ServerCore {
     private var subscribers: [SubscriptionID: (scope: Scope, handler: (ServerEvent) -> Void)] = [:]
     private var nextSubscriber = 1
     /// Sends waiting for their outcome: prompt id -> completion.
-    private var sends: [String: (ServerSendResult) -> Void] = [:]
+    var sends: [String: (ServerSendResult) -> Void] = [:]
+    /// Client ids, turn waiters, drop directories (ServerCore+Inputs).
+    let inputs = ServerInputs()
     /// Open turns per instance, so each ended turn is reported once.
     private var openTurns: [String: Set<String>] = [:]
     private var promptCounter = 0
@@ -135,6 +137,7 @@ public final class ServerCore {
         subscribers = [:]
         for (id, completion) in sends.sorted(by: { $0.key < $1.key }) { completion(.failed(promptID: id, error: "the server stopped")) }
         sends = [:]
+        inputsStop()
         health?.stop()
         hub.stop()
     }
@@ -185,9 +188,13 @@ public final class ServerCore {
         if let refusal = PromptText.sizeRefusal(text.utf8.count) { throw .refused(refusal) }
         guard !text.isEmpty else { throw .refused("an empty prompt is not sent") }
         let promptID: String
+        var completion = completion
         if let id {
+            // The same id again is not sent again: it gets the first answer (ServerCore+Inputs).
+            if let repeated = try answerRepeat(id, to: name, completion: completion) { return repeated }
             guard sends[id] == nil else { throw .duplicatePromptID(id) }
             promptID = id
+            completion = firstSend(id, to: name, completion: completion)
         } else {
             promptCounter += 1
             promptID = promptPrefix + String(promptCounter)
@@ -284,6 +291,7 @@ public final class ServerCore {
         case .stream, .attachment, .historyRestored:
             break
         }
+        inputsNote(event)
     }
 
     private func broadcast(_ event: ServerEvent) {

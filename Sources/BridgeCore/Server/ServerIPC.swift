@@ -1,6 +1,6 @@
 // ServerIPC: the server's socket side. It answers the IPCListener's requests from the ServerCore
-// (methods: list, status, history, health, send, subscribe, unsubscribe, server.status,
-// server.stop; docs/ipc.md) and forwards each peer's subscriptions' events to that peer, which
+// (methods: list, status, history, health, send, turn, subscribe, unsubscribe, server.status,
+// server.stop; docs/server.md) and forwards each peer's subscriptions' events to that peer, which
 // the listener queues (bounded) so a slow client never slows the server. A peer that leaves has
 // its subscriptions dropped. Loop thread only.
 
@@ -68,6 +68,8 @@ public final class ServerIPC: IPCRequestHandler {
             health(respond, deadline: MonotonicClock.now() + 20)
         case "send":
             send(params, respond)
+        case "turn":
+            turn(params, respond)
         case "subscribe":
             subscribe(params, peer: peer, respond)
         case "unsubscribe":
@@ -97,13 +99,55 @@ public final class ServerIPC: IPCRequestHandler {
             return respond(.failure(IPCError(.badParams, "unknown origin \(originName.debugDescription) "
                 + "(one of \(PromptOrigin.allCases.map(\.rawValue).joined(separator: ", ")))")))
         }
+        if let id = params["id"], id.stringValue?.isEmpty != false {
+            return respond(.failure(IPCError(.badParams, "id must be a non-empty string, not \(id)")))
+        }
+        let wait = waitSeconds(params)
         do {
-            try core.send(text, to: name, id: params["id"]?.stringValue, origin: origin) { result in
-                respond(.success(ServerWire.sendResult(result)))
+            try core.send(text, to: name, id: params["id"]?.stringValue, origin: origin) { [weak self] result in
+                guard let self else { return respond(.success(ServerWire.sendResult(result))) }
+                self.answer(result, instance: name, wait: wait, respond)
             }
         } catch {
             respond(.failure(Self.error(error)))
         }
+    }
+
+    /// A send's answer; with `wait`, once its turn has ended (or the wait is over), with the turn.
+    private func answer(_ result: ServerSendResult, instance: String, wait: Double,
+                        _ respond: @escaping (Result<JSONValue, IPCError>) -> Void) {
+        guard wait > 0 else { return respond(.success(ServerWire.sendResult(result))) }
+        let id: String
+        switch result {
+        case .delivered(let promptID), .queued(let promptID, _), .failed(let promptID, _): id = promptID
+        }
+        core.waitForTurnEnd(instance: instance, id: id, timeout: wait) { lookup in
+            guard case .object(var fields) = ServerWire.sendResult(result) else { return }
+            fields["turn"] = lookup.map(ServerWire.turnLookup) ?? .null
+            respond(.success(.object(fields)))
+        }
+    }
+
+    /// `{instance, id, wait?}`: where the prompt is; with `wait`, once its turn ended (or the
+    /// wait is over). An id the server knows nothing of is `no_such_turn`.
+    private func turn(_ params: JSONValue, _ respond: @escaping (Result<JSONValue, IPCError>) -> Void) {
+        guard let name = params["instance"]?.stringValue else { return respond(.failure(Self.missing("instance"))) }
+        guard let id = params["id"]?.stringValue else { return respond(.failure(Self.missing("id"))) }
+        guard core.list().contains(where: { $0.info.name == name }) || !core.history(of: name).isEmpty else {
+            return respond(.failure(Self.error(ServerError.noSuchInstance(name, directory: core.pipeDirectory))))
+        }
+        core.waitForTurnEnd(instance: name, id: id, timeout: waitSeconds(params)) { lookup in
+            guard let lookup else {
+                return respond(.failure(IPCError(.noSuchTurn, "no prompt with id \(id.debugDescription) is known for \(name)")))
+            }
+            respond(.success(ServerWire.turnLookup(lookup)))
+        }
+    }
+
+    /// `wait` in seconds, kept below the listener's request timeout so the answer is never late.
+    private func waitSeconds(_ params: JSONValue) -> Double {
+        guard let wait = params["wait"]?.doubleValue, wait.isFinite, wait > 0 else { return 0 }
+        return min(wait, max(0, listener.options.requestTimeout - 2))
     }
 
     /// `{instance?, from_line_id?}` or `{from: {name: id}}`: the backlog, then live events.

@@ -110,6 +110,19 @@ public enum ServerWire {
         }
     }
 
+    /// A prompt by id (`turn`, `send` with `wait`): `{instance, prompt_id, state, reply?,
+    /// reply_exact, status?, error?, turn}`; `reply` once the turn has ended.
+    public static func turnLookup(_ lookup: TurnLookup) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "instance": .string(lookup.instance), "prompt_id": .string(lookup.promptID), "state": .string(lookup.state.rawValue),
+            "reply_exact": .bool(lookup.replyExact), "turn": lookup.turn.map(encode) ?? .null,
+        ]
+        if let reply = lookup.reply { fields["reply"] = .string(reply) }
+        if let status = lookup.turn?.status { fields["status"] = .string(status.rawValue) }
+        if let error = lookup.error { fields["error"] = .string(error) }
+        return .object(fields)
+    }
+
     public static func activity(_ activity: Activity) -> JSONValue {
         switch activity {
         case .idle: ["state": "idle"]

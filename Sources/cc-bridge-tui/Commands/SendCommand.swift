@@ -33,9 +33,10 @@ struct SendCommand: ParsableCommand {
         --wait-reply prints the reply on standard output (the delivery line goes to standard \
         error) once the turn ends, exit 0. Exact with the framed protocol (ccb-jsonl/1: the \
         `done` that carries the prompt's id), best effort with plain (the first ❯ marker after \
-        the prompt went in; plain has no turn ids). It reads the instance's out-FIFO, so no \
-        other process (a TUI, attach, tail) may be reading it: then it sends nothing and exits \
-        1 naming that process. A framed turn that ends with status error or interrupted exits 1.
+        the prompt went in; plain has no turn ids). With a server running, the server waits for \
+        the turn and hands the reply over; without one it reads the instance's out-FIFO itself, \
+        so no other process (a TUI, attach, tail) may be reading it: then it sends nothing and \
+        exits 1 naming that process. A turn that ends failed, timed out or interrupted exits 1.
         """)
 
     enum Status {
@@ -60,6 +61,11 @@ struct SendCommand: ParsableCommand {
     var interrupt = false
     @Flag(help: "After delivering, wait for the turn to end and print the reply (exact with framed agents, best effort with plain).")
     var waitReply = false
+    @Option(name: .customLong("id"), help: """
+        Your id for the prompt (through a server): the same id sent again is not sent twice and gets the first answer, \
+        also after a server restart.
+        """)
+    var promptID: String?
 
     static let deliveryTimeout = 2.0
 
@@ -83,13 +89,9 @@ struct SendCommand: ParsableCommand {
         }
         let server = interrupt ? nil : ServerClient.running(config)
         if waitReply {
-            if let server {
-                // The server is this instance's one reader; reading the reply through it is not built yet.
-                FileHandle.standardErrorWrite("cc-bridge-tui: \(name): a server (pid \(server.record.map { String($0.pid) } ?? "?")) "
-                    + "reads this instance, and --wait-reply does not work through the server yet; nothing was sent. "
-                    + "Send without --wait-reply and follow the reply with `cc-bridge-tui tail --follow \(name)`.")
-                throw ExitCode(Status.notDelivered)
-            }
+            // The server is the instance's one reader: it waits for the turn and hands the reply over.
+            if let server { return try sendAndWaitThroughServer(server, name: name, config: config) }
+            FileHandle.standardErrorWrite("cc-bridge-tui: no server runs for \(config.pipeDirectory); writing to the in-FIFO directly")
             return try sendAndWaitForReply(name, config: config)
         }
         if let server { return try sendThroughServer(server, name: name) }
@@ -131,7 +133,9 @@ struct SendCommand: ParsableCommand {
     private func sendThroughServer(_ server: ServerClient, name: InstanceName) throws {
         let text = try promptText()
         FileHandle.standardErrorWrite("cc-bridge-tui: sending through the server (pid \(server.record.map { String($0.pid) } ?? "?"))")
-        let answer = try server.call("send", ["instance": .string(name.rawValue), "text": .string(text), "origin": "cli"],
+        var params: [String: JSONValue] = ["instance": .string(name.rawValue), "text": .string(text), "origin": "cli"]
+        if let promptID { params["id"] = .string(promptID) }
+        let answer = try server.call("send", .object(params),
                                      timeout: max(timeout ?? SendCommand.deliveryTimeout, wait ?? 0) + 10)
         let id = answer["prompt_id"]?.stringValue ?? "?"
         switch answer["result"]?.stringValue {
@@ -242,7 +246,7 @@ struct SendCommand: ParsableCommand {
     }
 
     /// The prompt's text, or exit 2 with the reason (too large, not UTF-8).
-    private func promptText() throws -> String {
+    func promptText() throws -> String {
         var text: String
         if prompt == ["-"] {
             let (raw, total) = SendCommand.readStandardInput(keeping: PromptText.maxBytes + 4096)
