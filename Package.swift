@@ -76,6 +76,7 @@ let package = Package(
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
         .testTarget(name: "BridgeTUITests", dependencies: ["BridgeTUI", "BridgeCore"]),
         .testTarget(name: "BridgeAgentTests", dependencies: ["BridgeAgent", "BridgeCore"]),
+        .testTarget(name: "BridgeHTTPTests", dependencies: ["BridgeHTTP", "BridgeCore"]),
         // Runs the real binaries (cc-bridge-tui, cc-bridge-agent) against real FIFOs and, for the
         // screen, inside a private tmux server.
         .testTarget(name: "EndToEndTests", dependencies: ["BridgeCore"]),
