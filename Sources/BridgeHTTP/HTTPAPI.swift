@@ -51,9 +51,18 @@ struct HTTPAPI: Sendable {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true)
             .map { String($0).removingPercentEncoding ?? String($0) }
         let method = request.method
+        var allow: String?
         func only(_ allowed: HTTPMethod) -> APIError? {
-            method == allowed ? nil : .methodNotAllowed(method.rawValue, allowed: [allowed.rawValue])
+            guard method != allowed else { return nil }
+            allow = allowed.rawValue
+            return .methodNotAllowed(method.rawValue, allowed: [allowed.rawValue])
         }
+        var response = await answer(request, parts: parts, only: only)
+        if response.statusCode.code == 405, let allow { response.headers[HTTPHeader("Allow")] = allow }
+        return response
+    }
+
+    private func answer(_ request: HTTPRequest, parts: [String], only: (HTTPMethod) -> APIError?) async -> FlyingFox.HTTPResponse {
         switch parts.count {
         case 1 where parts[0] == "health":
             if let error = only(.GET) { return Self.json(APIAnswer(error)) }

@@ -58,13 +58,17 @@ public final class HTTPInput: ServerService {
                           access: HTTPAccess(token: token, allowedOrigins: settings.allowedOrigins, loopbackOnly: loopback),
                           maxPromptBytes: maxPromptBytes)
         let config = HTTPServer.Configuration(address: address, timeout: HTTPAPI.maxWait + 30, logger: .disabled)
-        let server = HTTPServer(config: config, handler: ClosureHTTPHandler { request in await api.handle(request) })
+        let handler = ClosureHTTPHandler { request in await api.handle(request) }
+        let server = HTTPServer(config: config, handler: handler)
         // Listening (or failing to) is awaited here, on the loop thread, before the server says
         // it is ready; nothing on the loop is waiting for the library meanwhile.
         let outcome = Unchecked(value: Outcome())
         let started = DispatchSemaphore(value: 0)
         let wanted = "\(settings.bind):\(settings.port)"
         runTask = Task.detached {
+            // The library routes RFC 9110's methods only; others would get its empty 404. QUERY
+            // (an IETF draft method clients try) reaches us too, for a JSON 405.
+            await server.appendRoute(HTTPRoute(methods: [HTTPMethod("QUERY")], path: "*"), to: handler)
             let ready = Task {
                 do {
                     try await server.waitUntilListening(timeout: 15)
