@@ -148,6 +148,26 @@ final class HTTPScratch {
         })
     }
 
+    @Test func everyOperationOfTheOpenAPIDocumentIsServedWithADocumentedStatus() throws {
+        let operations = try OpenAPIDocument.operations()
+        #expect(operations.count == 6, "\(operations.map { "\($0.method) \($0.path)" })")
+        let h = try HTTPScratch()
+        let agent = try h.startAgent()
+        defer { agent.signal(SIGKILL) }
+        try h.start()
+        #expect(try h.waitUntilRead())
+        for operation in operations where operation.path != "/v1/events" {
+            let path = operation.path.replacingOccurrences(of: "{name}", with: "bot").replacingOccurrences(of: "{id}", with: "doc-1")
+            let body = path.hasSuffix("/batch") ? #"{"prompts": [{"text": "from the document", "id": "doc-2"}]}"# : #"{"text": "from the document", "id": "doc-1"}"#
+            for token in ["", nil] as [String?] {
+                let answer = try h.curl(operation.method, path, body: operation.method == "POST" ? Data(body.utf8) : nil, token: token)
+                #expect(operation.statuses.contains(answer.status), "\(operation.method) \(path): \(answer.status) is not documented: \(answer.body)")
+                #expect(answer.json != nil, "\(operation.method) \(path): not JSON: \(answer.body)")
+                if token == nil { #expect(answer.status == 401) } else { #expect(answer.status < 300, "\(path): \(answer.body)") }
+            }
+        }
+    }
+
     @Test func everyErrorHasItsStatusAndCode() throws {
         let h = try HTTPScratch(server: "  max_prompt_bytes: 1000\n")
         let agent = try h.startAgent()
@@ -251,6 +271,36 @@ final class HTTPScratch {
         #expect(result.status == 0, "\(result.stderr)")
         if let pid = h.s.pidFileRecord { h.s.started.insert(pid) }
         #expect(eventually(timeout: 10) { h.s.logText.contains("warning: the HTTP input listens on 0.0.0.0:") }, "\(h.s.logText)")
+    }
+}
+
+/// docs/openapi.yaml's operations: path, method and the statuses it documents (read by lines:
+/// paths at two spaces, methods at four, statuses at eight).
+enum OpenAPIDocument {
+    struct Operation {
+        var path: String
+        var method: String
+        var statuses: Set<Int>
+    }
+
+    static func operations() throws -> [Operation] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
+        var operations: [Operation] = []
+        var path: String?
+        var inPaths = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line.hasPrefix("paths:") { inPaths = true; continue }
+            if inPaths, !line.isEmpty, !line.hasPrefix(" ") { inPaths = false }
+            guard inPaths else { continue }
+            if line.hasPrefix("  /") { path = String(line.dropFirst(2).dropLast()) }
+            else if let path, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":") {
+                operations.append(Operation(path: path, method: line.trimmingCharacters(in: .whitespaces).dropLast().uppercased(), statuses: []))
+            } else if line.hasPrefix("        \""), let status = Int(line.dropFirst(9).prefix(3)), !operations.isEmpty {
+                operations[operations.count - 1].statuses.insert(status)
+            }
+        }
+        return operations
     }
 }
 
