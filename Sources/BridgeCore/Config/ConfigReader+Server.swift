@@ -15,6 +15,7 @@ extension ConfigReader {
                 }
                 server.maxPromptBytes = bytes
             case "http": try readHTTP(value, into: &server.http)
+            case "inbox_dir": server.inboxDir = try string(value, path)
             default: warnUnknown(value, path)
             }
         }

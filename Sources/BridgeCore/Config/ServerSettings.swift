@@ -6,6 +6,8 @@ public struct ServerSettings: Sendable, Equatable {
     /// The largest prompt text accepted from an input, in UTF-8 bytes (default and cap 1 MiB).
     public var maxPromptBytes = PromptText.maxBytes
     public var http = HTTPSettings()
+    /// `server.inbox_dir`: the drop directories' parent (`<it>/<instance>/`); nil: `<state dir>/inbox`.
+    public var inboxDir: String?
     public init() {}
 }
 

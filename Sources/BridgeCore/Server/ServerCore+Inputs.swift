@@ -25,6 +25,9 @@ final class ServerInputs {
     var tails: [String: String] = [:]
     var tailOrder: [String] = []
     static let maxTails = 1000
+    /// The drop directories (ServerCore+Inbox), and the instances whose directory was made.
+    var inbox: InboxWatcher?
+    var inboxPrepared: Set<String> = []
 
     func keepTail(_ text: String, for id: String) {
         if tails.updateValue(text, forKey: id) == nil { tailOrder.append(id) }
@@ -137,6 +140,9 @@ extension ServerCore {
         let name: String
         var ids: Set<String>
         switch event {
+        case .instancesChanged(let list, _):
+            prepareInboxes(list)
+            return
         case .output(let instance, let batch):
             inputs.openLine[instance] = batch.endsWithOpenLine && batch.count > 0 ? batch[batch.count - 1].text : nil
             return
@@ -167,6 +173,7 @@ extension ServerCore {
 
     /// The server stops: every waiter gets the state as it is.
     func inputsStop() {
+        inputs.inbox?.stop()
         let waiters = inputs.turnWaiters.sorted { $0.key < $1.key }
         inputs.turnWaiters = [:]
         for (_, waiter) in waiters {

@@ -66,6 +66,8 @@ public final class ServerCore {
         public var environment = ProcessInfo.processInfo.environment
         /// Seconds between rescans of the pipe directory.
         public var rescanInterval = 1.0
+        /// Seconds between looks at the drop directories (ServerCore+Inbox).
+        public var inboxInterval = 0.25
 
         public init(config: BridgeConfig, stateDirectory: String) {
             self.config = config
@@ -126,6 +128,7 @@ public final class ServerCore {
         running = true
         hub.start()
         health?.start()
+        startInbox()
     }
 
     /// Tells every subscriber the server stops, then stops reading and writes what the history
@@ -186,6 +189,9 @@ public final class ServerCore {
                      completion: @escaping (ServerSendResult) -> Void = { _ in }) throws(ServerError) -> String {
         guard instances[name] != nil else { throw noSuchInstance(name) }
         if let refusal = PromptText.sizeRefusal(text.utf8.count) { throw .refused(refusal) }
+        if text.utf8.count > options.config.server.maxPromptBytes {
+            throw .refused("the prompt is \(text.utf8.count) bytes, more than the limit of \(options.config.server.maxPromptBytes) (server.max_prompt_bytes)")
+        }
         guard !text.isEmpty else { throw .refused("an empty prompt is not sent") }
         let promptID: String
         var completion = completion
@@ -263,7 +269,9 @@ public final class ServerCore {
         case .promptAccepted(let name, let id, let text, let at, let origin):
             openTurns[name, default: []].insert(id)
             broadcast(.turnStarted(instance: name, promptID: id, text: text, origin: origin, at: at))
-            sends.removeValue(forKey: id)?(.delivered(promptID: id))
+            // Answered once the hub has recorded the turn (right after this event), so whoever
+            // looks the id up from the answer finds it.
+            if let completion = sends.removeValue(forKey: id) { loop.schedule(after: 0) { completion(.delivered(promptID: id)) } }
         case .promptQueued(let name, let id, let reason):
             broadcast(.promptQueued(instance: name, promptID: id, reason: reason))
             sends.removeValue(forKey: id)?(.queued(promptID: id, reason: reason))
