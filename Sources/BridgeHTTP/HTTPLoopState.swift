@@ -135,18 +135,11 @@ final class HTTPLoopState {
         let waitID = nextWait
         nextWait += 1
         waits[waitID] = { reply(APIAnswer(.stopping)) }
-        // The send's answer comes as the hub accepts the prompt, a moment before the session
-        // records its turn: the wait starts at the loop's next turn, when the turn is there.
-        let started = MonotonicClock.now()
-        core.loop.schedule(after: 0) { [weak self] in
-            guard let self, self.waits[waitID] != nil else { return }
-            let left = max(0, seconds - (MonotonicClock.now() - started))
-            self.core.waitForTurnEnd(instance: name, id: outcome.promptID, timeout: left) { [weak self] lookup in
-                guard let self, self.waits.removeValue(forKey: waitID) != nil else { return }
-                guard case .object(var fields) = base.json else { return reply(base) }
-                fields["turn"] = lookup.map(TurnJSON.lookup) ?? .null
-                reply(APIAnswer(lookup?.state.isFinal == true ? 200 : 202, .object(fields)))
-            }
+        core.waitForTurnEnd(instance: name, id: outcome.promptID, timeout: seconds) { [weak self] lookup in
+            guard let self, self.waits.removeValue(forKey: waitID) != nil else { return }
+            guard case .object(var fields) = base.json else { return reply(base) }
+            fields["turn"] = lookup.map(TurnJSON.lookup) ?? .null
+            reply(APIAnswer(lookup?.state.isFinal == true ? 200 : 202, .object(fields)))
         }
     }
 }
