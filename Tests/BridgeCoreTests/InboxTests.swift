@@ -64,7 +64,9 @@ final class LoggingAgent {
         let result = try String(contentsOfFile: inbox + "/done/002.json.result", encoding: .utf8)
         #expect(result.contains(#""prompt_id":"second-one""#) && result.contains(#""result":"delivered""#), "\(result)")
         #expect(Self.files(inbox).filter(InboxFile.isCandidate).isEmpty && Self.files(inbox + "/processing").isEmpty)
-        #expect(s.spin { s.core.history(of: "a").filter { $0.origin == .inbox && $0.status == .completed }.count == 3 },
+        // Their turns, with origin inbox (how each ended is the plain protocol's business: the
+        // next file goes once the agent has the prompt, not once its turn ends).
+        #expect(s.core.history(of: "a").filter { $0.origin == .inbox }.map(\.id) == ["001", "second-one", "003"],
                 "history: \(s.core.history(of: "a"))")
         #expect(s.core.history(of: "a").contains { $0.id == "001" && $0.prompt == "hello one" })
         // The same name again is the same prompt: answered from the first time, not sent.
@@ -126,6 +128,21 @@ final class LoggingAgent {
         try Self.drop("the only good one", as: "zz-good.txt", in: inbox)
         #expect(s.spin(60) { agent.prompts.last == "the only good one" })
         #expect(agent.prompts == ["the only good one"], "the agent got \(agent.prompts)")
+    }
+
+    /// `server.inbox_dir` moves the drop directories (`~` expanded); the default is under the
+    /// state directory.
+    @Test func theDropDirectoryIsWhereTheConfigSays() throws {
+        let tmp = TempDir()
+        let s = try ServerFixture(tmp: tmp) { $0.server.inboxDir = tmp.file("drops") }
+        let agent = try LoggingAgent(s)
+        #expect(s.core.inboxDirectory(of: "a") == tmp.file("drops") + "/a")
+        #expect(s.spin { FileManager.default.fileExists(atPath: tmp.file("drops") + "/a/done") })
+        try Self.drop("to the configured place", as: "1.txt", in: tmp.file("drops") + "/a")
+        #expect(s.spin(60) { agent.prompts == ["to the configured place"] }, "the agent got \(agent.prompts)")
+        #expect(!FileManager.default.fileExists(atPath: s.state + "/inbox"))
+        let plain = try ServerFixture()
+        #expect(plain.core.inboxRoot == plain.state + "/inbox")
     }
 
     static func isLink(_ path: String) -> Bool {

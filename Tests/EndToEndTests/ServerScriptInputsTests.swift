@@ -55,7 +55,12 @@ import Glibc
 
     @Test func theSameIDSentTwiceFromTheCLIIsDeliveredOnce() throws {
         let s = try ServerScratch()
-        let agent = try Self.startAgent(s, ["--protocol", "plain", "--echo"])
+        // The agent logs every prompt it gets: the count is the agent's, not the history's.
+        let got = s.scratch.file("got.log")
+        let job = s.scratch.file("job.sh")
+        try "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '\(got)'\necho \"got $1\"\n".write(toFile: job, atomically: true, encoding: .utf8)
+        chmod(job, 0o755)
+        let agent = try Self.startAgent(s, ["--protocol", "plain", "--exec", job])
         defer { agent.signal(SIGKILL) }
         _ = try s.startServer()
         #expect(try Self.serverReadsBot(s, mode: "plain"), "the server never read bot")
@@ -64,12 +69,62 @@ import Glibc
         #expect(first.status == 0 && second.status == 0, "\(first.stderr) \(second.stderr)")
         #expect(first.stdout.contains("prompt nightly-42") && first.stdout == second.stdout, "\(first.stdout) / \(second.stdout)")
         #expect(try s.tui(["send", "bot", "a later one", "--wait-reply", "--timeout", "60"], timeout: 90).status == 0)
+        let prompts = ((try? String(contentsOfFile: got, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        #expect(prompts == ["run the nightly job", "a later one"], "the agent got \(prompts)")
         let file = HistoryStore.read(path: s.state + "/cc-bridge-tui/history/bot.jsonl")
-        #expect(file.turns.filter { $0.prompt == "run the nightly job" }.count == 1, "turns: \(file.turns.map(\.prompt))")
         #expect(file.turns.first { $0.prompt == "run the nightly job" }?.id == "nightly-42")
     }
 
-    /// Issue 14, step 4: turns that ended before a `kill -9` are in the history after a restart.
+    /// Issue 14, step 4: a script sends prompts with its own ids through the socket, the server is
+    /// killed with SIGKILL, and after the restart the script sends them again (it cannot know
+    /// what got through). Before: the new server sent them again, the agent ran them twice, and
+    /// the history got their input records but no turns (the turn tracker ignores an id it
+    /// knows). Now: not sent again; the agent got each once and every input has its turn.
+    @Test(arguments: [false, true])
+    func idsResentAfterAKillNineAreNotRunTwiceAndEveryInputHasItsTurn(withoutLedger: Bool) throws {
+        let s = try ServerScratch()
+        let got = s.scratch.file("got.log")
+        let job = s.scratch.file("job.sh")
+        try "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '\(got)'\necho \"got $1\"\n".write(toFile: job, atomically: true, encoding: .utf8)
+        chmod(job, 0o755)
+        let agent = try Self.startAgent(s, ["--protocol", "plain", "--exec", job])
+        defer { agent.signal(SIGKILL) }
+        let endpoint = IPCEndpoint(pipeDirectory: s.pipes, environment: s.environment)
+        let historyPath = s.state + "/cc-bridge-tui/history/bot.jsonl"
+        func send(_ i: Int) -> Bool {
+            let params: JSONValue = ["instance": "bot", "text": .string("job \(i)"), "id": .string("job-\(i)"), "origin": "cli"]
+            guard case .success = IPCClient.call("send", params: params, endpoint: endpoint, timeout: 30) else { return false }
+            return true
+        }
+        func completed(_ i: Int) -> Bool {
+            HistoryStore.read(path: historyPath).turns.contains { $0.id == "job-\(i)" && $0.status == .completed }
+        }
+        let first = try s.startServer()
+        #expect(try Self.serverReadsBot(s, mode: "plain"), "the server never read bot")
+        for i in 1...3 {
+            #expect(send(i), "send \(i)")
+            #expect(eventually(timeout: 60) { completed(i) }, "job-\(i) never completed")
+        }
+        kill(first, SIGKILL)
+        #expect(eventually(timeout: 10) { !ServerScratch.alive(first) })
+        // Without the id ledger (as when the ids are older than it keeps): the history alone
+        // must keep them from running twice.
+        if withoutLedger { try FileManager.default.removeItem(atPath: s.state + "/cc-bridge-tui/inputs/bot.ids.jsonl") }
+        _ = try s.startServer()
+        #expect(try Self.serverReadsBot(s, mode: "plain"), "the new server never read bot")
+        for i in 1...3 { #expect(send(i), "send \(i) again") }
+        #expect(send(4))
+        #expect(eventually(timeout: 60) { completed(4) }, "job-4 never completed")
+        let prompts = ((try? String(contentsOfFile: got, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        #expect(prompts == ["job 1", "job 2", "job 3", "job 4"], "the agent got \(prompts)")
+        let file = HistoryStore.read(path: historyPath)
+        #expect(file.turns.map(\.id) == ["job-1", "job-2", "job-3", "job-4"], "turns: \(file.turns.map(\.id))")
+        #expect(file.inputs.count == file.turns.count, "inputs without a turn: \(file.inputs.map(\.text)) vs \(file.turns.map(\.prompt))")
+        let history = try s.tui(["history", "bot", "--json"]).stdout
+        #expect(history.contains("\"total\" : 4"), "history: \(history)")
+    }
+
+    /// Turns that ended before a `kill -9` are in the history after a restart.
     @Test func turnsThatEndedBeforeAKillNineAreInTheHistoryAfterARestart() throws {
         let s = try ServerScratch()
         let agent = try Self.startAgent(s, ["--protocol", "plain", "--echo"])

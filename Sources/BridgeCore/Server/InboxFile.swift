@@ -21,8 +21,6 @@ public enum InboxFile {
         public var id: String
     }
 
-    public static let maxIDLength = 128
-
     /// Why a file is not sent (the `.error` file's text).
     public struct Refusal: Error, Equatable, CustomStringConvertible, ExpressibleByStringInterpolation {
         public var description: String
@@ -33,14 +31,6 @@ public enum InboxFile {
     /// Is `name` a file the drop directory takes (`*.json`, `*.txt`, not hidden)?
     public static func isCandidate(_ name: String) -> Bool {
         !name.hasPrefix(".") && (name.hasSuffix(".json") || name.hasSuffix(".txt"))
-    }
-
-    public static func isValidID(_ id: String) -> Bool {
-        guard !id.isEmpty, id.utf8.count <= maxIDLength else { return false }
-        return id.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2E || byte == 0x5F || byte == 0x3A || byte == 0x2D
-        }
     }
 
     /// Reads and checks the file at `path` (named `name` in the drop directory).
@@ -74,16 +64,16 @@ public enum InboxFile {
             guard let given = textValue.stringValue else { return .failure("\"text\" must be a string") }
             text = given
             if let idValue = fields["id"], !idValue.isNull {
-                guard let given = idValue.stringValue, isValidID(given) else {
-                    return .failure("\"id\" must be a string of 1 to \(maxIDLength) letters, digits and . _ : -")
+                guard let given = idValue.stringValue, PromptIDLedger.isValidID(given) else {
+                    return .failure("\"id\" must be a string of 1 to \(PromptIDLedger.maxIDLength) letters, digits and . _ : -")
                 }
                 id = given
             }
         } else {
             while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
         }
-        guard isValidID(id) else {
-            return .failure("the file name \(stem.debugDescription) is not a usable prompt id (1 to \(maxIDLength) letters, digits and . _ : -); rename it, or give an \"id\" in a .json file")
+        guard PromptIDLedger.isValidID(id) else {
+            return .failure("the file name \(stem.debugDescription) is not a usable prompt id (1 to \(PromptIDLedger.maxIDLength) letters, digits and . _ : -); rename it, or give an \"id\" in a .json file")
         }
         let size = text.utf8.count
         if size > maxBytes { return .failure("the text is \(size) bytes, larger than the limit of \(maxBytes) bytes (server.max_prompt_bytes)") }

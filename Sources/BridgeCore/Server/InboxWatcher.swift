@@ -31,6 +31,7 @@ public final class InboxWatcher {
     private let loop: EventLoop
     private let interval: Double
     private let knows: (String) -> Bool
+    private let isReady: () -> Bool
     private let submit: Submit
     /// One line per settled file (the server's log).
     public var log: (String) -> Void = { _ in }
@@ -41,7 +42,8 @@ public final class InboxWatcher {
     private var running = false
 
     public init(loop: EventLoop, root: String, maxBytes: Int, interval: Double = 0.25,
-                knows: @escaping (String) -> Bool, submit: @escaping Submit) {
+                isReady: @escaping () -> Bool = { true }, knows: @escaping (String) -> Bool, submit: @escaping Submit) {
+        self.isReady = isReady
         self.loop = loop
         self.root = root
         self.maxBytes = maxBytes
@@ -74,7 +76,9 @@ public final class InboxWatcher {
     // MARK: scanning
 
     private func tick() {
-        guard running else { return }
+        // Not before the server has listed the pipe directory once: until then every instance
+        // would look unknown.
+        guard running, isReady() else { return }
         for name in Self.entries(root) where !busy.contains(name) {
             guard (try? InstanceName(validating: name)) != nil else { continue }
             let dir = Self.directory(root: root, instance: name)
@@ -120,7 +124,8 @@ public final class InboxWatcher {
         busy.insert(instance)
         do {
             try submit(instance, prompt) { [weak self] result in
-                guard let self else { return }
+                // The server stops: the file stays in processing/ for the next run.
+                guard let self, self.running else { return }
                 self.busy.remove(instance)
                 switch result {
                 case .failed(_, let error): self.settle(instance, name, failure: error)

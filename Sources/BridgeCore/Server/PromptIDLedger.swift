@@ -41,6 +41,18 @@ public final class PromptIDLedger {
     /// The last write problem (the ledger keeps working in memory).
     public private(set) var lastError: String?
 
+    /// A client's prompt id: 1 to 128 of `A-Z a-z 0-9 . _ : -` (the socket, the CLI's `--id`
+    /// and the drop directory check it alike).
+    public static let maxIDLength = 128
+
+    public static func isValidID(_ id: String) -> Bool {
+        guard !id.isEmpty, id.utf8.count <= maxIDLength else { return false }
+        return id.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2E || byte == 0x5F || byte == 0x3A || byte == 0x2D
+        }
+    }
+
     public static func path(instance: String, stateDirectory: String) -> String {
         stateDirectory + "/inputs/" + instance + ".ids.jsonl"
     }

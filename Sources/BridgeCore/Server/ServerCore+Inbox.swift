@@ -18,11 +18,13 @@ extension ServerCore {
     func startInbox() {
         let watcher = InboxWatcher(loop: loop, root: inboxRoot, maxBytes: options.config.server.maxPromptBytes,
                                    interval: options.inboxInterval,
+                                   isReady: { [unowned self] in self.inputs.instancesListed },
                                    knows: { [unowned self] name in self.hub.currentInstances.contains { $0.name == name } },
                                    submit: { [unowned self] name, prompt, done throws(ServerError) in
                                        try self.send(prompt.text, to: name, id: prompt.id, origin: .inbox, completion: done)
                                    })
         inputs.inbox = watcher
+        prepareInboxes(hub.currentInstances)
         watcher.start()
     }
 

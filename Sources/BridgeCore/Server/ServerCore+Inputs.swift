@@ -2,8 +2,9 @@
 // - Idempotent ids: a prompt sent with an id of the client's is recorded in the instance's
 //   PromptIDLedger before it goes anywhere; the same id again (while the first is on its way,
 //   later, or after a restart) is not sent again and gets the first answer. An id that was on its
-//   way when the server died is resolved from the history (turn, outbox) or answered as failed
-//   with the reason (it may have reached the agent, so it is never sent twice).
+//   way when the server died is resolved from the history: its turn there means delivered, its
+//   outbox entry queued; neither means its bytes never went into the pipe (the turn is recorded
+//   in the same loop step as the write completes), so it is sent now, under the same id.
 // - Turn lookup by id (`turnState`) and waiting for a turn's end (`waitForTurnEnd`), with the
 //   reply text: exact with the framed protocols, best effort with the plain one.
 // Loop thread only.
@@ -28,6 +29,8 @@ final class ServerInputs {
     /// The drop directories (ServerCore+Inbox), and the instances whose directory was made.
     var inbox: InboxWatcher?
     var inboxPrepared: Set<String> = []
+    /// The hub has listed the pipe directory at least once.
+    var instancesListed = false
 
     func keepTail(_ text: String, for id: String) {
         if tails.updateValue(text, forKey: id) == nil { tailOrder.append(id) }
@@ -53,8 +56,15 @@ extension ServerCore {
             return id
         }
         let ledger = ledger(for: name)
-        guard let record = ledger.record(id) else { return nil }
-        let result = PromptIDLedger.result(record) ?? resolveInterrupted(id, instance: name)
+        guard let record = ledger.record(id) else {
+            // Not in the ledger (older than it keeps, or sent before it existed) but in the
+            // history: sent once already. Sending it again would reach the agent, while the
+            // turn tracker ignores a known id: an input record with no turn (issue 14, step 4).
+            guard history(of: name).contains(where: { $0.id == id }) else { return nil }
+            loop.schedule(after: 0) { completion(.delivered(promptID: id)) }
+            return id
+        }
+        guard let result = PromptIDLedger.result(record) ?? resolveInterrupted(id, instance: name) else { return nil }
         if record.state == .sending { ledger.settle(id, result, at: Date().timeIntervalSince1970) }
         loop.schedule(after: 0) { completion(result) }
         return id
@@ -68,7 +78,8 @@ extension ServerCore {
         ledger.begin(id, at: Date().timeIntervalSince1970)
         inputs.inFlight[id] = (name, [])
         return { [unowned self] result in
-            ledger.settle(id, result, at: Date().timeIntervalSince1970)
+            // Failed because the server stops: it stays `sending`, and the next run sends it.
+            if self.running { ledger.settle(id, result, at: Date().timeIntervalSince1970) }
             let waiters = self.inputs.inFlight.removeValue(forKey: id)?.waiters ?? []
             completion(result)
             for waiter in waiters { waiter(result) }
@@ -82,12 +93,12 @@ extension ServerCore {
         return ledger
     }
 
-    /// An id that was on its way when an earlier server run ended: what the history says of it.
-    private func resolveInterrupted(_ id: String, instance name: String) -> ServerSendResult {
+    /// An id that was on its way when an earlier server run ended: what the history says of it,
+    /// or nil when it never reached the pipe (no turn, no outbox entry) and is to be sent.
+    private func resolveInterrupted(_ id: String, instance name: String) -> ServerSendResult? {
         if history(of: name).contains(where: { $0.id == id }) { return .delivered(promptID: id) }
         if queuedEntries(of: name).contains(where: { $0.id == id }) { return .queued(promptID: id, reason: .agentNotListening) }
-        return .failed(promptID: id, error: "the server stopped while this prompt was on its way; it may have reached "
-            + "the agent, so it is not sent again")
+        return nil
     }
 
     private func queuedEntries(of name: String) -> [OutboxEntry] {
@@ -115,8 +126,11 @@ extension ServerCore {
         }
         guard let record = ledger(for: name).record(id) else { return nil }
         switch PromptIDLedger.result(record) ?? resolveInterrupted(id, instance: name) {
-        case .failed(_, let error): return TurnLookup(instance: name, promptID: id, state: .failed, error: error, replyExact: exact)
-        case .delivered, .queued: return TurnLookup(instance: name, promptID: id, state: .forgotten, replyExact: exact)
+        case .failed(_, let error)?: return TurnLookup(instance: name, promptID: id, state: .failed, error: error, replyExact: exact)
+        case .delivered?, .queued?: return TurnLookup(instance: name, promptID: id, state: .forgotten, replyExact: exact)
+        case nil:
+            return TurnLookup(instance: name, promptID: id, state: .failed,
+                              error: "the server stopped before it was delivered; send it again (same id) to deliver it", replyExact: exact)
         }
     }
 
@@ -141,6 +155,7 @@ extension ServerCore {
         var ids: Set<String>
         switch event {
         case .instancesChanged(let list, _):
+            inputs.instancesListed = true
             prepareInboxes(list)
             return
         case .output(let instance, let batch):

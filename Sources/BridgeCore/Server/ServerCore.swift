@@ -107,7 +107,7 @@ public final class ServerCore {
     private var openTurns: [String: Set<String>] = [:]
     private var promptCounter = 0
     private let promptPrefix: String
-    private var running = false
+    var running = false
 
     public init(loop: EventLoop, options: Options) {
         self.loop = loop
@@ -126,9 +126,9 @@ public final class ServerCore {
 
     public func start() {
         running = true
+        startInbox()
         hub.start()
         health?.start()
-        startInbox()
     }
 
     /// Tells every subscriber the server stops, then stops reading and writes what the history
@@ -138,9 +138,9 @@ public final class ServerCore {
         running = false
         broadcast(.serverStopping)
         subscribers = [:]
+        inputsStop()
         for (id, completion) in sends.sorted(by: { $0.key < $1.key }) { completion(.failed(promptID: id, error: "the server stopped")) }
         sends = [:]
-        inputsStop()
         health?.stop()
         hub.stop()
     }

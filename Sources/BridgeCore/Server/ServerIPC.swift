@@ -99,8 +99,8 @@ public final class ServerIPC: IPCRequestHandler {
             return respond(.failure(IPCError(.badParams, "unknown origin \(originName.debugDescription) "
                 + "(one of \(PromptOrigin.allCases.map(\.rawValue).joined(separator: ", ")))")))
         }
-        if let id = params["id"], id.stringValue?.isEmpty != false {
-            return respond(.failure(IPCError(.badParams, "id must be a non-empty string, not \(id)")))
+        if let id = params["id"], !id.isNull, !(id.stringValue.map(PromptIDLedger.isValidID) ?? false) {
+            return respond(.failure(IPCError(.badParams, "id must be a string of 1 to \(PromptIDLedger.maxIDLength) letters, digits and . _ : -")))
         }
         let wait = waitSeconds(params)
         do {

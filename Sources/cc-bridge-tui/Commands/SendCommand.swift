@@ -73,6 +73,9 @@ struct SendCommand: ParsableCommand {
         if !interrupt && prompt.isEmpty { throw ValidationError("missing the prompt (words, or - for standard input)") }
         if (timeout ?? 0) < 0 || (wait ?? 0) < 0 { throw ValidationError("timeouts must not be negative") }
         if interrupt && waitReply { throw ValidationError("--interrupt and --wait-reply do not go together") }
+        if let promptID, !PromptIDLedger.isValidID(promptID) {
+            throw ValidationError("--id must be 1 to \(PromptIDLedger.maxIDLength) letters, digits and . _ : -")
+        }
     }
 
     func run() throws {
