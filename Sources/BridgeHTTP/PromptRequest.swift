@@ -12,7 +12,7 @@ struct PromptRequest: Equatable, Sendable {
     var id: String?
 
     static let maxBatch = 100
-    static let maxIDLength = 128
+    static var maxIDLength: Int { PromptIDLedger.maxIDLength }
 
     /// One prompt body.
     static func parse(_ body: [UInt8], maxBytes: Int) -> Result<PromptRequest, APIError> {
@@ -82,11 +82,6 @@ struct PromptRequest: Equatable, Sendable {
         return .success(PromptRequest(text: text, id: id))
     }
 
-    static func isValidID(_ id: String) -> Bool {
-        guard !id.isEmpty, id.utf8.count <= maxIDLength else { return false }
-        return id.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2E || byte == 0x5F || byte == 0x3A || byte == 0x2D
-        }
-    }
+    /// The server's one id rule (PromptIDLedger), for every input.
+    static func isValidID(_ id: String) -> Bool { PromptIDLedger.isValidID(id) }
 }
