@@ -260,6 +260,24 @@ final class HTTPScratch {
         #expect(try h.curl("GET", "/health").status == 401, "the socket's token is not the HTTP token when token_file is set")
     }
 
+    @Test func aPortInUseStopsTheServerFromStartingAndSaysWhich() throws {
+        let holder = try Running("/usr/bin/env", ["python3", "-c", """
+            import socket, time
+            s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+            print(s.getsockname()[1], flush=True); time.sleep(120)
+            """])
+        defer { holder.signal(SIGKILL) }
+        #expect(eventually(timeout: 20) { Int(holder.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) != nil })
+        let port = holder.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let h = try HTTPScratch()
+        try String(contentsOfFile: h.configPath, encoding: .utf8).replacingOccurrences(of: "port: 0", with: "port: \(port)")
+            .write(toFile: h.configPath, atomically: true, encoding: .utf8)
+        let refused = try h.s.tui(["serve", "--config", h.configPath])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("HTTP input not started: cannot listen on 127.0.0.1:\(port)"), "\(refused.stderr)")
+        #expect(try h.s.tui(["server", "status"]).status == 1, "no server runs after the refusal")
+    }
+
     @Test func aNonLoopbackBindNeedsAnExplicitSettingAndWarns() throws {
         let refusedScratch = try HTTPScratch(http: "    bind: 0.0.0.0\n")
         let refused = try refusedScratch.s.tui(["serve", "--config", refusedScratch.configPath])
