@@ -2,8 +2,9 @@
 // detached `cc-bridge-tui serve` and a real echo agent on real FIFOs: every endpoint (health,
 // instances, prompts with ids and `?wait`, the batch form, turns by id, Server-Sent Events) and
 // every error code (400, 401, 403, 404, 405, 409, 413, 503), the Origin and Host refusals, a
-// token from `token_file`, and the refusals to start (no usable token, a non-loopback bind
-// without `allow_non_loopback`). Prompts sent over HTTP carry origin `http` into the turn.
+// token from `token_file`, and the refusals to start (no usable token, a port in use, a
+// non-loopback bind without `allow_non_loopback`). Prompts sent over HTTP carry origin `http`
+// into the turn; an event-stream client that vanishes is let go.
 
 import BridgeCore
 import Foundation
@@ -231,6 +232,18 @@ final class HTTPScratch {
         #expect(ended.contains(#""id":"sse-1""#) && ended.contains("stream me please"), "\(ended)")
         // Another instance name is refused before any stream starts.
         #expect(try h.curl("GET", "/v1/events?instance=nobody").status == 404)
+        // A client that vanishes is found by the next keep-alive (15 s) and its stream let go.
+        #expect(try h.curl("GET", "/health").json?["event_streams"]?.intValue == 1)
+        stream.signal(SIGKILL)
+        // (A write to the closed connection fails only the second time: up to two keep-alives.)
+        var streams: Int?
+        let deadline = Date().addingTimeInterval(50)
+        repeat {
+            streams = try h.curl("GET", "/health").json?["event_streams"]?.intValue
+            if streams == 0 { break }
+            usleep(500_000)
+        } while Date() < deadline
+        #expect(streams == 0, "the vanished client's stream is still open")
     }
 
     @Test func aTokenFileIsUsedAndAnUnusableOneStopsTheServerFromStarting() throws {
