@@ -63,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "ccb-bench",
             dependencies: [
-                "BridgeCore", "BridgeTUI",
+                "BridgeCore", "BridgeTUI", "BridgeHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -99,6 +99,7 @@ public final class HTTPInput: ServerService {
         self.server = server
         self.state = state
         listening = Self.describe(listeningAddress)
+        Self.disableNagle(onListenerAt: listeningAddress)
         if !loopback {
             log("warning: the HTTP input listens on \(listening ?? settings.bind), not on loopback (server.http.allow_non_loopback)")
         }
@@ -147,6 +148,39 @@ public final class HTTPInput: ServerService {
             throw HTTPInputError.noToken("server.http.token_file \(path) holds \(token.isEmpty ? "no token" : "a token shorter than 16 characters")")
         }
         return token
+    }
+
+    /// The library writes a response's head and body in two writes; with Nagle's algorithm the
+    /// body waits for the client's delayed ACK of the head (40 ms on Linux loopback, every
+    /// request). The library has no option for TCP_NODELAY, so it is set on its listening socket
+    /// (found by its address), which Linux passes on to every accepted connection.
+    static func disableNagle(onListenerAt address: Socket.Address) {
+        let port: UInt16
+        switch address {
+        case .ip4(_, let p), .ip6(_, let p): port = p
+        case .unix: return
+        }
+        for fd in Int32(3)..<Int32(4096) {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let named = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            guard named == 0 else { continue }
+            var listening: Int32 = 0
+            var size = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) == 0, listening == 1 else { continue }
+            let family = Int32(storage.ss_family)
+            var boundPort: UInt16 = 0
+            if family == AF_INET {
+                boundPort = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) } }
+            } else if family == AF_INET6 {
+                boundPort = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) } }
+            }
+            guard boundPort == port else { continue }
+            var one: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
     }
 
     static func address(_ bind: String, port: UInt16) throws -> any SocketAddress {

@@ -45,7 +45,7 @@ struct CCBBench: ParsableCommand {
 
     @Flag(help: "Print the rows as a JSON array (one object per budget row).") var json = false
     @Flag(help: "Small sizes: a smoke test that finishes quickly, also in debug builds.") var quick = false
-    @Option(help: "Only these budgets: ingest, tail, roundtrip, roundtrip-claude, firehose, memory, startup, history-load, search, ipc-encoding, ipc-roundtrip (comma separated).")
+    @Option(help: "Only these budgets: ingest, tail, roundtrip, roundtrip-claude, firehose, memory, startup, history-load, search, ipc-encoding, ipc-roundtrip, http-roundtrip (comma separated).")
     var only: String?
 
     func run() throws {
@@ -73,6 +73,7 @@ struct CCBBench: ParsableCommand {
         section("search") { try bench.searchScan() }
         section("ipc-encoding") { try bench.ipcEncoding() }
         section("ipc-roundtrip") { try bench.ipcRoundTrip() }
+        section("http-roundtrip") { try bench.httpRoundTrip() }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
