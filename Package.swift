@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // The HTTP input (BridgeHTTP): no SwiftNIO, a small clean build (docs/DECISIONS.md).
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .systemLibrary(
@@ -32,13 +34,22 @@ let package = Package(
             ]
         ),
         .target(name: "BridgeTUI", dependencies: ["BridgeCore", "CNcursesw"]),
+        // The server's HTTP input (docs/server.md, "HTTP"): FlyingFox on its own threads, every
+        // ServerCore call hopped onto the server's loop. BridgeCore stays free of it.
+        .target(
+            name: "BridgeHTTP",
+            dependencies: [
+                "BridgeCore", .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
+            ]
+        ),
         // prctl(2) for the agent (child subreaper): Swift cannot call variadic C functions.
         .target(name: "CAgentSys"),
         .target(name: "BridgeAgent", dependencies: ["BridgeCore", "CAgentSys"]),
         .executableTarget(
             name: "cc-bridge-tui",
             dependencies: [
-                "BridgeCore", "BridgeTUI",
+                "BridgeCore", "BridgeTUI", "BridgeHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "ccb-bench",
             dependencies: [
-                "BridgeCore", "BridgeTUI",
+                "BridgeCore", "BridgeTUI", "BridgeHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,6 +76,7 @@ let package = Package(
         .testTarget(name: "BridgeCoreTests", dependencies: ["BridgeCore"]),
         .testTarget(name: "BridgeTUITests", dependencies: ["BridgeTUI", "BridgeCore"]),
         .testTarget(name: "BridgeAgentTests", dependencies: ["BridgeAgent", "BridgeCore"]),
+        .testTarget(name: "BridgeHTTPTests", dependencies: ["BridgeHTTP", "BridgeCore"]),
         // Runs the real binaries (cc-bridge-tui, cc-bridge-agent) against real FIFOs and, for the
         // screen, inside a private tmux server.
         .testTarget(name: "EndToEndTests", dependencies: ["BridgeCore"]),

@@ -45,7 +45,7 @@ struct CCBBench: ParsableCommand {
 
     @Flag(help: "Print the rows as a JSON array (one object per budget row).") var json = false
     @Flag(help: "Small sizes: a smoke test that finishes quickly, also in debug builds.") var quick = false
-    @Option(help: "Only these budgets: ingest, tail, roundtrip, roundtrip-claude, firehose, memory, startup, history-load, tui-server, search, ipc-encoding, ipc-roundtrip, server-ingest, server-roundtrip, server-fanout, server-idle, remote-ssh (comma separated).")
+    @Option(help: "Only these budgets: ingest, tail, roundtrip, roundtrip-claude, firehose, memory, startup, history-load, tui-server, search, ipc-encoding, ipc-roundtrip, server-ingest, server-roundtrip, server-fanout, server-idle, remote-ssh, http-roundtrip (comma separated).")
     var only: String?
 
     func run() throws {
@@ -79,6 +79,7 @@ struct CCBBench: ParsableCommand {
         section("server-fanout") { try bench.serverFanout() }
         section("server-idle") { try bench.serverIdle() }
         section("remote-ssh") { try bench.remoteSSH() }
+        section("http-roundtrip") { try bench.httpRoundTrip() }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

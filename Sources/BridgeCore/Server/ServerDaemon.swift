@@ -26,6 +26,8 @@ public final class ServerDaemon {
         public var readyFD: Int32?
         /// Seconds between checks that the socket file is still ours (0: never).
         public var socketCheckInterval = 1.0
+        /// Hosted beside the socket (the HTTP input), started after it, stopped before it.
+        public var services: [any ServerService] = []
 
         public init(core: ServerCore.Options, paths: ServerPaths, endpoint: IPCEndpoint, readyFD: Int32? = nil) {
             self.core = core
@@ -84,6 +86,13 @@ public final class ServerDaemon {
         }
         try ipc.start()
         self.ipc = ipc
+        do {
+            for service in options.services { try service.start(core: core, endpoint: options.endpoint) }
+        } catch {
+            // The socket and its token go again: nothing answers on them.
+            ipc.stop()
+            throw error
+        }
         let interval = options.socketCheckInterval
         if interval > 0 {
             _ = loop.schedule(after: interval, repeating: interval) { [unowned self] in self.checkSocket() }
@@ -111,6 +120,7 @@ public final class ServerDaemon {
 
     /// Clients told, socket removed, history synced, locks and pid file let go.
     private func shutdown() {
+        for service in options.services.reversed() { service.stop() }
         if let ipc {
             ipc.stop()
             // The notice and any last answers leave while the loop turns (bounded by the grace).

@@ -6,6 +6,7 @@
 
 import ArgumentParser
 import BridgeCore
+import BridgeHTTP
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -34,7 +35,12 @@ struct ServeCommand: ParsableCommand {
             core.policy = options.policy
             core.configPath = config.sourcePath ?? ConfigLoader.locate(override: options.config).path
             let endpoint = IPCEndpoint(pipeDirectory: config.pipeDirectory)
-            let daemon = ServerDaemon(options: .init(core: core, paths: paths, endpoint: endpoint, readyFD: readyFd))
+            var daemonOptions = ServerDaemon.Options(core: core, paths: paths, endpoint: endpoint, readyFD: readyFd)
+            if config.server.http.enabled {
+                daemonOptions.services.append(HTTPInput(settings: config.server.http, maxPromptBytes: config.server.maxPromptBytes,
+                                                        log: ServerDaemon.log))
+            }
+            let daemon = ServerDaemon(options: daemonOptions)
             do {
                 try daemon.run()
             } catch {
