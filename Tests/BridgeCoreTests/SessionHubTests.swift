@@ -23,7 +23,7 @@ final class HubFixture {
     var outPath: String { dir + "/a.out.fifo" }
 
     init(sendTimeout: Double = 2, stateDirectory: String? = nil, directory: String? = nil,
-         session: SessionSettings = SessionSettings(), goneGrace: Double = 30) throws {
+         session: SessionSettings = SessionSettings(), goneGrace: Double = 30, probeInterval: Double? = nil) throws {
         dir = directory ?? tmp.file("pipes")
         loop = try EventLoop()
         try FifoSafety.ensureDirectory(dir)
@@ -34,6 +34,10 @@ final class HubFixture {
         options.sendTimeout = sendTimeout
         options.session = session
         options.goneGrace = goneGrace
+        if let probeInterval {
+            options.busyProbeInterval = probeInterval
+            options.idleProbeInterval = probeInterval
+        }
         hub = SessionHub(loop: loop, options: options) { [unowned self] event in self.events.append(event) }
         hub.start()
     }
@@ -152,6 +156,25 @@ final class RealAgent {
         #expect(h.accepted == (0..<100).map { "prompt \($0) ✓" })
         #expect(reader.waitForExit(timeout: 20))
         #expect(reader.output() == (0..<100).map { "prompt \($0) ✓\n" }.joined())
+    }
+
+    /// The delivery of a queued prompt is the first sign of the agent (no probe saw it first):
+    /// the agent "seen" pumps the outbox, which must not hand the just-delivered prompt to the
+    /// pipe again (it did: `prompt 0` twice, seen under load in the test above).
+    @Test func aQueuedPromptWhoseDeliveryIsTheFirstSignOfTheAgentIsWrittenOnce() throws {
+        let h = try HubFixture(sendTimeout: 0.05, probeInterval: 1000)
+        #expect(h.spin { h.hub.mode(of: "a") != nil })
+        for i in 0..<3 { h.hub.send("prompt \(i)", to: "a", promptID: "id\(i)") }
+        #expect(h.spin { h.queued.count == 3 }, "queued: \(h.queued.count)")
+        let holder = open(h.inPath, O_RDONLY | O_NONBLOCK)
+        #expect(holder >= 0)
+        defer { close(holder) }
+        #expect(h.spin { h.accepted.count >= 3 }, "accepted: \(h.accepted)")
+        _ = h.spin(0.5) { false }
+        #expect(h.accepted == ["prompt 0", "prompt 1", "prompt 2"])
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = read(holder, &buffer, buffer.count)
+        #expect((n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : "") == "prompt 0\nprompt 1\nprompt 2\n")
     }
 
     /// A prompt typed while the agent restarts and its FIFOs are gone for a moment is queued, not

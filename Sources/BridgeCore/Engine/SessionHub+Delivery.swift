@@ -65,7 +65,10 @@ extension SessionHub {
         guard let item = pending.removeValue(forKey: id) else { return }
         let session = sessions[name]
         session?.sending.remove(id)
-        if item.fromOutbox { session?.outboxInFlight = nil }
+        // A delivered queued prompt stays "in flight" until its turn has started: the sign of
+        // life below pumps the outbox, which would otherwise write this prompt a second time (it
+        // is not marked delivered yet) or start the next one's turn before this one's.
+        if item.fromOutbox && error != nil { session?.outboxInFlight = nil }
         let now = Self.now()
         switch error {
         case nil:
@@ -79,7 +82,10 @@ extension SessionHub {
                 onEvent(.notice(instance: name, notice: .queuedDelivered(count: 1)))
             }
             accepted(name, id: id, text: item.text, origin: item.origin, at: now)
-            if item.fromOutbox { pumpOutbox(name) }
+            if item.fromOutbox {
+                session?.outboxInFlight = nil
+                pumpOutbox(name)
+            }
         case .agentNotListening? where session != nil && !item.text.isEmpty:
             if item.fromOutbox { scheduleOutbox() } else { queue(item.text, id: id, origin: item.origin, in: session!, reason: .agentNotListening) }
         case .unsafe(.missing)? where session != nil && !item.text.isEmpty && !item.fromOutbox:
