@@ -24,16 +24,18 @@ import Glibc
         let s = try TUISession(instances: ["bot", "other"], agentOn: [], arguments: ["--config", config])
         #expect(try s.tmux.waitFor("─ prompt → bot"), "screen:\n\(s.tmux.dump)")
         #expect(try eventually { Self.listRows(try s.tmux.capture()).contains { $0.contains("other") } })
+        let unlinkedAt = Date()
         unlink(s.pipes + "/bot.in.fifo")
         unlink(s.pipes + "/bot.out.fifo")
         let gone = try eventually(timeout: 10) {
             Self.listRows(try s.tmux.capture()).contains { $0.contains("bot") && $0.contains("gone") }
         }
         #expect(gone, "screen:\n\(s.tmux.dump)")
-        let goneAt = Date()
         #expect(try s.tmux.waitFor("bot removed: its pipes did not come back within 2 s; now showing other", timeout: 15),
                 "screen:\n\(s.tmux.dump)")
-        #expect(Date().timeIntervalSince(goneAt) >= 0.5, "removed long before the grace ran out")
+        // Measured from the unlink, not from when a capture first showed "gone": on a loaded
+        // machine that capture can come late, and the removal follows it within moments.
+        #expect(Date().timeIntervalSince(unlinkedAt) >= 2, "removed before the 2 s grace ran out")
         #expect(try !Self.listRows(s.tmux.capture()).contains { $0.contains("bot") }, "screen:\n\(s.tmux.dump)")
         #expect(try s.tmux.screen().contains("─ prompt → other"), "screen:\n\(s.tmux.dump)")
     }
