@@ -169,3 +169,17 @@ private let hello = AgentMessage.hello(protocol: "ccb-jsonl/1", agent: "cc-bridg
     #expect(events.contains(.claude(.stalled(id: "p1", silentSeconds: 60))), "\(events)")
     #expect(batch.text.isEmpty, "a known frame is not shown as text")
 }
+
+/// A reply whose last chunk has no newline ends its line at its `done`: the next reply (or the
+/// prompt line shown before it) starts a line of its own instead of being glued onto it
+/// (`hello from the tuisecond`, seen with the echo agent).
+@Test func aRepliesOpenLineEndsAtItsDone() {
+    let stream = hello + "\n" + AgentMessage.chunk(id: "a", data: "first reply").encode() + "\n"
+        + AgentMessage.done(id: "a", status: .ok, exit: nil).encode() + "\n"
+        + AgentMessage.chunk(id: "b", data: "second\nreply").encode() + "\n"
+        + AgentMessage.done(id: "b", status: .ok, exit: nil).encode() + "\n"
+        + AgentMessage.chunk(id: "c", data: "third\n").encode() + "\n"
+        + AgentMessage.done(id: "c", status: .ok, exit: nil).encode() + "\n"
+    let r = run(stream)
+    #expect(r.texts == ["first reply", "second", "reply", "third"])
+}

@@ -118,6 +118,13 @@ public struct OutputProcessor {
         if !line.isEmpty || openLineShown { finishLine(&batch) }
     }
 
+    /// A reply ended (a framed `done`): its unterminated line is finished as it stands; the
+    /// style and the writer go on (unlike `endWriter`).
+    public mutating func endLine(into batch: inout OutputBatch) {
+        flushIncompleteInput(into: &batch)
+        if !line.isEmpty || openLineShown { finishLine(&batch) }
+    }
+
     // MARK: Text
 
     /// Scans from `i` in ground state; returns where it stopped (end, or the start of a sequence).

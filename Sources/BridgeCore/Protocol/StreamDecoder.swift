@@ -282,6 +282,9 @@ public struct StreamDecoder {
             data.withUTF8 { processor.feed(UnsafeRawBufferPointer($0), into: &batch) }
         case .success(.done(let id, let status, let exit)):
             openIds.removeAll { $0 == id }
+            // The reply is over: a last line without its newline ends here, so what comes next
+            // (the next prompt's line, the next reply) is not glued onto it.
+            processor.endLine(into: &batch)
             events.append(.done(id: id, status: status, exit: exit))
         case .success(.heartbeat(let ts)):
             events.append(.heartbeat(ts: ts))
