@@ -33,11 +33,11 @@ final class ServerTUIScratch {
     }
 
     /// A TUI through the server (none: it starts one), or with `arguments` such as `--no-server`.
-    func openTUI(_ arguments: [String] = [], size: (Int, Int) = (100, 30)) throws -> Tmux {
+    func openTUI(_ arguments: [String] = [], size: (Int, Int) = (100, 30), executable: String? = nil) throws -> Tmux {
         let scratch = Scratch()
         let environment = s.environment.merging(["TERM": "tmux-256color", "NO_COLOR": "", "CC_BRIDGE_NO_SERVER": ""]) { $1 }
         let tmux = try Tmux(size: size,
-                            command: ["sh", "-c", "\"$@\"; echo \"EXITED $?\"; sleep 60", "sh", tui] + arguments + ["--pipe-dir", s.pipes],
+                            command: ["sh", "-c", "\"$@\"; echo \"EXITED $?\"; sleep 60", "sh", executable ?? tui] + arguments + ["--pipe-dir", s.pipes],
                             environment: environment, scratch: scratch)
         panes.append(tmux)
         paneDirectories.append(scratch)
@@ -160,6 +160,29 @@ final class ServerTUIScratch {
         try tmux.send("q")
         #expect(try tmux.waitFor("EXITED 0"), "screen:\n\(tmux.dump)")
         if let pid { #expect(ServerScratch.alive(pid), "the server must keep running when the TUI quits") }
+    }
+
+    /// The program file replaced while the TUI runs (an upgrade, a rebuild), then the server
+    /// killed: the TUI starts a new server from the file now at its path. It tried the old one
+    /// ("cc-bridge-tui (deleted): No such file or directory") and never got a server back.
+    @Test func afterTheProgramFileWasReplacedTheTUIStillRestartsADeadServer() throws {
+        let t = try ServerTUIScratch()
+        let programs = Scratch()
+        let copy = programs.file("cc-bridge-tui")
+        try FileManager.default.copyItem(atPath: t.tui, toPath: copy)
+        let tmux = try t.openTUI(executable: copy)
+        #expect(try tmux.waitFor("started a server (pid ", timeout: 30), "screen:\n\(tmux.dump)")
+        guard let first = t.serverPid() else { Issue.record("no server: \(t.s.logText)"); return }
+        // An upgrade: a new file at the same path (the running one's inode is gone from it).
+        try FileManager.default.removeItem(atPath: copy)
+        try FileManager.default.copyItem(atPath: t.tui, toPath: copy)
+        kill(first, SIGKILL)
+        let second = t.serverPid(other: first, timeout: 60)
+        #expect(second != nil, "no new server after the kill; screen:\n\(tmux.dump)")
+        try tmux.send("Tab")
+        try tmux.send("after the upgrade", literal: true)
+        try tmux.send("Enter")
+        #expect(try tmux.waitFor("echo: after the upgrade", timeout: 30), "screen:\n\(tmux.dump)")
     }
 
     @Test func twoTUIsOnOneInstanceShowTheSameLinesInTheSameOrder() throws {

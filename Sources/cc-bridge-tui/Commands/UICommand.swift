@@ -93,8 +93,20 @@ enum TUILauncher {
         for warning in config.warnings { FileHandle.standardErrorWrite("warning: \(warning)") }
     }
 
+    /// This program's file. Replaced while it runs (an upgrade, a rebuild), /proc/self/exe names
+    /// the old file with " (deleted)" appended: the new file at the same path is the one to run
+    /// (a TUI restarting its server after an upgrade).
     static func executablePath() -> String? {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments.first
+        guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
+            return CommandLine.arguments.first
+        }
+        return Self.liveExecutable(path)
+    }
+
+    static func liveExecutable(_ path: String) -> String {
+        let deleted = " (deleted)"
+        guard path.hasSuffix(deleted), !FileManager.default.fileExists(atPath: path) else { return path }
+        return String(path.dropLast(deleted.count))
     }
 }
 
