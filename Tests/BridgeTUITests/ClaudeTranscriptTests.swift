@@ -142,6 +142,22 @@ let sampleResult = TurnResultInfo(subtype: "success", isError: false, durationMs
         #expect(h.active.transcript.approvals.isEmpty && h.state.focus == .list)
     }
 
+    /// The overlay is as tall as what it says, so the reply behind it stays in view, and every
+    /// answer key is shown whole, wrapped at the box's edge (on 120 columns the legend was cut:
+    /// "Esc leave it waitin", and the box filled the screen).
+    @Test func theApprovalOverlayFitsItsTextAndShowsEveryKey() {
+        var h = Harness(rows: 30, cols: 120)
+        h.turn("api", id: "t1", prompt: "go")
+        h.claude("api", .permission(id: "t1", PermissionRequestInfo(requestID: "r1", tool: "Bash", summary: "ls -la",
+                                                                    input: #"{"command":"ls -la","description":"List files"}"#)))
+        let screen = h.screen()
+        let text = screen.joined(separator: "\n")
+        #expect(text.contains("Esc leave it waiting"), "\(text)")
+        #expect(text.contains("y allow once") && text.contains("n deny"), "\(text)")
+        let bottom = screen.lastIndex { $0.contains("└") && $0.contains("┘") }
+        #expect(bottom != nil && bottom! < 16, "the box should end below its text, not at the screen's foot:\n\(text)")
+    }
+
     /// A request on an instance not in view: a badge and a notification; answered from the list
     /// with `p` (no attach), denied with a reason typed in the field.
     @Test func anApprovalAnsweredFromTheListWithAReason() {

@@ -31,8 +31,18 @@ enum ApprovalView {
         out += input.map { ($0, ThemeRole.helpFg) }
         out.append(("", .helpFg))
         let key = { (command: Command, fallback: String) in OverlayBox.key(state, command, fallback) }
-        out.append(("\(key(.allowOnce, "y")) allow once   \(key(.allowSession, "A")) allow \(ClaudeTranscript.oneLine(request.tool, limit: 24)) for the session   "
-                    + "\(key(.denyApproval, "n")) deny   Esc leave it waiting", .helpKey))
+        // The keys, wrapped between answers, never cut off at the box's edge.
+        let answers = ["\(key(.allowOnce, "y")) allow once", "\(key(.allowSession, "A")) allow \(ClaudeTranscript.oneLine(request.tool, limit: 24)) for the session",
+                       "\(key(.denyApproval, "n")) deny", "Esc leave it waiting"]
+        var legend = ""
+        for answer in answers {
+            if !legend.isEmpty && legend.count + 3 + answer.count > width {
+                out.append((legend, .helpKey))
+                legend = ""
+            }
+            legend += (legend.isEmpty ? "" : "   ") + answer
+        }
+        if !legend.isEmpty { out.append((legend, .helpKey)) }
         if waiting > 1 { out.append(("\(waiting - 1) more request\(waiting == 2 ? "" : "s") from \(name) after this one", .stateUnknown)) }
         return out
     }
@@ -40,9 +50,11 @@ enum ApprovalView {
     static func draw(into buffer: inout CellBuffer, size: Size, state: AppState) {
         let name = state.shownApproval?.instance ?? ""
         let title = " \(ClaudeTranscript.oneLine(name, limit: 40)) asks for permission "
-        let inner = OverlayBox.draw(into: &buffer, size: size, state: state, title: title)
+        // As tall as what it says: the output behind it stays in view.
+        let shown = lines(state, width: OverlayBox.innerCols(size), rows: size.rows - 4)
+        let inner = OverlayBox.draw(into: &buffer, size: size, state: state, title: title, contentRows: shown.count)
         let end = inner.col + inner.cols
-        for (i, line) in lines(state, width: inner.cols, rows: inner.rows).prefix(inner.rows).enumerated() {
+        for (i, line) in shown.prefix(inner.rows).enumerated() {
             buffer.write(line.text, row: inner.row + i, col: inner.col, limit: end, style: state.theme.style(line.role, on: .helpBg))
         }
     }

@@ -7,10 +7,14 @@ import BridgeCore
 enum OverlayBox {
     /// Draws the frame and title; returns the inner rectangle.
     @discardableResult
-    static func draw(into buffer: inout CellBuffer, size: Size, state: AppState, title: String) -> Rect {
+    /// The box's inner width on a screen of `size` (what `draw` returns as `cols`).
+    static func innerCols(_ size: Size) -> Int { min(size.cols - 4, 78) - 4 }
+
+    /// `contentRows`: a box just tall enough for that many lines (up to the full height).
+    static func draw(into buffer: inout CellBuffer, size: Size, state: AppState, title: String, contentRows: Int? = nil) -> Rect {
         let theme = state.theme
         let width = min(size.cols - 4, 78)
-        let height = size.rows - 2
+        let height = contentRows.map { min(size.rows - 2, max(3, $0 + 2)) } ?? size.rows - 2
         let top = 1, left = (size.cols - width) / 2
         let style = theme.style(.helpFg, on: .helpBg)
         buffer.fill(row: top, col: left, rows: height, cols: width, style: style)
