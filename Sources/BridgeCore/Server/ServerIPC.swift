@@ -72,7 +72,7 @@ public final class ServerIPC: IPCRequestHandler {
         case "history":
             guard let name = params["instance"]?.stringValue else { return respond(.failure(Self.missing("instance"))) }
             let turns = core.history(of: name, limit: params["limit"]?.intValue)
-            respond(.success(["instance": .string(name), "turns": ServerWire.encode(turns)]))
+            respond(.success(["instance": .string(name), "turns": .array(turns.map(\.jsonValue))]))
         case "health":
             health(respond, deadline: MonotonicClock.now() + 20)
         case "send":

@@ -27,7 +27,7 @@ public enum ServerWire {
                 "origin": .string(origin.rawValue), "at": .number(at),
             ])
         case .turnEnded(let name, let turn):
-            return IPCEvent(name: IPCEventName.turnEnded, data: ["instance": .string(name), "turn": encode(turn)])
+            return IPCEvent(name: IPCEventName.turnEnded, data: ["instance": .string(name), "turn": turn.jsonValue])
         case .promptQueued(let name, let id, let reason):
             return IPCEvent(name: "prompt_queued", data: [
                 "instance": .string(name), "prompt_id": .string(id), "reason": .string(queueReason(reason)),
@@ -104,7 +104,7 @@ public enum ServerWire {
     public static func status(_ status: ServerInstanceStatus) -> JSONValue {
         [
             "instance": instance(status.instance), "summary": status.summary.map(encode) ?? .null,
-            "last_turn": status.lastTurn.map(encode) ?? .null, "outbox": encode(status.outbox),
+            "last_turn": status.lastTurn.map(\.jsonValue) ?? .null, "outbox": encode(status.outbox),
             "history_path": status.historyPath.map { .string($0) } ?? .null, "health": status.health.map(encode) ?? .null,
         ]
     }

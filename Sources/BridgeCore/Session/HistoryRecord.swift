@@ -64,6 +64,21 @@ public enum HistoryRecord: Equatable, Sendable {
 
     /// One line, without the newline. Keys sorted so files diff well.
     public func encodedLine() -> [UInt8] {
+        var out: [UInt8] = []
+        appendLine(to: &out)
+        return out
+    }
+
+    /// Appends the line (without the newline) to `out`: HistoryLineWriter's hand-written text,
+    /// or, for a record it cannot write (a non-finite number), the encoder's.
+    public func appendLine(to out: inout [UInt8]) {
+        if HistoryLineWriter.append(self, to: &out) { return }
+        out += encodedLineThroughEncoder()
+    }
+
+    /// The same line through Foundation's JSONEncoder (the reference HistoryLineWriter is
+    /// checked against, and the path for records it does not write).
+    func encodedLineThroughEncoder() -> [UInt8] {
         let encoder = Self.encoder
         // Encoding these value types cannot fail (no non-finite doubles reach them in practice;
         // if one does, the record is replaced by a marker rather than lost silently).

@@ -17,7 +17,10 @@
 // it finishes or `flush()`.
 // Damage: loading skips a torn or corrupt line with a warning that names it and keeps the rest.
 // Size: on load, and when the file holds about twice max_history turns, it is rewritten with the
-// newest max_history turns (fresh temp file, fsync, rename, fsync of the directory).
+// newest max_history turns (fresh temp file, fsync, rename, fsync of the directory). With
+// `compactsInBackground` (the SessionHub's stores) the threshold's rewrite is written and synced
+// off the caller's thread (HistoryCompaction) while appends go on to the old file, and swapped
+// in at the first append after it is done.
 // Errors: a failed write (ENOSPC above all) becomes `lastError`; the store keeps working in
 // memory, and the next write rewrites the whole file from memory, so nothing torn is appended to.
 // Not thread-safe: one owner (the event loop thread, or a command).
@@ -126,6 +129,13 @@ public final class HistoryStore {
     private var needsRewrite = false
     /// Finished turns' fsyncs, off the caller's thread.
     private lazy var backgroundSync = HistorySync(fsync: io.fsync)
+    /// Compact at the size threshold off the caller's thread (HistoryCompaction). Off by
+    /// default: tools and tests see the rewrite done when the append that crossed it returns.
+    public var compactsInBackground = false
+    /// The rewrite under way in the background, if any.
+    private var pendingCompaction: HistoryCompaction?
+    /// A background rewrite was renamed in and the directory's fsync may not have happened yet.
+    private var directoryUnsynced = false
 
     public static func defaultStateDirectory() -> String { StatePaths.directory() }
 
@@ -150,8 +160,17 @@ public final class HistoryStore {
 
     deinit { close() }
 
-    /// Closes the file; the lock is kept until the store goes (or `releaseLock`).
+    /// Closes the file; the lock is kept until the store goes (or `releaseLock`). A background
+    /// rewrite under way is dropped (the file it would have replaced holds everything).
     public func close() {
+        if let job = pendingCompaction {
+            pendingCompaction = nil
+            job.abandon(syscalls: io.syscalls)
+        }
+        closeFile()
+    }
+
+    private func closeFile() {
         if fd >= 0 { _ = io.syscalls.close(fd) }
         fd = -1
     }
@@ -374,6 +393,7 @@ public final class HistoryStore {
     /// Writes the in-memory versions of open turns and syncs.
     @discardableResult
     public func flush() -> HistoryError? {
+        finishBackgroundCompaction(waiting: true)
         let pending = turns.filter { dirty.contains($0.id) }
         dirty = []
         return append(pending.map { .turn($0) }, sync: true)
@@ -413,7 +433,7 @@ public final class HistoryStore {
         records += outbox.map { .outbox($0) }
         var bytes: [UInt8] = []
         for record in records {
-            bytes += record.encodedLine()
+            record.appendLine(to: &bytes)
             bytes.append(0x0A)
         }
         // A fresh temp file: whatever is at its name (a stale temp, a planted FIFO) goes first,
@@ -437,6 +457,7 @@ public final class HistoryStore {
             return fail(failure)
         }
         syncDirectory()
+        directoryUnsynced = false
         known = written
         foreign = false
         fileTurnIDs = Set(turns.map(\.id))
@@ -455,6 +476,8 @@ public final class HistoryStore {
         if let readOnly { return refuseWrite(readOnly) }
         if let code = backgroundSync.takeFailure() { _ = fail(.write(SystemError("fsync", code, path: path))) }
         if needsRewrite { return compact() }
+        finishBackgroundCompaction(waiting: false)
+        if needsRewrite { return compact() }
         if fd < 0 {
             if let error = ensureDirectory() { return fail(error) }
             switch HistoryFile.open(path, O_WRONLY | O_APPEND | O_CREAT, syscalls: io.syscalls) {
@@ -472,22 +495,86 @@ public final class HistoryStore {
         if HistoryFile.identity(fd) != known { foreign = true }
         var bytes: [UInt8] = []
         for record in records {
-            bytes += record.encodedLine()
+            record.appendLine(to: &bytes)
             bytes.append(0x0A)
         }
         if let e = writeAll(fd, bytes, path: path) { return fail(.write(e)) }
+        pendingCompaction?.appended(bytes, records: records, mustSync: sync && !inBackground)
         if sync && inBackground {
             backgroundSync.schedule(fd)
         } else if sync && io.fsync(fd) != 0 {
             return fail(.write(SystemError("fsync", path: path)))
+        } else if sync && directoryUnsynced {
+            syncDirectory()
+            directoryUnsynced = false
         }
         known = HistoryFile.identity(fd)
         fileLines += records.count
         lastError = nil
         if fileTurnIDs.count > 2 * maxHistory || fileLines > 4 * maxHistory + 2 * maxInputs + 64 {
-            return compact()
+            if !compactsInBackground { return compact() }
+            if pendingCompaction == nil { return startBackgroundCompaction() }
         }
         return nil
+    }
+
+    /// Starts the threshold's rewrite off this thread (see HistoryCompaction). Records another
+    /// writer added (or that were there before this store first wrote) are merged in first, as
+    /// `compact()` does; a file that is big or not ours is left to `compact()`, here and now.
+    private func startBackgroundCompaction() -> HistoryError? {
+        guard case .success(let rfd) = HistoryFile.open(path, O_RDONLY, syscalls: io.syscalls) else { return compact() }
+        let now = HistoryFile.identity(rfd)
+        _ = io.syscalls.close(rfd)
+        if (now?.size ?? 0) > Self.closeAsideBytes { return compact() }
+        if foreign || now != known {
+            mergeForeignRecords()
+            foreign = false
+            known = now
+        }
+        let temp = path + ".tmp"
+        _ = unlink(temp)
+        guard case .success(let tfd) = HistoryFile.open(temp, O_WRONLY | O_CREAT | O_EXCL, syscalls: io.syscalls) else {
+            return compact()
+        }
+        outbox.removeAll { $0.state != .queued }
+        pendingCompaction = HistoryCompaction(temp: temp, tempFD: tfd, turns: turns, inputs: inputs, outbox: outbox, io: io)
+        return nil
+    }
+
+    /// Swaps in a background rewrite that is done (or, `waiting`, once it is): the lines
+    /// appended meanwhile go to its end, then it is renamed over the history. A rewrite that
+    /// failed, or a file another writer touched meanwhile, is dropped (the old file has it all);
+    /// a failure is reported as any failed write is, and the next append rewrites the file.
+    private func finishBackgroundCompaction(waiting: Bool) {
+        guard let job = pendingCompaction, waiting || job.isDone else { return }
+        pendingCompaction = nil
+        var failure = job.wait().map { HistoryError.write($0) }
+        if failure == nil && (foreign || currentIdentity() != known) {
+            job.abandon(syscalls: io.syscalls)
+            return
+        }
+        if failure == nil, let e = writeAll(job.tempFD, job.tail, path: job.temp) { failure = .write(e) }
+        if failure == nil && job.tailNeedsSync && io.fsync(job.tempFD) != 0 {
+            failure = .write(SystemError("fsync", path: job.temp))
+        }
+        let written = HistoryFile.identity(job.tempFD)
+        if failure == nil && io.rename(job.temp, path) != 0 { failure = .write(SystemError("rename", path: path)) }
+        if let failure {
+            job.abandon(syscalls: io.syscalls)
+            _ = fail(failure)
+            return
+        }
+        closeFile()
+        // The tail's finished turns and the rename reach the disk in the background, as a
+        // finished turn's fsync does; the next record that must be on disk syncs the directory.
+        HistoryCompaction.syncLater(fd: job.tail.isEmpty || job.tailNeedsSync ? Int32(-1) : dup(job.tempFD), directory: directory, io: io)
+        directoryUnsynced = true
+        _ = io.syscalls.close(job.tempFD)
+        known = written
+        fileTurnIDs = job.snapshotTurnIDs.union(job.tailTurnIDs)
+        fileLines = job.snapshotLines + job.tailLines
+        lastError = nil
+        compactions += 1
     }
 
     /// A failure leaves the file suspect (maybe a torn line): rewrite it before the next append.
@@ -519,9 +606,13 @@ public final class HistoryStore {
     }
 
     private func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) -> SystemError? {
+        Self.writeAll(fd, bytes, path: path, syscalls: io.syscalls)
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String, syscalls: Syscalls) -> SystemError? {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { io.syscalls.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            let n = bytes.withUnsafeBytes { syscalls.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
             if n > 0 { offset += n; continue }
             let code = n < 0 ? errno : EIO
             if code == EINTR || code == EAGAIN { continue }

@@ -40,6 +40,7 @@ final class InstanceSession {
         self.name = name.rawValue
         tracker = SessionTracker(settings: settings)
         store = HistoryStore(instance: name, stateDirectory: stateDirectory, maxHistory: settings.maxHistory)
+        store.compactsInBackground = true   // the event loop does not wait for a rewrite's fsyncs
         outbox = Outbox(store: store)
         self.lock = lock
     }
