@@ -40,7 +40,7 @@ public enum SessionWire {
             batch.withLine(index) { _, runs, timestamp in
                 if at == nil { at = timestamp }
                 guard !runs.isEmpty else { return }
-                styled.append(["line": .int(index), "runs": ServerWire.encode(Array(runs))])
+                styled.append(["line": .int(index), "runs": StyleRunWire.encode(runs)])
             }
         }
         if let at { data["at"] = .number(at) }
@@ -71,6 +71,9 @@ public enum SessionWire {
         }
     }
 
+    /// The TUI's decoding of output (and `ccb-bench`'s server-ingest client's): the attachment
+    /// becomes the batch's text without a copy, UTF-8 checked once for all of it (a newline never
+    /// sits inside a multi-byte sequence, so every line is then valid), style runs read by hand.
     static func decodeOutput(_ event: IPCEvent) -> SessionFeedItem? {
         let data = event.data
         guard let name = data["instance"]?.stringValue, let first = data["first_line_id"]?.doubleValue, first >= 1,
@@ -79,27 +82,16 @@ public enum SessionWire {
         var runs: [Int: [StyleRun]] = [:]
         for entry in data["styles"]?.arrayValue ?? [] {
             guard let line = entry["line"]?.intValue, let value = entry["runs"],
-                  let decoded = try? value.decode([StyleRun].self) else { continue }
+                  let decoded = StyleRunWire.decode(value) else { continue }
             runs[line] = decoded
         }
-        var batch = OutputBatch(replacesOpenLine: data["replaces_open_line"]?.boolValue ?? false,
-                                endsWithOpenLine: data["ends_with_open_line"]?.boolValue ?? false)
         let bytes = event.attachment
-        guard bytes.isEmpty || bytes.last == 0x0A else { return nil }
-        var valid = true
-        bytes.withUnsafeBufferPointer { buffer in
-            var start = 0
-            for index in buffer.indices where buffer[index] == 0x0A {
-                let text = UnsafeBufferPointer(rebasing: buffer[start..<index])
-                start = index + 1
-                guard String(validating: text, as: UTF8.self) != nil else { valid = false; continue }
-                let lineRuns = runs[batch.count] ?? []
-                // Runs must stay inside their line (a server bug must not crash a client).
-                let safe = lineRuns.allSatisfy { $0.start >= 0 && $0.count >= 0 && $0.start + $0.count <= text.count }
-                (safe ? lineRuns : []).withUnsafeBufferPointer { batch.append(text, runs: $0, timestamp: at) }
-            }
-        }
-        guard valid, batch.count == count else { return nil }
+        guard bytes.isEmpty || bytes.last == 0x0A,
+              bytes.withUnsafeBufferPointer({ UTF8Scan.isValid($0) }) else { return nil }
+        let batch = OutputBatch(adoptingTerminatedLines: bytes, runs: runs, timestamp: at,
+                                replacesOpenLine: data["replaces_open_line"]?.boolValue ?? false,
+                                endsWithOpenLine: data["ends_with_open_line"]?.boolValue ?? false)
+        guard batch.count == count else { return nil }
         return .event(.output(instance: name, batch: batch), firstLineID: UInt64(first), mark: nil)
     }
 }
