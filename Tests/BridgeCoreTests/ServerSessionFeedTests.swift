@@ -147,6 +147,14 @@ final class SessionFollower {
         #expect(StyleRunWire.encode(runs) == ServerWire.encode(runs))
         #expect(StyleRunWire.decode(ServerWire.encode(runs)) == runs)
         #expect(try StyleRunWire.encode(runs).decode([StyleRun].self) == runs)
+        // Packed (session_output's style_runs): the same runs by line, every colour kind; garbage is nil.
+        let batch = OutputBatch(lines: [OutputLine(text: "0123456789abcdefghij", runs: runs), OutputLine(text: "plain"),
+                                        OutputLine(text: "x", runs: [StyleRun(start: 0, count: 1, style: styles[3])])])
+        #expect(StyleRunWire.unpack(StyleRunWire.packed(batch)) == [0: runs, 2: [StyleRun(start: 0, count: 1, style: styles[3])]])
+        #expect(StyleRunWire.unpack("") == [:])
+        for bad in ["1,2", "1,2,3,4,5,6,7", "1,2,3,4,5,600", "a", "1,2,3,4,5,6 ", "1,,3,4,5,6", "99999999999999999,1,1,1,1,1"] {
+            #expect(StyleRunWire.unpack(bad) == nil, "\(bad)")
+        }
         // Not runs: nil (the client shows the line plain), never a trap.
         for bad: JSONValue in [.null, ["start": 1], [["start": 1, "count": 2, "style": ["bold": 3]]],
                                [["start": 1, "count": 2, "style": ["foreground": ["rgb": ["_0": 1]]]]],

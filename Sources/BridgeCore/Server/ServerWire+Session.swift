@@ -1,7 +1,8 @@
 // ServerWire+Session: the `session` subscription's events on the socket (docs/ipc.md, "The
 // session subscription"), both ways. Output travels as `session_output`: the JSON says instance,
-// first line id, count, the open-line flags, the first line's time and, only for lines that have
-// them, style runs; the lines' bytes are the attachment (each followed by a newline), as in
+// first line id, count, the open-line flags, the first line's time and the style runs of the
+// lines that have them (`style_runs`, packed into one string: StyleRunWire; the older object form
+// `styles` is still read); the lines' bytes are the attachment (each followed by a newline), as in
 // `output`. Every other hub event is a `session` event whose `event` field is the SessionEvent
 // in its Codable form, with `mark` for the events a resuming client must not see twice.
 
@@ -34,17 +35,9 @@ public enum SessionWire {
             "instance": .string(name), "first_line_id": .number(Double(firstLineID)), "count": .int(batch.count),
             "replaces_open_line": .bool(batch.replacesOpenLine), "ends_with_open_line": .bool(batch.endsWithOpenLine),
         ]
-        var styled: [JSONValue] = []
-        var at: Double?
-        for index in 0..<batch.count {
-            batch.withLine(index) { _, runs, timestamp in
-                if at == nil { at = timestamp }
-                guard !runs.isEmpty else { return }
-                styled.append(["line": .int(index), "runs": StyleRunWire.encode(runs)])
-            }
-        }
-        if let at { data["at"] = .number(at) }
-        if !styled.isEmpty { data["styles"] = .array(styled) }
+        if batch.count > 0 { batch.withLine(0) { _, _, timestamp in data["at"] = .number(timestamp) } }
+        let runs = StyleRunWire.packed(batch)
+        if !runs.isEmpty { data["style_runs"] = .string(runs) }
         return IPCEvent(name: output, data: .object(data), attachment: batch.text)
     }
 
@@ -80,6 +73,7 @@ public enum SessionWire {
               let count = data["count"]?.intValue else { return nil }
         let at = data["at"]?.doubleValue ?? Date().timeIntervalSince1970
         var runs: [Int: [StyleRun]] = [:]
+        if let packed = data["style_runs"]?.stringValue { runs = StyleRunWire.unpack(packed) ?? [:] }
         for entry in data["styles"]?.arrayValue ?? [] {
             guard let line = entry["line"]?.intValue, let value = entry["runs"],
                   let decoded = StyleRunWire.decode(value) else { continue }
