@@ -2,8 +2,9 @@
 // `cc-bridge-tui serve --foreground` process (next to ccb-bench, a private state and runtime
 // directory) and clients over its socket (IPCClient in this process), side by side with the
 // in-process baseline of the same run.
-//   server-ingest     a writer floods the out-FIFO; one subscribed client decodes every event as
-//                     the TUI does (ServerWire.output → Scrollback); vs `cat FIFO > /dev/null`
+//   server-ingest     a writer floods the out-FIFO; one client on the TUI's session feed decodes
+//                     every event with the TUI's code (SessionWire.decode → Scrollback), and
+//                     resyncs after a skip as the TUI does; vs `cat FIFO > /dev/null`
 //   server-roundtrip  an echo agent; `send` over the socket → the reply line's output event; vs
 //                     the in-process plain round trip (InstanceHub)
 //   server-fanout     50 subscribed clients, one flooding instance: the server's drain rate (writer
@@ -76,13 +77,17 @@ final class BenchServer {
     deinit { stop() }
 }
 
-/// One subscribed client, as the TUI follows an instance: every output event decoded into a batch
-/// and applied to a Scrollback (`decode: true`), or only its line ids checked (fan-out clients).
+/// One subscribed client: as the TUI follows its server (`session: true`: the `session.subscribe`
+/// feed, each `session_output` decoded by the TUI's SessionWire.decode, styles included, and
+/// applied to a Scrollback; after `skipped`, unsubscribe, wait for the answer, resume from the
+/// next line, as ServerSessionSource does), or a plain `subscribe` whose `output` events are
+/// decoded (`decode: true`) or only have their line ids checked (fan-out clients).
 /// Tracks which finished lines arrived, and whether every gap came after a skip notice.
 final class BenchSubscriber {
     let client: IPCClient
     let instance: String
     let decode: Bool
+    let session: Bool
     var scrollback = Scrollback(maxLines: TUISettings().scrollbackLines, maxBytes: TUISettings().scrollbackBytes)
     var subscribed = false
     var failure: String?
@@ -102,10 +107,14 @@ final class BenchSubscriber {
     /// still queued for the old subscription (past the gap) is ignored.
     private var awaitingBacklog: UInt64?
 
-    init(loop: EventLoop, endpoint: IPCEndpoint, instance: String, decode: Bool, resync: Bool = false) {
+    /// Session feed: between a skip notice and the answer to the unsubscribe.
+    private var resyncing = false
+
+    init(loop: EventLoop, endpoint: IPCEndpoint, instance: String, decode: Bool, resync: Bool = false, session: Bool = false) {
         self.instance = instance
         self.decode = decode
         self.resync = resync
+        self.session = session
         client = IPCClient(loop: loop, endpoint: endpoint, options: IPCClientOptions(requestTimeout: 60, reconnect: nil))
         client.onEvent = { [unowned self] event in self.take(event) }
         subscribe(from: nil)
@@ -113,6 +122,20 @@ final class BenchSubscriber {
     }
 
     private func subscribe(from line: UInt64?) {
+        if session {
+            var resume: [String: JSONValue] = [:]
+            if let line { resume[instance] = ["from_line_id": .number(Double(line)), "last_mark": 0] }
+            client.request("session.subscribe", params: ["resume": .object(resume), "fresh": .bool(line == nil)],
+                           timeout: 60) { [unowned self] result in
+                switch result {
+                case .success(let answer):
+                    self.subscribed = true
+                    self.subscription = answer["subscription"]?.intValue
+                case .failure(let error): self.failure = "session.subscribe: \(error)"
+                }
+            }
+            return
+        }
         var params: [String: JSONValue] = ["instance": .string(instance)]
         if let line { params["from_line_id"] = .number(Double(line)) }
         client.request("subscribe", params: .object(params)) { [unowned self] result in
@@ -127,6 +150,7 @@ final class BenchSubscriber {
 
     private func take(_ event: IPCEvent) {
         events += 1
+        if session { return takeSession(event) }
         switch event.name {
         case IPCEventName.output:
             onOutput(event)
@@ -150,18 +174,7 @@ final class BenchSubscriber {
                 guard first <= from else { return }
                 awaitingBacklog = nil
             }
-            let finished = count - (open ? 1 : 0)
-            guard finished > 0 else { return }
-            let end = first + UInt64(finished)   // one past the last finished line
-            if first > nextLine {
-                gaps += 1
-                if !noticeSinceLastGap { unexplainedGaps += 1 }
-                noticeSinceLastGap = false
-            }
-            if end > nextLine {
-                linesReceived += Int(end - max(first, nextLine))
-                nextLine = end
-            }
+            self.count(first: first, finished: count - (open ? 1 : 0))
         case IPCEventName.skipped, "lines_skipped":
             skipNotices += 1
             noticeSinceLastGap = true
@@ -172,6 +185,57 @@ final class BenchSubscriber {
                 awaitingBacklog = nextLine
                 subscribe(from: nextLine)
             }
+        default:
+            break
+        }
+    }
+
+    /// Finished lines `first ..< first + finished` arrived.
+    fileprivate func count(first: UInt64, finished: Int) {
+        guard finished > 0 else { return }
+        let end = first + UInt64(finished)   // one past the last finished line
+        if first > nextLine {
+            gaps += 1
+            if !noticeSinceLastGap { unexplainedGaps += 1 }
+            noticeSinceLastGap = false
+        }
+        if end > nextLine {
+            linesReceived += Int(end - max(first, nextLine))
+            nextLine = end
+        }
+    }
+}
+
+extension BenchSubscriber {
+    /// The session feed, as ServerSessionSource takes it (its decode, its resync).
+    private func takeSession(_ event: IPCEvent) {
+        if event.name == IPCEventName.skipped {
+            skipNotices += 1
+            noticeSinceLastGap = true
+            guard !resyncing else { return }
+            resyncing = true
+            let old = subscription
+            subscription = nil
+            client.request("session.unsubscribe", params: ["subscription": .int(old ?? -1)]) { [unowned self] _ in
+                self.resyncing = false
+                self.subscribe(from: self.nextLine)
+            }
+            return
+        }
+        guard !resyncing, let item = SessionWire.decode(event) else {
+            if event.name == SessionWire.output && !resyncing { failure = "a session_output event that does not decode" }
+            return
+        }
+        switch item {
+        case .event(.output(let name, var batch), let first?, _) where name == instance:
+            onOutput(event)
+            let open = batch.endsWithOpenLine
+            let finished = batch.count - (open ? 1 : 0)
+            scrollback.apply(consuming: &batch)
+            count(first: first, finished: finished)
+        case .linesSkipped(let name, _, _) where name == instance:
+            skipNotices += 1
+            noticeSinceLastGap = true
         default:
             break
         }
@@ -199,7 +263,7 @@ extension Bench {
         try server.start()
         try server.waitListed(1)
         let loop = try EventLoop()
-        let client = BenchSubscriber(loop: loop, endpoint: server.endpoint, instance: "flood", decode: true, resync: true)
+        let client = BenchSubscriber(loop: loop, endpoint: server.endpoint, instance: "flood", decode: true, resync: true, session: true)
         defer { client.client.stop() }
         try spin(loop, timeout: 30, what: "server-ingest subscribe") { client.subscribed || client.failure != nil }
         if let failure = client.failure { throw BenchError("server-ingest: \(failure)") }
@@ -228,7 +292,7 @@ extension Bench {
         let note = whole ? "\(Int(mib(bytes))) MiB, every line; server cpu \(fmt(cpu)) s\(resyncs)"
             : "LOST \(lines - client.linesReceived) of \(lines) lines\(resyncs)"
         return [
-            Row(budget: "server-ingest", metric: "serve + one TUI-like client vs cat", value: rate, unit: "MiB/s",
+            Row(budget: "server-ingest", metric: "serve + one client decoding as the TUI vs cat", value: rate, unit: "MiB/s",
                 baseline: catRate, baselineName: "cat FIFO > /dev/null", limit: "≥ 0.5 × cat",
                 pass: whole && rate >= 0.5 * catRate, note: note),
             guardRow("server ingest", rate: rate, engine: engine),

@@ -48,6 +48,44 @@ private let messages: [IPCMessage] = [
         try decoder.finish()
     }
 
+    /// Large attachments (output events) are collected apart from the decoder's buffer: frames
+    /// of every size, cut into pieces of every kind of size (inside the header, the JSON, the
+    /// attachment, across frames), come out whole and in order, and a cut inside a large
+    /// attachment is reported with the right counts.
+    @Test(arguments: [1, 7, 4095, 16 << 10, 65_537, 1 << 20])
+    func largeAttachmentsCutAnywhereDecodeTheSame(piece: Int) throws {
+        func bytes(_ n: Int, _ seed: UInt8) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31) &+ seed } }
+        let sizes = [0, 3, (16 << 10) - 1, 16 << 10, 70_000, 5, 300_000, 16 << 10, 1, 100_001]
+        let frames = sizes.enumerated().map { index, size in
+            IPCFrame(json: Array(#"{"n":\#(index)}"#.utf8), attachment: bytes(size, UInt8(index)))
+        }
+        let stream = frames.flatMap { $0.encoded() }
+        var decoder = IPCFrameDecoder()
+        var decoded: [IPCFrame] = []
+        var at = 0
+        while at < stream.count {
+            let end = min(stream.count, at + piece)
+            stream[at..<end].withUnsafeBytes { decoder.append($0) }
+            at = end
+            while let frame = try decoder.next() { decoded.append(frame) }
+            #expect(decoder.bufferedBytes <= IPCFrame.headerBytes + 300_000 + 16 + piece)
+        }
+        #expect(decoded.count == frames.count)
+        #expect(decoded == frames)
+        #expect(decoder.bufferedBytes == 0)
+        try decoder.finish()
+
+        // Cut inside a large attachment: truncated, with what came and what was announced.
+        let big = IPCFrame(json: Array("{}".utf8), attachment: bytes(70_000, 9)).encoded()
+        var cut = IPCFrameDecoder()
+        cut.append(Array(big[..<(big.count - 1000)]))
+        #expect(try cut.next() == nil)
+        #expect(cut.bufferedBytes == big.count - 1000)
+        #expect(throws: IPCFrameError.truncated(have: big.count - 1000, need: big.count)) { try cut.finish() }
+        cut.append(Array(big[(big.count - 1000)...]))
+        #expect(try cut.next() == IPCFrame(json: Array("{}".utf8), attachment: bytes(70_000, 9)))
+    }
+
     @Test func wireFormIsAsDocumented() {
         let bytes = IPCMessage.request(IPCRequest(id: 7, method: "list")).encoded()
         let json = #"{"id":7,"method":"list","params":null,"type":"request"}"#

@@ -134,4 +134,63 @@ final class SessionFollower {
             #expect(String(describing: decoded) == String(describing: event))
         }
     }
+
+    /// Style runs are written and read by hand (StyleRunWire), in exactly the Codable form, so a
+    /// client or server built either way reads the other.
+    @Test func styleRunsOnTheWireAreTheirCodableForm() throws {
+        let styles: [TextStyle] = [
+            .plain, TextStyle(bold: true), TextStyle(foreground: .ansi(3), dim: true, italic: true),
+            TextStyle(foreground: .palette(200), background: .rgb(1, 2, 255), underline: true, reverse: true),
+            TextStyle(background: .ansi(15), bold: true, dim: true, italic: true, underline: true, reverse: true),
+        ]
+        let runs = styles.enumerated().map { StyleRun(start: $0.offset * 3, count: $0.offset + 1, style: $0.element) }
+        #expect(StyleRunWire.encode(runs) == ServerWire.encode(runs))
+        #expect(StyleRunWire.decode(ServerWire.encode(runs)) == runs)
+        #expect(try StyleRunWire.encode(runs).decode([StyleRun].self) == runs)
+        // Packed (session_output's style_runs): the same runs by line, every colour kind; garbage is nil.
+        let batch = OutputBatch(lines: [OutputLine(text: "0123456789abcdefghij", runs: runs), OutputLine(text: "plain"),
+                                        OutputLine(text: "x", runs: [StyleRun(start: 0, count: 1, style: styles[3])])])
+        #expect(StyleRunWire.unpack(StyleRunWire.packed(batch)) == [0: runs, 2: [StyleRun(start: 0, count: 1, style: styles[3])]])
+        #expect(StyleRunWire.unpack("") == [:])
+        for bad in ["1,2", "1,2,3,4,5,6,7", "1,2,3,4,5,600", "a", "1,2,3,4,5,6 ", "1,,3,4,5,6", "99999999999999999,1,1,1,1,1"] {
+            #expect(StyleRunWire.unpack(bad) == nil, "\(bad)")
+        }
+        // Not runs: nil (the client shows the line plain), never a trap.
+        for bad: JSONValue in [.null, ["start": 1], [["start": 1, "count": 2, "style": ["bold": 3]]],
+                               [["start": 1, "count": 2, "style": ["foreground": ["rgb": ["_0": 1]]]]],
+                               [["start": 1, "count": 2, "style": ["foreground": ["ansi": ["_0": 300]]]]]] {
+            #expect(StyleRunWire.decode(bad) == nil)
+        }
+    }
+
+    /// A session_output event's bytes become the batch (no copy): lines, runs and flags as sent;
+    /// runs that do not fit their line are dropped, bytes that are not UTF-8 refuse the event.
+    @Test func sessionOutputDecodesIntoTheSameBatch() throws {
+        let red = TextStyle(foreground: .rgb(200, 10, 10), bold: true)
+        var lines: [OutputLine] = []
+        for i in 0..<700 {
+            let text = i % 7 == 3 ? "● styled line \(i) é ❯" : "plain line \(i) with some words"
+            let runs = i % 7 == 3 ? [StyleRun(start: 0, count: 3, style: red), StyleRun(start: 4, count: 6, style: .init(dim: true))] : []
+            lines.append(OutputLine(text: text, runs: runs, timestamp: 7))
+        }
+        let batch = OutputBatch(lines: lines, replacesOpenLine: false, endsWithOpenLine: true)
+        let event = SessionWire.encode(.event(.output(instance: "a", batch: batch), firstLineID: 3, mark: nil))
+        guard case .event(.output(_, let back), let first, _)? = SessionWire.decode(event) else {
+            Issue.record("did not decode")
+            return
+        }
+        #expect(first == 3 && back == batch)
+        #expect(back.text == batch.text)
+        var outside = event
+        outside.data = ["instance": "a", "first_line_id": 1, "count": 1, "at": 7,
+                        "styles": [["line": 0, "runs": StyleRunWire.encode([StyleRun(start: 2, count: 9, style: red)])]]]
+        outside.attachment = Array("short\n".utf8)
+        guard case .event(.output(_, let plain), _, _)? = SessionWire.decode(outside) else {
+            Issue.record("a run outside its line refused the event")
+            return
+        }
+        #expect(plain.lines == [OutputLine(text: "short", timestamp: 7)])
+        outside.attachment = [0x61, 0xFF, 0x0A]
+        #expect(SessionWire.decode(outside) == nil)
+    }
 }

@@ -80,7 +80,14 @@ final class IPCConnection {
             // the next poll turn, so no callback runs from inside send().
             if case .bytes(let written) = bytes.withUnsafeBytes({ IPCSocket.send(fd, $0) }) {
                 if written == bytes.count { return }
-                enqueue(Array(bytes[written...]))
+                // The rest waits in the frame itself (no copy: an event encoded once for many
+                // peers stays one buffer), the written part skipped by the head offset.
+                chunks.removeAll(keepingCapacity: true)
+                chunks.append(bytes)
+                headIndex = 0
+                headOffset = written
+                queuedBytes = bytes.count - written
+                updateInterest()
                 return
             }
         }

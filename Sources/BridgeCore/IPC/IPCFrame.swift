@@ -73,21 +73,54 @@ public enum IPCFrameError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Feeds on bytes as they arrive and hands out whole frames. After an error it stays failed
 /// (the connection is out of step and must be closed). Buffers at most one frame.
+///
+/// A large attachment (output bytes) is collected in an array of its own as the bytes arrive and
+/// handed out as the frame's attachment as it is: one copy from the read buffer, not two (into
+/// the decoder's buffer, then out of it).
 public struct IPCFrameDecoder: Sendable {
     public let maxFrameBytes: Int
     private var buffer: [UInt8] = []
     private var offset = 0
     private var failure: IPCFrameError?
+    /// The frame whose attachment is being collected: its JSON, the attachment so far, its length.
+    private var collecting: (json: [UInt8], attachment: [UInt8], length: Int)?
+
+    /// Attachments from this size on are collected apart.
+    static let collectApartFrom = 16 << 10
 
     public init(maxFrameBytes: Int = IPCFrame.defaultMaxFrameBytes) {
         self.maxFrameBytes = max(2, maxFrameBytes)
     }
 
     /// Bytes received but not yet handed out as a frame.
-    public var bufferedBytes: Int { buffer.count - offset }
+    public var bufferedBytes: Int {
+        buffer.count - offset + (collecting.map { IPCFrame.headerBytes + $0.json.count + $0.attachment.count } ?? 0)
+    }
 
     public mutating func append(_ bytes: some Collection<UInt8>) {
         guard failure == nil else { return }
+        if collecting != nil {
+            bytes.withContiguousStorageIfAvailable { append(UnsafeRawBufferPointer($0)) } ?? append(Array(bytes))
+            return
+        }
+        appendToBuffer(bytes)
+    }
+
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard failure == nil else { return }
+        var rest = bytes
+        if var frame = collecting {
+            collecting = nil   // the attachment alone holds its storage: appended in place
+            let take = min(rest.count, frame.length - frame.attachment.count)
+            frame.attachment.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[..<take]))
+            collecting = frame
+            rest = UnsafeRawBufferPointer(rebasing: rest[take...])
+            guard !rest.isEmpty else { return }
+        }
+        appendToBuffer(UnsafeBufferPointer(start: rest.baseAddress?.assumingMemoryBound(to: UInt8.self), count: rest.count))
+    }
+
+    private mutating func appendToBuffer(_ bytes: some Collection<UInt8>) {
         if offset > 0 && offset >= buffer.count / 2 {
             buffer.removeFirst(offset)
             offset = 0
@@ -95,13 +128,14 @@ public struct IPCFrameDecoder: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
-    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        append(UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count))
-    }
-
     /// The next whole frame, nil when more bytes are needed, or the error that ends the stream.
     public mutating func next() throws(IPCFrameError) -> IPCFrame? {
         if let failure { throw failure }
+        if let frame = collecting {
+            guard frame.attachment.count == frame.length else { return nil }
+            collecting = nil
+            return IPCFrame(json: frame.json, attachment: frame.attachment)
+        }
         let available = buffer.count - offset
         // A wrong magic is reported as soon as a byte differs, not only once four are in.
         for k in 0..<min(4, available) where buffer[offset + k] != IPCFrame.magic[k] {
@@ -113,11 +147,24 @@ public struct IPCFrameDecoder: Sendable {
         let bodyLength = jsonLength + attachmentLength   // both < 2^32: no overflow in Int
         if bodyLength > maxFrameBytes { return try fail(.frameTooLarge(bodyLength, max: maxFrameBytes)) }
         if jsonLength < 2 { return try fail(.badLength(jsonLength)) }
-        guard available >= IPCFrame.headerBytes + bodyLength else {
-            buffer.reserveCapacity(offset + IPCFrame.headerBytes + bodyLength)
+        let jsonStart = offset + IPCFrame.headerBytes
+        if available < IPCFrame.headerBytes + bodyLength && attachmentLength >= Self.collectApartFrom
+            && available >= IPCFrame.headerBytes + jsonLength {
+            // The JSON is in and a large attachment is on its way: collect it apart.
+            var attachment: [UInt8] = []
+            attachment.reserveCapacity(attachmentLength)
+            attachment.append(contentsOf: buffer[(jsonStart + jsonLength)...])
+            collecting = (Array(buffer[jsonStart..<jsonStart + jsonLength]), attachment, attachmentLength)
+            offset = buffer.count
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
+            offset = 0
             return nil
         }
-        let jsonStart = offset + IPCFrame.headerBytes
+        guard available >= IPCFrame.headerBytes + bodyLength else {
+            let need = attachmentLength >= Self.collectApartFrom ? jsonLength : bodyLength
+            buffer.reserveCapacity(offset + IPCFrame.headerBytes + need)
+            return nil
+        }
         let frame = IPCFrame(json: Array(buffer[jsonStart..<jsonStart + jsonLength]),
                              attachment: Array(buffer[jsonStart + jsonLength..<jsonStart + bodyLength]))
         offset = jsonStart + bodyLength
@@ -131,6 +178,10 @@ public struct IPCFrameDecoder: Sendable {
     /// Call at end of stream: throws `.truncated` when a frame was cut off (or the stored error).
     public func finish() throws(IPCFrameError) {
         if let failure { throw failure }
+        if let frame = collecting {
+            throw .truncated(have: IPCFrame.headerBytes + frame.json.count + frame.attachment.count,
+                             need: IPCFrame.headerBytes + frame.json.count + frame.length)
+        }
         let available = buffer.count - offset
         guard available > 0 else { return }
         var need = IPCFrame.headerBytes
@@ -144,6 +195,7 @@ public struct IPCFrameDecoder: Sendable {
         failure = error
         buffer = []
         offset = 0
+        collecting = nil
         throw error
     }
 

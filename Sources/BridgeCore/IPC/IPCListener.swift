@@ -30,6 +30,7 @@
 //       send(_ event:, to peer:) -> Bool      false: dropped (the peer will get a skip notice);
 //                                             also for an event larger than maxFrameBytes
 //       send(encoded:, to peer:) -> Bool      the same for a frame encoded once for many peers
+//       send(to peer:, make:) -> Bool         the same, `make` not called while the peer drops events
 //       broadcast(_ event:, topic:) -> Int    to authenticated peers whose topics hold `topic`
 //       broadcast(_ event:, where:) -> Int    encoded once, sent to each matching peer
 //       disconnect(_ peer:, error:)           error frame (if any), then closed
@@ -216,6 +217,21 @@ public final class IPCListener {
     @discardableResult
     public func send(encoded bytes: [UInt8], to peer: IPCPeer) -> Bool {
         deliver(bytes, to: peer)
+    }
+
+    /// The same for an event that is expensive to make: while the peer is dropping events (it
+    /// fell behind and has not drained to half yet) `make` is not called and the event counts as
+    /// skipped, so a client that cannot keep up costs no encoding (a resubscribe's backlog).
+    @discardableResult
+    public func send(to peer: IPCPeer, _ make: () -> IPCEvent) -> Bool {
+        guard peer.isAuthenticated, peer.isConnected else { return false }
+        if peer.pendingSkips > 0 {
+            peer.pendingSkips += 1
+            peer.skippedEvents += 1
+            if peer.queuedBytes == 0 { drained(peer) }
+            return false
+        }
+        return deliver(IPCMessage.event(make()).encoded(), to: peer)
     }
 
     @discardableResult

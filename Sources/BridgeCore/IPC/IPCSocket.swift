@@ -92,6 +92,10 @@ enum IPCSocket {
             let fd = Glibc.accept(listener, nil, nil)
             if fd >= 0 {
                 configure(fd)
+                // Output flows server → client: a larger send buffer lets one flush move more
+                // and a client read more per wake-up (the kernel caps it at net.core.wmem_max).
+                var size: Int32 = 1 << 20
+                _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
                 return fd
             }
             switch errno {

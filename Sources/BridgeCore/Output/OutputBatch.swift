@@ -116,6 +116,37 @@ public struct OutputBatch: Sendable, Equatable {
         text.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[..<offset]))
     }
 
+    /// A batch whose text is `text` itself, not a copy (a server client's output event: the
+    /// frame's attachment becomes the batch). `text` must be valid UTF-8 made of whole lines, each
+    /// ending with its newline (the caller checks both; bytes after the last newline are dropped).
+    /// `runs[i]` are line i's style runs; runs that do not fit inside their line are left out (a
+    /// server bug must not crash a client), as are runs of lines the text does not have.
+    public init(adoptingTerminatedLines text: [UInt8], runs lineRuns: [Int: [StyleRun]] = [:], timestamp: Double,
+                replacesOpenLine: Bool = false, endsWithOpenLine: Bool = false) {
+        self.init(replacesOpenLine: replacesOpenLine, endsWithOpenLine: endsWithOpenLine)
+        var end = 0
+        text.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var offset = 0
+            while offset < buffer.count, let hit = memchr(base + offset, 0x0A, buffer.count - offset) {
+                let lineEnd = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                let length = lineEnd - offset
+                var runCount = 0
+                if let these = lineRuns[entries.count], !these.isEmpty,
+                   these.allSatisfy({ $0.start >= 0 && $0.count >= 0 && $0.start <= length - $0.count }) {
+                    runs.append(contentsOf: these)
+                    runCount = these.count
+                }
+                entries.append(Entry(textStart: offset, textCount: length, runStart: runs.count - runCount,
+                                     runCount: runCount, timestamp: timestamp))
+                offset = lineEnd + 1
+            }
+            end = offset
+        }
+        self.text = text
+        if end < text.count { self.text.removeSubrange(end...) }
+    }
+
     public mutating func append(_ line: OutputLine) {
         line.withUnsafeParts { append($0, runs: $1, timestamp: line.timestamp) }
     }

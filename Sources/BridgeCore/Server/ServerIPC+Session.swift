@@ -71,7 +71,7 @@ extension ServerIPC {
         let listener = self.listener!
         let id = core.subscribeSession(resume: resume, fresh: params["fresh"]?.boolValue ?? false) { [weak peer] item in
             guard let peer, peer.isConnected else { return }
-            _ = listener.send(SessionWire.encode(item), to: peer)
+            _ = listener.send(to: peer) { SessionWire.encode(item) }
         }
         state.sessionSubscriptions.insert(id)
         respond(.success(["subscription": .int(id), "health_enabled": .bool(core.healthEnabled)]))

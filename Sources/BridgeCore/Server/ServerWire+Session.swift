@@ -1,7 +1,8 @@
 // ServerWire+Session: the `session` subscription's events on the socket (docs/ipc.md, "The
 // session subscription"), both ways. Output travels as `session_output`: the JSON says instance,
-// first line id, count, the open-line flags, the first line's time and, only for lines that have
-// them, style runs; the lines' bytes are the attachment (each followed by a newline), as in
+// first line id, count, the open-line flags, the first line's time and the style runs of the
+// lines that have them (`style_runs`, packed into one string: StyleRunWire; the older object form
+// `styles` is still read); the lines' bytes are the attachment (each followed by a newline), as in
 // `output`. Every other hub event is a `session` event whose `event` field is the SessionEvent
 // in its Codable form, with `mark` for the events a resuming client must not see twice.
 
@@ -34,17 +35,9 @@ public enum SessionWire {
             "instance": .string(name), "first_line_id": .number(Double(firstLineID)), "count": .int(batch.count),
             "replaces_open_line": .bool(batch.replacesOpenLine), "ends_with_open_line": .bool(batch.endsWithOpenLine),
         ]
-        var styled: [JSONValue] = []
-        var at: Double?
-        for index in 0..<batch.count {
-            batch.withLine(index) { _, runs, timestamp in
-                if at == nil { at = timestamp }
-                guard !runs.isEmpty else { return }
-                styled.append(["line": .int(index), "runs": ServerWire.encode(Array(runs))])
-            }
-        }
-        if let at { data["at"] = .number(at) }
-        if !styled.isEmpty { data["styles"] = .array(styled) }
+        if batch.count > 0 { batch.withLine(0) { _, _, timestamp in data["at"] = .number(timestamp) } }
+        let runs = StyleRunWire.packed(batch)
+        if !runs.isEmpty { data["style_runs"] = .string(runs) }
         return IPCEvent(name: output, data: .object(data), attachment: batch.text)
     }
 
@@ -71,35 +64,28 @@ public enum SessionWire {
         }
     }
 
+    /// The TUI's decoding of output (and `ccb-bench`'s server-ingest client's): the attachment
+    /// becomes the batch's text without a copy, UTF-8 checked once for all of it (a newline never
+    /// sits inside a multi-byte sequence, so every line is then valid), style runs read by hand.
     static func decodeOutput(_ event: IPCEvent) -> SessionFeedItem? {
         let data = event.data
         guard let name = data["instance"]?.stringValue, let first = data["first_line_id"]?.doubleValue, first >= 1,
               let count = data["count"]?.intValue else { return nil }
         let at = data["at"]?.doubleValue ?? Date().timeIntervalSince1970
         var runs: [Int: [StyleRun]] = [:]
+        if let packed = data["style_runs"]?.stringValue { runs = StyleRunWire.unpack(packed) ?? [:] }
         for entry in data["styles"]?.arrayValue ?? [] {
             guard let line = entry["line"]?.intValue, let value = entry["runs"],
-                  let decoded = try? value.decode([StyleRun].self) else { continue }
+                  let decoded = StyleRunWire.decode(value) else { continue }
             runs[line] = decoded
         }
-        var batch = OutputBatch(replacesOpenLine: data["replaces_open_line"]?.boolValue ?? false,
-                                endsWithOpenLine: data["ends_with_open_line"]?.boolValue ?? false)
         let bytes = event.attachment
-        guard bytes.isEmpty || bytes.last == 0x0A else { return nil }
-        var valid = true
-        bytes.withUnsafeBufferPointer { buffer in
-            var start = 0
-            for index in buffer.indices where buffer[index] == 0x0A {
-                let text = UnsafeBufferPointer(rebasing: buffer[start..<index])
-                start = index + 1
-                guard String(validating: text, as: UTF8.self) != nil else { valid = false; continue }
-                let lineRuns = runs[batch.count] ?? []
-                // Runs must stay inside their line (a server bug must not crash a client).
-                let safe = lineRuns.allSatisfy { $0.start >= 0 && $0.count >= 0 && $0.start + $0.count <= text.count }
-                (safe ? lineRuns : []).withUnsafeBufferPointer { batch.append(text, runs: $0, timestamp: at) }
-            }
-        }
-        guard valid, batch.count == count else { return nil }
+        guard bytes.isEmpty || bytes.last == 0x0A,
+              bytes.withUnsafeBufferPointer({ UTF8Scan.isValid($0) }) else { return nil }
+        let batch = OutputBatch(adoptingTerminatedLines: bytes, runs: runs, timestamp: at,
+                                replacesOpenLine: data["replaces_open_line"]?.boolValue ?? false,
+                                endsWithOpenLine: data["ends_with_open_line"]?.boolValue ?? false)
+        guard batch.count == count else { return nil }
         return .event(.output(instance: name, batch: batch), firstLineID: UInt64(first), mark: nil)
     }
 }

@@ -56,20 +56,22 @@ public enum ServerWire {
     public static func output(_ event: IPCEvent, at timestamp: Double) -> (instance: String, firstLineID: UInt64, batch: OutputBatch)? {
         guard event.name == IPCEventName.output, let name = event.data["instance"]?.stringValue,
               let first = event.data["first_line_id"]?.doubleValue, first >= 1, let count = event.data["count"]?.intValue else { return nil }
-        var batch = OutputBatch(replacesOpenLine: event.data["replaces_open_line"]?.boolValue ?? false,
-                                endsWithOpenLine: event.data["ends_with_open_line"]?.boolValue ?? false)
+        let replaces = event.data["replaces_open_line"]?.boolValue ?? false
+        let endsOpen = event.data["ends_with_open_line"]?.boolValue ?? false
         let bytes = event.attachment
         // Every line ends with a newline and must be UTF-8 to go into a batch; one that is not
         // leaves the count short, and the event is refused.
         guard bytes.isEmpty || bytes.last == 0x0A else { return nil }
+        // UTF-8 is checked once for the whole text (a newline never sits inside a multi-byte
+        // sequence, so each line is then valid too) and the attachment becomes the batch's text
+        // (no copy; as SessionWire.decodeOutput does for the TUI); line by line only when that fails.
+        if bytes.withUnsafeBufferPointer({ UTF8Scan.isValid($0) }) {
+            let batch = OutputBatch(adoptingTerminatedLines: bytes, timestamp: timestamp,
+                                    replacesOpenLine: replaces, endsWithOpenLine: endsOpen)
+            return batch.count == count ? (name, UInt64(first), batch) : nil
+        }
+        var batch = OutputBatch(replacesOpenLine: replaces, endsWithOpenLine: endsOpen)
         bytes.withUnsafeBufferPointer { buffer in
-            // UTF-8 is checked once for the whole text (a newline never sits inside a multi-byte
-            // sequence, so each line is then valid too) and the lines go in in one copy; line by
-            // line only when that fails.
-            if UTF8Scan.isValid(buffer) {
-                batch.append(terminatedLines: buffer, timestamp: timestamp)
-                return
-            }
             var start = 0
             for index in buffer.indices where buffer[index] == 0x0A {
                 let line = UnsafeBufferPointer(rebasing: buffer[start...index])
