@@ -46,7 +46,8 @@ extension SSHLab {
         let two = try lab.host("two")
         _ = try one.agent("alpha", ["--echo"])
         _ = try two.agent("beta", ["--echo"])
-        let (tmux, _) = try lab.openTUI()
+        let (tmux, pane) = try lab.openTUI()
+        defer { withExtendedLifetime(pane) {} }   // the tmux socket is in it
         // Both groups: a title row per host, its state row (connected, with the round trip), its instance.
         #expect(try eventually(timeout: 60) {
             let lines = try tmux.capture()
@@ -73,6 +74,8 @@ extension SSHLab {
         #expect(try eventually(timeout: 30) { try lab.tui(["history", "two/beta"]).stdout.contains("hello over ssh") })
         #expect(!(try lab.tui(["history", "one/alpha"]).stdout.contains("hello over ssh")))
         try tmux.send("Escape")
+        // Apart, or Escape and q are one Alt-q.
+        #expect(try eventually { !(try tmux.screen()).contains("Esc leave") }, "screen:\n\(tmux.dump)")
         try tmux.send("q")
         #expect(try tmux.waitFor("EXITED 0", timeout: 30), "screen:\n\(tmux.dump)")
     }
@@ -83,7 +86,8 @@ extension SSHLab {
         _ = try good.agent("fine", ["--echo"])
         let moved = try lab.host("moved")
         try SSHLabKeys(lab).replaceKnownKey(of: moved)
-        let (tmux, _) = try lab.openTUI()
+        let (tmux, pane) = try lab.openTUI()
+        defer { withExtendedLifetime(pane) {} }   // the tmux socket is in it
         #expect(try eventually(timeout: 60) {
             let list = try tmux.capture().map { String($0.prefix(30)) }
             guard let goodAt = list.firstIndex(where: { $0.contains("─ good ─") }),
@@ -120,7 +124,8 @@ extension SSHLab {
         chmod(flood, 0o755)
         _ = try host.agent("gush", ["--exec", flood])
         let total = 20_000
-        let (tmux, _) = try lab.openTUI(["attach", "flooder/gush"], config: "tui:\n  scrollback_lines: 100000\n")
+        let (tmux, pane) = try lab.openTUI(["attach", "flooder/gush"], config: "tui:\n  scrollback_lines: 100000\n")
+        defer { withExtendedLifetime(pane) {} }   // the tmux socket is in it
         #expect(try eventually(timeout: 60) { try tmux.screen().contains("flooder/gush") && lab.sshProcess(in: tmux, to: host) != nil },
                 "screen:\n\(tmux.dump)")
         let sent = try lab.tui(["send", "flooder/gush", String(total)])
