@@ -145,6 +145,9 @@ extension SSHLab {
         #expect(eventually(timeout: 60) { lab.sshProcess(in: tmux, to: host).map { $0 != ssh } ?? false }, "screen:\n\(tmux.dump)")
         #expect(try eventually(timeout: 120) { try tmux.capture().contains { $0.trimmingCharacters(in: .whitespaces) == String(total) } },
                 "screen:\n\(tmux.dump)")
+        // `attach` starts in the prompt: leave it, then `s` saves the pane.
+        try tmux.send("Escape")
+        #expect(try eventually { !(try tmux.screen()).contains("Esc leave") }, "screen:\n\(tmux.dump)")
         try tmux.send("s")
         #expect(try tmux.waitFor("saved ", timeout: 30), "screen:\n\(tmux.dump)")
         let exports = lab.scratch.file("local-state") + "/cc-bridge-tui/exports"
