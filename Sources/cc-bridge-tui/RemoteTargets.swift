@@ -8,13 +8,13 @@ import Foundation
 
 extension CommonOptions {
     /// The commands that take remote hosts; `--host` on any other is refused (exit 2), not ignored.
-    static let remoteCommands: Set<String> = ["list", "send", "tail", "status", "history", "health"]
+    static let remoteCommands: Set<String> = ["list", "send", "tail", "status", "history", "health", "ui", "attach", "the TUI"]
 
     static func refuseHostsWhereUnused(_ arguments: [String], subcommands: Set<String>) throws {
         let command = arguments.first.flatMap { subcommands.contains($0) ? $0 : nil } ?? "the TUI"
         guard !remoteCommands.contains(command),
               arguments.prefix(while: { $0 != "--" }).contains(where: { $0 == "--host" || $0.hasPrefix("--host=") }) else { return }
-        FileHandle.standardErrorWrite("cc-bridge-tui: --host works with \(remoteCommands.sorted().joined(separator: ", ")), not with "
+        FileHandle.standardErrorWrite("cc-bridge-tui: --host works with the TUI and \(remoteCommands.subtracting(["the TUI"]).sorted().joined(separator: ", ")), not with "
             + "\(command) yet (docs/remote.md)")
         throw ExitCode(2)
     }

@@ -13,6 +13,8 @@ public enum Action: Sendable, Equatable {
     case resize(rows: Int, cols: Int)
     // Engine events
     case instancesChanged([InstanceInfo])
+    /// The remote hosts and how each one's connection stands (the list's header rows).
+    case hostsChanged([HostHeader])
     /// A gone instance's pipes did not come back within `after` seconds: it leaves the list.
     case instanceRemoved(instance: String, after: Double)
     /// New output for an instance, packed as the OutputProcessor made it: with `replacesOpenLine`,

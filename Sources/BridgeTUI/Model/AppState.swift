@@ -269,6 +269,9 @@ public struct AppState: Sendable {
     public var notifications = NotificationQueue()
     /// How many instances waited when the terminal title was last set (nil: not set yet).
     public var titleWaiting: Int?
+    /// Remote hosts (`--host`, `hosts:`), in list order, with their connection state; empty: no
+    /// header rows (only local instances).
+    public var hosts: [HostHeader] = []
 
     public init(
         settings: TUISettings = TUISettings(), theme: Theme = .builtinDefault,

@@ -94,12 +94,14 @@ extension AppState {
         case .press(button: 0):
             if focus.isOverlay { focusStack.pop(); return [] }
             if let list = layout.list, list.contains(row: event.row, col: event.col) {
-                let offset = ListView.scrollOffset(selected: selectedIndex ?? 0, count: instances.count, height: list.rows)
+                let rows = ListRows.of(self)
+                let offset = ListView.scrollOffset(selected: ListRows.selectedRow(rows, selected: selectedIndex), count: rows.count,
+                                                   height: list.rows)
                 let index = offset + event.row - list.row
                 // A click on the list leaves a field first: the target never changes under the
-                // text being typed.
+                // text being typed. A host's header row selects nothing.
                 focusStack.reset(to: .list)
-                if index < instances.count { select(index) }
+                if index < rows.count, case .instance(let picked) = rows[index] { select(picked) }
             } else if layout.output.contains(row: event.row, col: event.col) || layout.title.contains(row: event.row, col: event.col) {
                 focusStack.reset(to: .output)
             } else if layout.prompt.contains(row: event.row, col: event.col), activeIndex != nil {

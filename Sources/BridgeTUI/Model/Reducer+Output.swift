@@ -67,7 +67,9 @@ extension AppState {
             info("\(active.name): the cleared lines are back")
         case .saveScrollback:
             guard let active = activeInstance else { break }
-            let path = saveDirectory + "/cc-bridge-\(active.name)-\(TimeFormat.fileStamp(now + Double(timeZoneOffset))).log"
+            // A remote instance's HOST/NAME is one file name: HOST_NAME.
+            let fileName = active.name.replacingOccurrences(of: "/", with: "_")
+            let path = saveDirectory + "/cc-bridge-\(fileName)-\(TimeFormat.fileStamp(now + Double(timeZoneOffset))).log"
             info("saving to \(path)…")
             return [.saveScrollback(instance: active.name, path: path)]
         case .copyTurn:

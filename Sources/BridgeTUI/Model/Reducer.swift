@@ -19,6 +19,7 @@ private func route(state: inout AppState, action: Action) -> [Effect] {
     case .mouse(let event): return state.handleMouse(event)
     case .resize(let rows, let cols): state.resize(rows: rows, cols: cols); return []
     case .instancesChanged(let infos): state.updateInstances(infos); return []
+    case .hostsChanged(let hosts): state.hosts = hosts; return []
     case .instanceRemoved(let name, let grace): state.removeGoneInstance(name, after: grace); return []
     case .output(let name, let batch):
         state.appendOutput(name, batch)

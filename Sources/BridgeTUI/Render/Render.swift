@@ -90,14 +90,25 @@ enum ListView {
         let border = theme.style(focused ? .focus : .border)
         for r in 0..<rect.rows { buffer.write("│", row: rect.row + r, col: borderCol, style: border) }
         let base = theme.style(.listFg)
-        if state.instances.isEmpty {
+        if state.instances.isEmpty && state.hosts.isEmpty {
             buffer.write(" no instances", row: rect.row, col: rect.col, limit: rect.col + rect.cols, style: theme.style(.stateUnknown))
             return
         }
         let selectedIndex = state.selectedIndex ?? -1
-        let offset = scrollOffset(selected: max(0, selectedIndex), count: state.instances.count, height: rect.rows)
-        for r in 0..<min(rect.rows, state.instances.count - offset) {
-            let index = offset + r
+        let rows = ListRows.of(state)
+        let offset = scrollOffset(selected: ListRows.selectedRow(rows, selected: state.selectedIndex), count: rows.count, height: rect.rows)
+        for r in 0..<min(rect.rows, rows.count - offset) {
+            let index: Int
+            switch rows[offset + r] {
+            case .host(let header):
+                HostHeaderView.drawTitle(header, into: &buffer, row: rect.row + r, rect: rect, state: state)
+                continue
+            case .hostState(let header):
+                HostHeaderView.drawState(header, into: &buffer, row: rect.row + r, rect: rect, state: state)
+                continue
+            case .instance(let at):
+                index = at
+            }
             let instance = state.instances[index]
             let isSelected = index == selectedIndex
             var rowStyle = isSelected ? theme.style(.listSelected) : base
@@ -130,7 +141,12 @@ enum ListView {
             if !instance.transcript.approvals.isEmpty { counts = "!" + (counts.isEmpty ? "" : " ") + counts }
             let countsWidth = counts.isEmpty ? 0 : CharWidth.of(counts) + 1
             let nameLimit = end - countsWidth
-            let name = Truncate.tail(instance.name, width: nameLimit - col)
+            // Under its host's header the host prefix is left out ("claude-1", not "build1/claude-1").
+            var shownName = instance.name
+            if let host = HostHeader.host(of: shownName), state.hosts.contains(where: { $0.name == host }) {
+                shownName = String(shownName.dropFirst(host.count + 1))
+            }
+            let name = Truncate.tail(shownName, width: nameLimit - col)
             buffer.write(name, row: row, col: col, limit: nameLimit, style: rowStyle)
             if !counts.isEmpty {
                 var countStyle = isSelected ? rowStyle : theme.style(instance.transcript.approvals.isEmpty ? .listUnread : .stateWarn)
@@ -138,6 +154,28 @@ enum ListView {
                 buffer.write(counts, row: row, col: max(col, end - CharWidth.of(counts)), limit: end, style: countStyle)
             }
         }
+    }
+}
+
+/// A remote host's two header rows in the instance list: its name, then its connection state.
+enum HostHeaderView {
+    static func drawTitle(_ header: HostHeader, into buffer: inout CellBuffer, row: Int, rect: Rect, state: AppState) {
+        let border = state.theme.style(.border)
+        let end = rect.col + rect.cols
+        for c in rect.col..<end { buffer.write("─", row: row, col: c, style: border) }
+        buffer.write(" " + Truncate.tail(header.name, width: rect.cols - 3) + " ", row: row, col: rect.col + 1, limit: end,
+                     style: state.theme.style(.titleFg))
+    }
+
+    static func drawState(_ header: HostHeader, into buffer: inout CellBuffer, row: Int, rect: Rect, state: AppState) {
+        let theme = state.theme
+        let end = rect.col + rect.cols
+        buffer.fill(row: row, col: rect.col, rows: 1, cols: rect.cols, style: theme.style(.listFg))
+        let (glyph, role) = StateGlyph.of(header.level)
+        var col = buffer.write(" " + glyph + " ", row: row, col: rect.col, limit: end, style: theme.style(role))
+        var text = theme.style(header.level == .unhealthy ? .stateError : .stateUnknown)
+        if header.level == .healthy { text = theme.style(.listFg); text.attrs.insert(.dim) }
+        col = buffer.write(Truncate.tail(header.stateText, width: end - col), row: row, col: col, limit: end, style: text)
     }
 }
 

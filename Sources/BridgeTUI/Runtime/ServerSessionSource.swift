@@ -9,6 +9,10 @@
 // a new one is started. A new server counts line ids from 1 and cannot give what its
 // predecessor read: each pane then gets a dim marker line, and the history it restores is not
 // shown again. Loop thread only.
+//
+// For a remote host (HostsSessionSource) it runs over that host's HostLink (ssh, dial-stdio):
+// started without waiting, the connection's state is the host header's business (no status
+// lines), and nothing is started locally when the connection drops; the resync is the same.
 
 import BridgeCore
 import Foundation
@@ -34,8 +38,13 @@ public struct TUIServerConnection {
 final class ServerSessionSource: SessionSource {
     var onReport: (SessionSourceReport) -> Void = { _ in }
     private let loop: EventLoop
-    private let connection: TUIServerConnection
+    /// The local server (nil for a remote host's).
+    private let connection: TUIServerConnection?
+    /// A remote host's connection (nil for the local server).
+    private let link: HostLink?
     private let client: IPCClient
+    /// Every change of the remote host's connection (state, round trip).
+    var onLinkChange: (HostLink) -> Void = { _ in }
     private var instances: [InstanceInfo] = []
     private var refusals: [String: String] = [:]
     private(set) var healthEnabled = true
@@ -64,11 +73,37 @@ final class ServerSessionSource: SessionSource {
     init(loop: EventLoop, connection: TUIServerConnection) {
         self.loop = loop
         self.connection = connection
+        link = nil
         client = IPCClient(loop: loop, endpoint: connection.endpoint, options: IPCClientOptions(reconnect: IPCBackoff()))
+    }
+
+    /// A remote host's server, over its HostLink.
+    init(loop: EventLoop, link: HostLink) {
+        self.loop = loop
+        connection = nil
+        self.link = link
+        client = link.client
+    }
+
+    /// A remote host: connects in the background; events come once it is subscribed.
+    func startInBackground() {
+        guard let link else { return }
+        var last = client.state
+        link.onEvent = { [unowned self] _, event in self.take(event) }
+        link.onStateChange = { [unowned self] link in
+            // The link reports round trips too: only a change of the connection is one here.
+            if self.client.state != last {
+                last = self.client.state
+                self.changed(last)
+            }
+            self.onLinkChange(link)
+        }
+        link.start()
     }
 
     /// Connects and takes the snapshot (bounded), so `attach` can check the instance at once.
     func start() throws {
+        guard let connection else { return startInBackground() }
         client.onEvent = { [unowned self] event in self.take(event) }
         client.onStateChange = { [unowned self] state in self.changed(state) }
         client.start()
@@ -94,7 +129,7 @@ final class ServerSessionSource: SessionSource {
     }
 
     func stop() {
-        client.stop()
+        if let link { link.stop() } else { client.stop() }
     }
 
     var currentInstances: [InstanceInfo] { instances }
@@ -153,6 +188,16 @@ final class ServerSessionSource: SessionSource {
     // MARK: connection
 
     private func changed(_ state: IPCClient.State) {
+        guard let connection else {
+            // A remote host: its header shows the connection; only the resync is ours.
+            if state == .ready {
+                resyncing = false
+                subscribe()
+            } else if case .waiting = state {
+                subscription = nil
+            }
+            return
+        }
         switch state {
         case .ready:
             if gone { onReport(.status(StatusMessage("the server is back", kind: .info, expires: Self.now() + 5))) }

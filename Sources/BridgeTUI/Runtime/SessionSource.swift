@@ -14,6 +14,8 @@ enum SessionSourceReport {
     case status(StatusMessage)
     /// A dim marker line in an instance's pane (output a restarted server could not give).
     case marker(instance: String, text: String)
+    /// The remote hosts and how each one's connection stands (HostsSessionSource).
+    case hosts([HostHeader])
 }
 
 protocol SessionSource: AnyObject {

@@ -32,6 +32,10 @@ public struct TUIOptions {
     public var stateDirectory: String?
     /// Through this server, or nil for the in-process hub (`--no-server`).
     public var server: TUIServerConnection?
+    /// Remote hosts whose instances are listed too, as `HOST/NAME` (`--host`, `hosts:`).
+    public var hosts: [RemoteHost] = []
+    /// How ssh is run for them.
+    public var ssh = SSHSettings()
 
     public init(config: BridgeConfig, theme: Theme, mouse: Bool? = nil) {
         self.config = config
@@ -98,6 +102,9 @@ public final class TUIRuntime {
         } else {
             source = LocalSessionSource(loop: loop, options: options, stateDirectory: stateDirectory)
         }
+        if !options.hosts.isEmpty {
+            source = HostsSessionSource(loop: loop, local: source, hosts: options.hosts, ssh: options.ssh)
+        }
         source.onReport = { [unowned self] report in self.handle(report) }
     }
 
@@ -108,6 +115,11 @@ public final class TUIRuntime {
         try source.start()
         state.healthEnabled = source.healthEnabled
         if let name = options.attach {
+            // A remote instance: its host connects in the background; attach waits for it (only).
+            if let hosts = source as? HostsSessionSource, let why = hosts.waitForHost(of: name, timeout: 40) {
+                source.stop()
+                throw TUIRuntimeError.server("cannot attach \(name): \(why)")
+            }
             guard source.currentInstances.contains(where: { $0.name == name }) else {
                 source.stop()
                 throw TUIRuntimeError.noSuchInstance(name, directory: options.config.pipeDirectory)
@@ -211,6 +223,8 @@ public final class TUIRuntime {
             dispatch(.notice(message))
         case .marker(let instance, let text):
             dispatch(.marker(instance: instance, text: text, at: Self.now()))
+        case .hosts(let hosts):
+            dispatch(.hostsChanged(hosts))
         }
     }
 

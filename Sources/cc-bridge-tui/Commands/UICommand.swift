@@ -24,7 +24,13 @@ enum TUILauncher {
     /// Loads config and theme, runs the TUI, maps failures to exit codes.
     static func run(common: CommonOptions, ui: UIOptions, attach: String?, stay: Bool = false) throws {
         let config = try common.loadConfig(quiet: true)
-        try run(config: config, policy: common.policy, ui: ui, attach: attach, stay: stay,
+        let hosts = try common.remoteHosts(config)
+        if let attach, let (host, _) = HostAddress.split(attach), !hosts.contains(where: { $0.name == host }) {
+            let known = hosts.isEmpty ? "none are configured (hosts: in the config, or --host)" : "known: " + hosts.map(\.name).joined(separator: ", ")
+            FileHandle.standardErrorWrite("cc-bridge-tui: no host named \"\(InstanceScanner.displayName(host))\" for \(InstanceScanner.displayName(attach)); \(known)")
+            throw ExitCode(2)
+        }
+        try run(config: config, policy: common.policy, ui: ui, attach: attach, stay: stay, hosts: hosts,
                 server: { try serverConnection(config: config, common: common, ui: ui) })
     }
 
@@ -66,7 +72,7 @@ enum TUILauncher {
     /// `stateDirectory` and `managed`: the demo keeps its history private and lets health
     /// recovery recreate the pipes of the agents it started.
     static func run(config: BridgeConfig, policy: PipePolicy, ui: UIOptions, attach: String?, stay: Bool = false,
-                    stateDirectory: String? = nil, managed: Set<String> = [],
+                    stateDirectory: String? = nil, managed: Set<String> = [], hosts: [RemoteHost] = [],
                     server: () throws -> TUIServerConnection? = { nil }) throws {
         let environment = ProcessInfo.processInfo.environment
         let paths = ThemeLoader.defaultSearchPaths(environment: environment, executablePath: executablePath())
@@ -84,6 +90,8 @@ enum TUILauncher {
         options.managedInstances = managed
         options.configPath = config.sourcePath ?? ConfigLoader.locate(override: nil, environment: environment).path
         options.server = try server()
+        options.hosts = hosts
+        options.ssh = SSHSettings.from(environment: environment)
         do {
             try TUIRuntime(options: options).run()
         } catch let error as TUIRuntimeError {
@@ -137,10 +145,15 @@ struct AttachCommand: ParsableCommand {
 
     @OptionGroup var options: CommonOptions
     @OptionGroup var ui: UIOptions
-    @Argument(help: "Instance name.") var instance: String
+    @Argument(help: "Instance name, or HOST/NAME on a remote host (--host, hosts:).") var instance: String
     @Flag(help: "Detaching (Ctrl-]) returns to the instance list instead of leaving.") var stay = false
 
     func run() throws {
+        if let (host, remote) = HostAddress.split(instance) {
+            let name = try options.instanceName(remote)
+            try TUILauncher.run(common: options, ui: ui, attach: host + "/" + name.rawValue, stay: stay)
+            return
+        }
         let name = try options.instanceName(instance)
         try TUILauncher.run(common: options, ui: ui, attach: name.rawValue, stay: stay)
     }
