@@ -1,7 +1,7 @@
 // HealthDeltaTests: health reports told as changes (HealthDelta) rebuild exactly the monitor's
 // report, on real FIFOs with a real stand-in agent, and through the server's session feed and the
-// wire; silent instances cost nothing after the first report. And the probes of instances no
-// agent reads are bounded per tick, in turn, while an agent appearing among them is still seen.
+// wire; silent instances cost nothing after the first report. And the probes of instances whose
+// agent went are bounded per tick, in turn, while an agent appearing among them is still seen.
 
 import Foundation
 import Testing
@@ -89,7 +89,7 @@ import Glibc
         #expect(held?.components.count == 3 + 3)
     }
 
-    @Test func instancesNoAgentReadsAreProbedInTurnAndOneThatGetsAnAgentIsStillSeen() throws {
+    @Test func instancesWhoseAgentWentAreProbedInTurnAndOneThatGetsAnAgentIsStillSeen() throws {
         let h = try HubFixture()
         let names = (0..<40).map { String(format: "w%02d", $0) }
         for name in names {
@@ -97,10 +97,12 @@ import Glibc
             try FifoSafety.create(h.dir + "/\(name).out.fifo")
         }
         #expect(h.spin { names.allSatisfy { h.hub.mode(of: $0) != nil } }, "not every instance was attached")
+        // Not probed yet, each is probed every tick; two probes with no reader make it down.
+        #expect(h.spin { (names + ["a"]).allSatisfy { h.hub.sessions[$0]?.liveness.state == .down } }, "not every instance is down")
         var probed: [String] = []
         h.hub.probeSeen = { probed.append($0) }
         h.hub.probeAgents()
-        // 41 instances (a and w00...w39), none with an agent: one tick probes at most the limit.
+        // 41 instances (a and w00...w39), their agents down: one tick probes at most the limit.
         #expect(probed.count == h.hub.options.waitingProbesPerTick, "one tick probed \(probed.count)")
         // In turn: a few ticks reach every one of them.
         let rounds = (41 + h.hub.options.waitingProbesPerTick - 1) / h.hub.options.waitingProbesPerTick

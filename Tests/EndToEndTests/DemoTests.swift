@@ -30,8 +30,9 @@ import Glibc
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         return try Tmux(size: (110, 32),
                         command: ["sh", "-c", "\"$@\"; echo \"EXITED $?\"; sleep 60", "sh", try Binaries.tui, "demo"],
+                        // As users start it: through a server (the demo's own, which it stops).
                         environment: ["TMPDIR": tmp + "/", "HOME": scratch.path, "XDG_STATE_HOME": scratch.file("state"),
-                                      "XDG_CONFIG_HOME": scratch.file("config")],
+                                      "XDG_CONFIG_HOME": scratch.file("config"), "CC_BRIDGE_NO_SERVER": ""],
                         scratch: scratch)
     }
 

@@ -5,8 +5,8 @@
 // agent swallowed, nor glued onto its last words) and tells the health monitor;
 // one that is back gets its queued prompts. The probe runs every `busyProbeInterval` while a turn
 // is open or an agent is down, else every `idleProbeInterval`: one open(2) and close(2) each, for
-// every instance with a turn open and, in turn, for at most `waitingProbesPerTick` instances no
-// agent reads and at most `idleProbesPerTick` idle ones (with more idle instances than that, an
+// every instance with a turn open or not probed yet and, in turn, for at most
+// `waitingProbesPerTick` instances whose agent went and at most `idleProbesPerTick` idle ones (with more idle instances than that, an
 // idle agent's death is seen within a few rounds instead of two ticks; with more instances
 // waiting for an agent than that, a silent agent's return is seen within a few rounds: its first
 // output or `hello` shows it at once anyway).
@@ -48,8 +48,8 @@ extension SessionHub {
         if session.liveness.state == .up { pumpOutbox(session.name) }
     }
 
-    /// Probes attached instances' in-FIFOs for a reader: every one with a turn open, and in turn
-    /// those whose agent is not (yet) reading and the idle ones.
+    /// Probes attached instances' in-FIFOs for a reader: every one with a turn open or not probed
+    /// yet, and in turn those whose agent went and the idle ones.
     func probeAgents() {
         var ready: [String: InstanceInfo] = [:]
         for info in engine.currentInstances where info.isReady { ready[info.name] = info }
@@ -86,9 +86,12 @@ extension SessionHub {
         return writer.isListening(inPath)
     }
 
-    /// No agent reads the instance (it went, or none was seen yet) and no turn is open.
+    /// The instance's agent went (two probes found no reader) and no turn is open. Instances not
+    /// probed yet (`unknown`) are not: every one of them is probed at the next tick, so a
+    /// thousand agents found at start are seen in one tick (and one health check), not spread over
+    /// many.
     static func isWaitingForAgent(_ session: InstanceSession) -> Bool {
-        session.liveness.state != .up && session.activity != .working && session.activity != .sending
+        session.liveness.state == .down && session.activity != .working && session.activity != .sending
     }
 
     static func isIdleForProbes(_ session: InstanceSession) -> Bool {

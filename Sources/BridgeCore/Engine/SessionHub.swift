@@ -25,8 +25,8 @@ public final class SessionHub {
         /// Idle instances probed per probe tick, in turn (busy ones are probed every tick): a
         /// thousand idle instances cost this many open(2)s a second, not a thousand.
         public var idleProbesPerTick = 50
-        /// Instances no agent reads (gone, or none seen yet) probed per tick, in turn: a thousand
-        /// of them cost this many open(2)s a tick, not a thousand (4,000 a second).
+        /// Instances whose agent went (down) probed per tick, in turn: a thousand of them cost
+        /// this many open(2)s a tick, not a thousand (4,000 a second).
         public var waitingProbesPerTick = 16
         /// Seconds an instance whose pipes vanished stays (gone) before it is removed.
         public var goneGrace = 30.0
