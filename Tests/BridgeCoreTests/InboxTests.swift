@@ -49,6 +49,24 @@ final class LoggingAgent {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
     }
 
+    /// More drop directories than one look takes (InboxWatcher.perTick): each is still looked at,
+    /// in turn, and a file in every one of them is taken (here refused: no such instance).
+    @Test func withManyDropDirectoriesAFileInEachIsTakenInTurn() throws {
+        let s = try ServerFixture()
+        // The watcher starts once the server has listed a pipe directory with an instance in it.
+        try FifoSafety.create(s.dir + "/a.in.fifo")
+        try FifoSafety.create(s.dir + "/a.out.fifo")
+        #expect(s.spin { s.core.list().contains { $0.info.name == "a" } })
+        let names = (0..<(InboxWatcher.perTick * 2 + 44)).map { String(format: "x%03d", $0) }
+        for name in names {
+            let dir = s.core.inboxDirectory(of: name)
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try Self.drop("hello", as: "1.txt", in: dir)
+        }
+        #expect(s.spin(60) { names.allSatisfy { FileManager.default.fileExists(atPath: s.core.inboxDirectory(of: $0) + "/failed/1.txt") } },
+                "not taken: \(names.filter { !FileManager.default.fileExists(atPath: s.core.inboxDirectory(of: $0) + "/failed/1.txt") }.prefix(5))")
+    }
+
     @Test func droppedFilesGoOutInNameOrderOnceAndMoveToDone() throws {
         let s = try ServerFixture()
         let agent = try LoggingAgent(s)

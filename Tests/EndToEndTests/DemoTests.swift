@@ -1,5 +1,6 @@
-// DemoTests: `cc-bridge-tui demo` brings up three live scripted instances in the real TUI and
-// leaves no process or directory behind, after `q` and after SIGTERM alike.
+// DemoTests: `cc-bridge-tui demo` brings up three live scripted instances in the real TUI, through
+// a server of its own that runs while the demo does, and leaves no process (agent or server) or
+// directory behind, after `q`, SIGTERM and SIGHUP alike.
 
 import Foundation
 import Testing
@@ -14,6 +15,12 @@ import Glibc
             .split(separator: "\n").map(String.init)
     }
 
+    /// Servers (`cc-bridge-tui serve`) whose command line mentions `directory`.
+    static func serversUsing(_ directory: String) throws -> [String] {
+        try run("/usr/bin/env", ["pgrep", "-f", "cc-bridge-tui serve .*" + directory]).stdout
+            .split(separator: "\n").map(String.init)
+    }
+
     static func demoDirectories(in directory: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("ccb-demo-") }
     }
@@ -23,8 +30,9 @@ import Glibc
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         return try Tmux(size: (110, 32),
                         command: ["sh", "-c", "\"$@\"; echo \"EXITED $?\"; sleep 60", "sh", try Binaries.tui, "demo"],
+                        // As users start it: through a server (the demo's own, which it stops).
                         environment: ["TMPDIR": tmp + "/", "HOME": scratch.path, "XDG_STATE_HOME": scratch.file("state"),
-                                      "XDG_CONFIG_HOME": scratch.file("config")],
+                                      "XDG_CONFIG_HOME": scratch.file("config"), "CC_BRIDGE_NO_SERVER": ""],
                         scratch: scratch)
     }
 
@@ -38,29 +46,35 @@ import Glibc
         #expect(Self.demoDirectories(in: tmp).count == 1)
         let dir = tmp + "/" + (Self.demoDirectories(in: tmp).first ?? "?")
         #expect(try Self.agentsUsing(dir).count >= 3)
+        // The demo runs through a server of its own, with its socket under the demo's directory.
+        #expect(try Self.serversUsing(dir).count == 1)
+        #expect(FileManager.default.fileExists(atPath: dir + "/.run"))
         // Live output: the greeting prompt got a scripted reply on the selected instance.
         #expect(try eventually(timeout: 30) { try tmux.screen().split(separator: "\n").count > 5 && !tmux.screen().contains("(no output yet)") },
                 "screen:\n\(tmux.dump)")
         try tmux.send("q")
         #expect(try tmux.waitFor("EXITED 0", timeout: 20), "screen:\n\(tmux.dump)")
         #expect(try eventually(timeout: 10) { try Self.agentsUsing(dir).isEmpty })
+        #expect(try Self.serversUsing(dir).isEmpty)
         #expect(Self.demoDirectories(in: tmp).isEmpty)
     }
 
-    @Test func demoCleansUpAfterSIGTERM() throws {
+    @Test(arguments: [SIGTERM, SIGHUP]) func demoCleansUpAfterASignal(_ signal: Int32) throws {
         let scratch = Scratch()
         let tmux = try startDemo(scratch)
         #expect(try tmux.waitFor("crashy", timeout: 30), "screen:\n\(tmux.dump)")
         let tmp = scratch.file("tmp")
         let dir = tmp + "/" + (Self.demoDirectories(in: tmp).first ?? "?")
+        #expect(try Self.serversUsing(dir).count == 1)
         let pid = try tmux.paneInfo("#{pane_pid}")
         let tui = try run("/usr/bin/env", ["pgrep", "-P", pid, "-f", "cc-bridge-tui"]).stdout
             .split(separator: "\n").first.map(String.init) ?? ""
         #expect(!tui.isEmpty)
         guard let target = pid_t(tui), target > 1 else { return }   // never kill(0): our own group
-        kill(target, SIGTERM)
+        kill(target, signal)
         #expect(try tmux.waitFor("EXITED", timeout: 20), "screen:\n\(tmux.dump)")
         #expect(try eventually(timeout: 10) { try Self.agentsUsing(dir).isEmpty })
+        #expect(try Self.serversUsing(dir).isEmpty)
         #expect(Self.demoDirectories(in: tmp).isEmpty)
         #expect(try tmux.paneInfo("#{alternate_on} #{mouse_any_flag} #{cursor_flag}") == "0 0 1")
     }

@@ -5,8 +5,11 @@
 // agent swallowed, nor glued onto its last words) and tells the health monitor;
 // one that is back gets its queued prompts. The probe runs every `busyProbeInterval` while a turn
 // is open or an agent is down, else every `idleProbeInterval`: one open(2) and close(2) each, for
-// every busy instance and, in turn, for at most `idleProbesPerTick` idle ones (with more idle
-// instances than that, an idle agent's death is seen within a few rounds instead of two ticks).
+// every instance with a turn open or not probed yet and, in turn, for at most
+// `waitingProbesPerTick` instances whose agent went and at most `idleProbesPerTick` idle ones (with more idle instances than that, an
+// idle agent's death is seen within a few rounds instead of two ticks; with more instances
+// waiting for an agent than that, a silent agent's return is seen within a few rounds: its first
+// output or `hello` shows it at once anyway).
 
 extension SessionHub {
     func lifecycle(_ session: InstanceSession, _ signs: [AgentLifecycleSign]) {
@@ -45,27 +48,50 @@ extension SessionHub {
         if session.liveness.state == .up { pumpOutbox(session.name) }
     }
 
-    /// Probes attached instances' in-FIFOs for a reader: every busy one, and idle ones in turn.
+    /// Probes attached instances' in-FIFOs for a reader: every one with a turn open or not probed
+    /// yet, and in turn those whose agent went and the idle ones.
     func probeAgents() {
         var ready: [String: InstanceInfo] = [:]
         for info in engine.currentInstances where info.isReady { ready[info.name] = info }
         var idle: [(InstanceSession, InstanceInfo)] = []
+        var waiting: [(InstanceSession, InstanceInfo)] = []
         for (name, session) in sessions.sorted(by: { $0.key < $1.key }) where engine.mode(of: name) != nil {
             guard let info = ready[name] else { continue }
             if Self.isIdleForProbes(session) {
                 idle.append((session, info))
+            } else if Self.isWaitingForAgent(session) {
+                waiting.append((session, info))
             } else {
-                lifecycle(session, session.liveness.probed(listening: writer.isListening(info.inPath)))
+                lifecycle(session, session.liveness.probed(listening: probe(info.inPath)))
             }
         }
-        guard !idle.isEmpty else { return }
-        let count = min(idle.count, max(1, options.idleProbesPerTick))
-        let start = probeCursor % idle.count
+        probeInTurn(waiting, atMost: options.waitingProbesPerTick, cursor: &waitingProbeCursor)
+        probeInTurn(idle, atMost: options.idleProbesPerTick, cursor: &probeCursor)
+    }
+
+    private func probeInTurn(_ sessions: [(InstanceSession, InstanceInfo)], atMost limit: Int, cursor: inout Int) {
+        guard !sessions.isEmpty else { return }
+        let count = min(sessions.count, max(1, limit))
+        let start = cursor % sessions.count
         for k in 0..<count {
-            let (session, info) = idle[(start + k) % idle.count]
-            lifecycle(session, session.liveness.probed(listening: writer.isListening(info.inPath)))
+            let (session, info) = sessions[(start + k) % sessions.count]
+            lifecycle(session, session.liveness.probed(listening: probe(info.inPath)))
         }
-        probeCursor = (start + count) % idle.count
+        cursor = (start + count) % sessions.count
+    }
+
+    /// One liveness probe of an in-FIFO (counted by tests through `probeSeen`).
+    private func probe(_ inPath: String) -> Bool {
+        probeSeen?(inPath)
+        return writer.isListening(inPath)
+    }
+
+    /// The instance's agent went (two probes found no reader) and no turn is open. Instances not
+    /// probed yet (`unknown`) are not: every one of them is probed at the next tick, so a
+    /// thousand agents found at start are seen in one tick (and one health check), not spread over
+    /// many.
+    static func isWaitingForAgent(_ session: InstanceSession) -> Bool {
+        session.liveness.state == .down && session.activity != .working && session.activity != .sending
     }
 
     static func isIdleForProbes(_ session: InstanceSession) -> Bool {

@@ -25,6 +25,9 @@ public final class SessionHub {
         /// Idle instances probed per probe tick, in turn (busy ones are probed every tick): a
         /// thousand idle instances cost this many open(2)s a second, not a thousand.
         public var idleProbesPerTick = 50
+        /// Instances whose agent went (down) probed per tick, in turn: a thousand of them cost
+        /// this many open(2)s a tick, not a thousand (4,000 a second).
+        public var waitingProbesPerTick = 16
         /// Seconds an instance whose pipes vanished stays (gone) before it is removed.
         public var goneGrace = 30.0
 
@@ -54,6 +57,10 @@ public final class SessionHub {
     var probeInterval: Double?
     /// Where the next tick's round of idle probes starts.
     var probeCursor = 0
+    /// Likewise for the instances no agent reads.
+    var waitingProbeCursor = 0
+    /// Told the in-FIFO path of every liveness probe (tests).
+    var probeSeen: ((String) -> Void)?
     /// Instances whose pipes vanished, until they come back or are removed (SessionHub+Gone).
     var gone: GoneInstances
     var goneTimer: EventLoop.TimerID?

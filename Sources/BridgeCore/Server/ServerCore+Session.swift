@@ -4,7 +4,8 @@
 // first gives a snapshot: the instances, then per instance the history restored when the server
 // opened it, the kept lines with the events that put lines of their own into a pane ("marks":
 // accepted prompts, Claude frames, the agent leaving and coming back) in their places, and the
-// instance's current turns, outbox, activity and stream mode; the last health report follows. A client that resumes names, per
+// instance's current turns, outbox, activity and stream mode; the last health report follows,
+// whole, and each later one as its changes (HealthDelta). A client that resumes names, per
 // instance, the first line it lacks and the last mark it saw: it gets exactly what it lacks.
 // Loop thread only.
 
@@ -15,6 +16,9 @@ public enum SessionFeedItem: Sendable {
     /// Lines `from ..< from + count` were asked for and are no longer kept.
     case linesSkipped(instance: String, from: UInt64, count: UInt64)
     case health(HealthReport)
+    /// The next report as its changes from the one before (HealthDelta); a subscriber holds that
+    /// one (the full report after its subscribe, then every report since).
+    case healthChanges(HealthDelta)
     case serverStopping
 }
 
@@ -48,6 +52,8 @@ struct SessionFeedState {
 
     var subscribers: [ServerCore.SubscriptionID: (SessionFeedItem) -> Void] = [:]
     var memory: [String: Memory] = [:]
+    /// The last health report told to session subscribers: the next one goes as changes from it.
+    var healthBase: HealthReport?
     /// Marks kept per instance (the oldest go first).
     static let maxMarks = 2000
 }
@@ -124,6 +130,15 @@ extension ServerCore {
         guard !session.subscribers.isEmpty else { return }
         let item = SessionFeedItem.event(event, firstLineID: firstLineID, mark: mark)
         for id in session.subscribers.keys.sorted() { session.subscribers[id]?(item) }
+    }
+
+    /// A new health report: whole for the first, else as its changes from the one before (a
+    /// subscriber gets the whole last report after its subscribe, so it always holds the base).
+    func forwardHealth(_ report: HealthReport) {
+        let base = session.healthBase
+        session.healthBase = report
+        guard !session.subscribers.isEmpty else { return }
+        forwardSession(base.map { .healthChanges(HealthDelta(from: $0, to: report)) } ?? .health(report))
     }
 
     func forwardSession(_ item: SessionFeedItem) {

@@ -68,6 +68,8 @@ public final class ServerCore {
         public var rescanInterval = 1.0
         /// Seconds between looks at the drop directories (ServerCore+Inbox).
         public var inboxInterval = 0.25
+        /// Instances whose FIFOs this host creates: health recovery may recreate them (the demo's).
+        public var managed: Set<String> = []
 
         public init(config: BridgeConfig, stateDirectory: String) {
             self.config = config
@@ -122,10 +124,10 @@ public final class ServerCore {
         hubOptions.session = options.config.docker.session
         hub = SessionHub(loop: loop, options: hubOptions) { [unowned self] event in self.handle(event) }
         health = HealthScheduler.make(for: hub, config: options.config, configPath: options.configPath,
-                                      policy: options.policy, environment: options.environment)
+                                      policy: options.policy, environment: options.environment, managed: options.managed)
         health?.onReport = { [unowned self] report in
             self.broadcast(.health(report))
-            self.forwardSession(.health(report))
+            self.forwardHealth(report)
         }
     }
 

@@ -4,7 +4,8 @@
 // lines that have them (`style_runs`, packed into one string: StyleRunWire; the older object form
 // `styles` is still read); the lines' bytes are the attachment (each followed by a newline), as in
 // `output`. Every other hub event is a `session` event whose `event` field is the SessionEvent
-// in its Codable form, with `mark` for the events a resuming client must not see twice.
+// in its Codable form, with `mark` for the events a resuming client must not see twice. Health
+// after the first report travels as `health_changes` (HealthDelta's fields).
 
 import Foundation
 
@@ -12,6 +13,8 @@ public enum SessionWire {
     public static let event = "session"
     public static let output = "session_output"
     public static let linesSkipped = "lines_skipped"
+    /// A health report as its changes from the one before (HealthDelta's fields).
+    public static let healthChanges = "health_changes"
 
     public static func encode(_ item: SessionFeedItem) -> IPCEvent {
         switch item {
@@ -25,6 +28,8 @@ public enum SessionWire {
             return ServerWire.event(.linesSkipped(instance: name, from: from, count: count))
         case .health(let report):
             return ServerWire.event(.health(report))
+        case .healthChanges(let delta):
+            return IPCEvent(name: healthChanges, data: ServerWire.encode(delta))
         case .serverStopping:
             return ServerWire.event(.serverStopping)
         }
@@ -57,6 +62,8 @@ public enum SessionWire {
             return .linesSkipped(instance: name, from: UInt64(from), count: UInt64(count))
         case IPCEventName.health:
             return (try? event.data.decode(HealthReport.self)).map { .health($0) }
+        case healthChanges:
+            return (try? event.data.decode(HealthDelta.self)).map { .healthChanges($0) }
         case IPCEventName.serverStopping:
             return .serverStopping
         default:

@@ -8,7 +8,8 @@
 // "server gone, reconnecting in N s" (IPCBackoff with jitter); when it died (its lock is free)
 // a new one is started. A new server counts line ids from 1 and cannot give what its
 // predecessor read: each pane then gets a dim marker line, and the history it restores is not
-// shown again. Loop thread only.
+// shown again. Health comes whole once, then as changes applied to the report held (HealthDelta).
+// Loop thread only.
 //
 // For a remote host (HostsSessionSource) it runs over that host's HostLink (ssh, dial-stdio):
 // started without waiting, the connection's state is the host header's business (no status
@@ -69,6 +70,9 @@ final class ServerSessionSource: SessionSource {
     private var subscribeError: IPCError?
     /// Between a `skipped` notice and the server's answer to our unsubscribe.
     private var resyncing = false
+    /// The last health report of this server run: the base its `health_changes` apply to.
+    private var health: HealthReport?
+    private var fetchingHealth = false
 
     init(loop: EventLoop, connection: TUIServerConnection) {
         self.loop = loop
@@ -241,6 +245,7 @@ final class ServerSessionSource: SessionSource {
                 }
                 positions = [:]
             }
+            health = nil
             serverPid = client.serverPid
         }
         var resume: [String: JSONValue] = [:]
@@ -287,10 +292,29 @@ final class ServerSessionSource: SessionSource {
         case .linesSkipped(let name, _, let count):
             onReport(.marker(instance: name, text: "── \(count) line\(count == 1 ? "" : "s") missing: the server no longer kept them ──"))
         case .health(let report):
+            health = report
+            onReport(.health(report))
+        case .healthChanges(let delta):
+            guard let base = health, let report = delta.apply(to: base) else { return fetchHealth() }
+            health = report
             onReport(.health(report))
         case .serverStopping:
             stoppedOnPurpose = true
             onReport(.status(StatusMessage("the server is stopping", kind: .error, expires: Self.now() + 10)))
+        }
+    }
+
+    /// Changes came for a report we do not hold (they raced our subscribe's full report, or one
+    /// was lost): the whole last report instead.
+    private func fetchHealth() {
+        guard !fetchingHealth else { return }
+        fetchingHealth = true
+        client.request("health", params: [:]) { [unowned self] result in
+            self.fetchingHealth = false
+            guard case .success(let answer) = result, let report = try? answer.decode(HealthReport.self) else { return }
+            if let held = self.health, held.run >= report.run { return }
+            self.health = report
+            self.onReport(.health(report))
         }
     }
 

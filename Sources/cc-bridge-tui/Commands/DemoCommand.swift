@@ -1,6 +1,8 @@
 // `cc-bridge-tui demo`: the whole thing working on a machine with no Docker and no Claude.
-// Starts N scripted reference agents in a private pipe directory, opens the TUI on them, and on
-// every way out (q, Ctrl-C, SIGTERM, SIGHUP) stops every agent and removes the directory.
+// Starts N scripted reference agents in a private pipe directory and a server of its own for it
+// (DemoServer), opens the TUI on them through that server (in this process with --no-server), and
+// on every way out (q, Ctrl-C, SIGTERM, SIGHUP) stops the server and every agent and removes the
+// directory.
 
 import ArgumentParser
 import BridgeCore
@@ -42,9 +44,27 @@ struct DemoCommand: ParsableCommand {
             return
         }
         let config = try CommonOptions.loadConfig(path: nil, pipeDir: demo.directory, quiet: true)
-        // A private state directory: every demo starts with a fresh conversation.
-        try TUILauncher.run(config: config, policy: .strict, ui: ui, attach: nil,
-                            stateDirectory: demo.directory + "/.state", managed: Set(demo.agents.map(\.name)))
+        let managed = Set(demo.agents.map(\.name))
+        let environment = ProcessInfo.processInfo.environment
+        let optedOut = !(environment["CC_BRIDGE_NO_SERVER"] ?? "").isEmpty && environment["CC_BRIDGE_NO_SERVER"] != "0"
+        if ui.noServer || optedOut {
+            // In this process, with a private state directory: every demo starts with a fresh conversation.
+            try TUILauncher.run(config: config, policy: .strict, ui: ui, attach: nil,
+                                stateDirectory: demo.directory + "/.state", managed: managed)
+            return
+        }
+        // As users run it: through a server, the demo's own (private state and socket), which
+        // `demo.stop()` ends on every way out.
+        let server: DemoServer
+        do {
+            server = try DemoServer.start(config: config, directory: demo.directory, managed: managed)
+        } catch {
+            FileHandle.standardErrorWrite("cc-bridge-tui demo: \(error)")
+            throw ExitCode(1)
+        }
+        demo.server = server
+        try TUILauncher.run(config: config, policy: .strict, ui: ui, attach: nil, managed: managed,
+                            server: { server.connection })
     }
 }
 
@@ -58,6 +78,8 @@ final class DemoAgents {
 
     let directory: String
     private(set) var agents: [Agent] = []
+    /// The demo's server, stopped before the agents.
+    var server: DemoServer?
     private var stopped = false
     /// The running demo, stopped by an atexit hook too, should anything call exit() past our defer.
     nonisolated(unsafe) private static var active: DemoAgents?
@@ -148,10 +170,11 @@ final class DemoAgents {
         _ = SignalPipe.drain()
     }
 
-    /// SIGTERM to every agent, SIGKILL to what is left after 1.5 s, then the directory goes.
+    /// The server first (DemoServer.stop), then SIGTERM to every agent, SIGKILL to what is left after 1.5 s, then the directory goes.
     func stop() {
         guard !stopped else { return }
         stopped = true
+        server?.stop()
         for agent in agents { kill(agent.pid, SIGTERM) }
         let deadline = MonotonicClock.now() + 1.5
         var running = Set(agents.map(\.pid))

@@ -23,6 +23,8 @@ struct ServeCommand: ParsableCommand {
     var foreground = false
     @Option(help: "Seconds to wait for the detached server to be ready.") var startTimeout: Double = 20
     @Option(help: .hidden) var readyFd: Int32?
+    /// Instances whose FIFOs health recovery may recreate (the demo passes the agents it started).
+    @Option(help: .hidden) var managed: [String] = []
 
     func run() throws {
         // Started detached by `serve`: descriptors our starter's parent left open (a test
@@ -33,6 +35,7 @@ struct ServeCommand: ParsableCommand {
         if foreground {
             var core = ServerCore.Options(config: config, stateDirectory: StatePaths.directory())
             core.policy = options.policy
+            core.managed = Set(managed)
             core.configPath = config.sourcePath ?? ConfigLoader.locate(override: options.config).path
             let endpoint = IPCEndpoint(pipeDirectory: config.pipeDirectory)
             var daemonOptions = ServerDaemon.Options(core: core, paths: paths, endpoint: endpoint, readyFD: readyFd)
@@ -82,7 +85,7 @@ enum ServerStarter {
     }
 
     static func start(config: BridgeConfig, paths: ServerPaths, configPath: String?, allowUnsafePipes: Bool,
-                      timeout: Double = 20) -> Result<Int32, Failure> {
+                      managed: Set<String> = [], timeout: Double = 20) -> Result<Int32, Failure> {
         do {
             try FileManager.default.createDirectory(atPath: paths.directory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
@@ -92,6 +95,7 @@ enum ServerStarter {
         var arguments = ["serve", "--foreground", "--ready-fd", "3", "--pipe-dir", config.pipeDirectory]
         if let configPath { arguments += ["--config", configPath] }
         if allowUnsafePipes { arguments.append("--allow-unsafe-pipes") }
+        for name in managed.sorted() { arguments += ["--managed", name] }
         let child: DetachedChild
         do {
             child = try DetachedChild.spawn(executable: TUILauncher.executablePath() ?? CommandLine.arguments[0], arguments: arguments, logPath: paths.logPath)
