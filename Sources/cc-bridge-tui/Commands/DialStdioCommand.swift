@@ -21,11 +21,29 @@ struct DialStdioCommand: ParsableCommand {
         let config = try options.loadConfig(quiet: true)
         if ServerClient.running(config) == nil { try startServer(config) }
         let endpoint = IPCEndpoint(pipeDirectory: config.pipeDirectory)
+        waitUntilListening(config, endpoint: endpoint)
         do {
             try IPCStdioBridge.run(endpoint: endpoint)
         } catch {
             FileHandle.standardErrorWrite("cc-bridge-tui: dial-stdio: \(error)")
             throw ExitCode(1)
+        }
+    }
+
+    /// A server another client started a moment ago holds its lock before it listens: wait
+    /// (bounded) until it has written its pid file, which it does once its socket listens, so
+    /// two ssh sessions arriving together both get through (the second one failed: "server
+    /// socket directory: No such file or directory").
+    private func waitUntilListening(_ config: BridgeConfig, endpoint: IPCEndpoint) {
+        let paths = ServerLocation.paths(for: config)
+        let deadline = MonotonicClock.now() + startTimeout
+        while MonotonicClock.now() < deadline {
+            let probe = ServerLock.probe(paths)
+            guard probe.running else { return }
+            if let record = probe.record, kill(record.pid, 0) == 0, FileManager.default.fileExists(atPath: endpoint.socketPath) {
+                return
+            }
+            usleep(50_000)
         }
     }
 
