@@ -47,7 +47,8 @@ extension SSHLab {
         _ = try one.agent("alpha", ["--echo"])
         _ = try two.agent("beta", ["--echo"])
         let (tmux, pane) = try lab.openTUI()
-        defer { withExtendedLifetime(pane) {} }   // the tmux socket is in it
+        // Kill the tmux server (and the TUI in it) while its socket, in the pane scratch, is there.
+        defer { _ = try? tmux.tmux(["kill-server"]); withExtendedLifetime(pane) {} }
         // Both groups: a title row per host, its state row (connected, with the round trip), its instance.
         #expect(try eventually(timeout: 60) {
             let lines = try tmux.capture()
@@ -87,7 +88,8 @@ extension SSHLab {
         let moved = try lab.host("moved")
         try SSHLabKeys(lab).replaceKnownKey(of: moved)
         let (tmux, pane) = try lab.openTUI()
-        defer { withExtendedLifetime(pane) {} }   // the tmux socket is in it
+        // Kill the tmux server (and the TUI in it) while its socket, in the pane scratch, is there.
+        defer { _ = try? tmux.tmux(["kill-server"]); withExtendedLifetime(pane) {} }
         #expect(try eventually(timeout: 60) {
             let list = try tmux.capture().map { String($0.prefix(30)) }
             guard let goodAt = list.firstIndex(where: { $0.contains("─ good ─") }),
@@ -125,7 +127,8 @@ extension SSHLab {
         _ = try host.agent("gush", ["--exec", flood])
         let total = 20_000
         let (tmux, pane) = try lab.openTUI(["attach", "flooder/gush"], config: "tui:\n  scrollback_lines: 100000\n")
-        defer { withExtendedLifetime(pane) {} }   // the tmux socket is in it
+        // Kill the tmux server (and the TUI in it) while its socket, in the pane scratch, is there.
+        defer { _ = try? tmux.tmux(["kill-server"]); withExtendedLifetime(pane) {} }
         #expect(try eventually(timeout: 60) { try tmux.screen().contains("flooder/gush") && lab.sshProcess(in: tmux, to: host) != nil },
                 "screen:\n\(tmux.dump)")
         let sent = try lab.tui(["send", "flooder/gush", String(total)])
