@@ -26,6 +26,18 @@ enum Harness {
         return path
     }
 
+    /// A copy of the agent that a process of another uid can run, in `directory` (which the test
+    /// has made reachable for that user), mode 0755: the build directory may sit under a 0700
+    /// parent (a checkout inside `mktemp -d`), where uid 65534 cannot reach it.
+    static func binaryCopy(into directory: String, for uid: uid_t) throws -> String {
+        let copy = directory + "/cc-bridge-agent"
+        try FileManager.default.copyItem(atPath: try binaryPath(), toPath: copy)
+        guard chmod(copy, 0o755) == 0, chown(copy, uid, gid_t(uid)) == 0 else {
+            throw HarnessError("cannot make \(copy) runnable for uid \(uid): \(String(cString: strerror(errno)))")
+        }
+        return copy
+    }
+
     static func temporaryDirectory() throws -> String {
         var template = Array((NSTemporaryDirectory() + "/ccb-agent-test.XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw HarnessError("mkdtemp failed") }

@@ -156,7 +156,8 @@ extension AgentEndToEnd {
                 #expect(mkfifo(path, 0o660) == 0 && chmod(path, 0o660) == 0 && chown(path, 65534, 65534) == 0)
             }
             let agent = try AgentProcess(["--reuid=65534", "--regid=65534", "--clear-groups",
-                                          try Harness.binaryPath(), "serve", "--name", "u", "--pipe-dir", pipeDir, "--echo"],
+                                          try Harness.binaryCopy(into: dir, for: 65534), "serve", "--name", "u",
+                                          "--pipe-dir", pipeDir, "--echo"],
                                          directory: dir, program: "/usr/bin/setpriv")
             defer { agent.stop() }
             let pipes = HostPipes(directory: pipeDir, name: "u")
@@ -247,7 +248,7 @@ extension AgentEndToEnd {
             defer { try? FileManager.default.removeItem(atPath: dir) }
             #expect(chown(dir, 65534, 65534) == 0)
             let pipes = HostPipes(directory: dir + "/pipes", name: "n")
-            let binary = try Harness.binaryPath()
+            let binary = try Harness.binaryCopy(into: dir, for: 65534)
             // RLIMIT_NPROC 1 for an unprivileged user: the agent runs, every fork fails (EAGAIN).
             let agent = try AgentProcess(["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/prlimit", "--nproc=1",
                                           binary, "serve", "--name", "n", "--pipe-dir", pipes.directory, "--exec", "true"],

@@ -66,9 +66,13 @@ import Glibc
         }
         #expect(chmod(s.scratch.path, 0o755) == 0 && chmod(history, 0o200) == 0)
         let drop = ["setpriv", "--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups"]
-        s.agents.append(try Running("/usr/bin/env", drop + [try Binaries.agent, "serve", "--name", "bot", "--pipe-dir", s.pipes,
+        let bin = s.scratch.file("bin")
+        #expect(mkdir(bin, 0o755) == 0)
+        let agent = try Binaries.copy(try Binaries.agent, into: bin, for: nobody)
+        let tui = try Binaries.copy(try Binaries.tui, into: bin, for: nobody)
+        s.agents.append(try Running("/usr/bin/env", drop + [agent, "serve", "--name", "bot", "--pipe-dir", s.pipes,
                                                           "--echo"]))
-        let command = drop + ["env", "HOME=" + s.scratch.path, "XDG_STATE_HOME=" + state, try Binaries.tui, "--config", config,
+        let command = drop + ["env", "HOME=" + s.scratch.path, "XDG_STATE_HOME=" + state, tui, "--config", config,
                               "--pipe-dir", s.pipes]
         try s.tmux.tmux(["respawn-pane", "-k", "-t", s.tmux.session,
                          "sh -c " + Tmux.quote(command.map(Tmux.quote).joined(separator: " ") + "; echo EXITED $?; sleep 60")])

@@ -25,6 +25,19 @@ enum Binaries {
 
     static var tui: String { get throws { try path("cc-bridge-tui") } }
     static var agent: String { get throws { try path("cc-bridge-agent") } }
+
+    /// A copy of `binary` that a process of another uid can run: it goes into `directory`
+    /// (which the test has made reachable for that user), mode 0755. The build directory may
+    /// sit under a 0700 parent (a checkout inside `mktemp -d`), where uid 65534 cannot reach it.
+    static func copy(_ binary: String, into directory: String, for uid: uid_t) throws -> String {
+        let copy = directory + "/" + URL(fileURLWithPath: binary).lastPathComponent
+        try? FileManager.default.removeItem(atPath: copy)
+        try FileManager.default.copyItem(atPath: binary, toPath: copy)
+        guard chmod(copy, 0o755) == 0, chown(copy, uid, gid_t(uid)) == 0 else {
+            throw HarnessError("cannot make \(copy) runnable for uid \(uid): \(String(cString: strerror(errno)))")
+        }
+        return copy
+    }
 }
 
 struct HarnessError: Error, CustomStringConvertible {

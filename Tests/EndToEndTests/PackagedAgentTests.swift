@@ -142,7 +142,8 @@ struct PackagedAgentTests {
         let pipes = scratch.file("pipes")
         #expect(chmod(scratch.path, 0o711) == 0)
         #expect(mkdir(pipes, 0o700) == 0 && chown(pipes, 0, 65534) == 0 && chmod(pipes, 0o3770) == 0)
-        let agent = try Running("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/env", "-i", path,
+        let runnable = try Binaries.copy(path, into: scratch.path, for: 65534)
+        let agent = try Running("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/env", "-i", runnable,
                                                      "serve", "--name", "other", "--pipe-dir", pipes, "--heartbeat", "0", "--echo"])
         defer { agent.signal(SIGKILL) }
         #expect(eventually { FileManager.default.fileExists(atPath: pipes + "/other.out.fifo") }, "agent stderr: \(agent.stderr)")
