@@ -275,9 +275,24 @@ func spawnDetached(_ argv: [String], timeout: Double) throws -> Int32 {
     for fd in Int32(0)...2 {
         posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
     }
-    // The test runner blocks signals on its threads (the event loop's signal pipe does); a child
-    // would inherit that mask, and a tmux server that blocks SIGTERM/SIGHUP/SIGCHLD never exits
-    // on kill-server. Start children with an empty mask and default handlers.
+    let pid = try spawnWithCleanSignals(argv, actions: &actions)
+    let deadline = Date().addingTimeInterval(timeout)
+    var status: Int32 = 0
+    while waitpid(pid, &status, WNOHANG) == 0 {
+        if Date() > deadline {
+            kill(pid, SIGKILL)
+            throw HarnessError("\(argv.joined(separator: " ")) did not finish within \(timeout) s")
+        }
+        usleep(5_000)
+    }
+    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+}
+
+/// posix_spawn of argv with `actions`, an empty signal mask and default handlers. The test
+/// runner blocks signals on its threads (the event loop's signal pipe does); a child would
+/// inherit that mask, and a tmux server or agent that blocks SIGTERM/SIGHUP/SIGCHLD never exits
+/// when told to. The caller reaps the child.
+func spawnWithCleanSignals(_ argv: [String], actions: inout posix_spawn_file_actions_t) throws -> pid_t {
     var attr = posix_spawnattr_t()
     posix_spawnattr_init(&attr)
     defer { posix_spawnattr_destroy(&attr) }
@@ -295,14 +310,5 @@ func spawnDetached(_ argv: [String], timeout: Double) throws -> Int32 {
     defer { for arg in cArgs { free(arg) } }
     let rc = posix_spawn(&pid, argv[0], &actions, &attr, cArgs, environ)
     guard rc == 0 else { throw HarnessError("posix_spawn \(argv[0]) failed: \(rc)") }
-    let deadline = Date().addingTimeInterval(timeout)
-    var status: Int32 = 0
-    while waitpid(pid, &status, WNOHANG) == 0 {
-        if Date() > deadline {
-            kill(pid, SIGKILL)
-            throw HarnessError("\(argv.joined(separator: " ")) did not finish within \(timeout) s")
-        }
-        usleep(5_000)
-    }
-    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return pid
 }

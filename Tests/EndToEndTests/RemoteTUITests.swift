@@ -108,22 +108,9 @@ extension SSHLab {
     @Test func sshKilledWhileAHostFloodsThePaneReconnectsAndLosesOrRepeatsNoLine() throws {
         guard let lab = try SSHLab.make() else { return }
         let host = try lab.host("flooder")
-        let flood = lab.scratch.file("flood.sh")
-        // $1 lines in 20 bursts; each burst's last line is cut by a 0.2 s pause, so an unfinished
-        // line is on screen at most moments (the resubscription must complete it, not repeat it).
-        try """
-            #!/bin/sh
-            step=$(($1 / 20))
-            for i in $(seq 0 19); do
-              last=$(((i + 1) * step))
-              seq $((i * step + 1)) $((last - 1))
-              printf '%s' "${last%???}"
-              sleep 0.2
-              printf '%s\\n' "${last#${last%???}}"
-            done
-
-            """.write(toFile: flood, atomically: true, encoding: .utf8)
-        chmod(flood, 0o755)
+        // An unfinished line is on screen at most moments (the resubscription must complete it,
+        // not repeat it).
+        let flood = try lab.burstFloodScript()
         _ = try host.agent("gush", ["--exec", flood])
         let total = 20_000
         let (tmux, pane) = try lab.openTUI(["attach", "flooder/gush"], config: "tui:\n  scrollback_lines: 100000\n")

@@ -95,6 +95,27 @@ final class SSHLab {
                        timeout: timeout, environment: environment)
     }
 
+    /// A script printing $1 numbered lines in 20 bursts; each burst's last line is cut by a 0.2 s
+    /// pause (its digits but the last three, then the rest), so an unfinished line is out at
+    /// most moments. Returns its path.
+    func burstFloodScript() throws -> String {
+        let flood = scratch.file("flood.sh")
+        try """
+            #!/bin/sh
+            step=$(($1 / 20))
+            for i in $(seq 0 19); do
+              last=$(((i + 1) * step))
+              seq $((i * step + 1)) $((last - 1))
+              printf '%s' "${last%???}"
+              sleep 0.2
+              printf '%s\\n' "${last#${last%???}}"
+            done
+
+            """.write(toFile: flood, atomically: true, encoding: .utf8)
+        chmod(flood, 0o755)
+        return flood
+    }
+
     func running(_ arguments: [String]) throws -> Running {
         try FileManager.default.createDirectory(atPath: scratch.file("local-pipes"), withIntermediateDirectories: true)
         return try Running(try Binaries.tui, arguments + ["--pipe-dir", scratch.file("local-pipes")] + hostOptions,
@@ -251,23 +272,9 @@ final class SSHHost {
     @Test func tailFollowReconnectsAfterSSHIsKilledMidFloodAndLosesOrRepeatsNothing() throws {
         guard let lab = try SSHLab.make() else { return }
         let host = try lab.host("flooder")
-        let flood = lab.scratch.file("flood.sh")
-        // $1 lines in 20 bursts; each burst's last line is cut by a 0.2 s pause (its digits but
-        // the last three, then the rest): whenever ssh is killed, tail has most likely shown an
-        // unfinished line that the resubscription sends again whole.
-        try """
-            #!/bin/sh
-            step=$(($1 / 20))
-            for i in $(seq 0 19); do
-              last=$(((i + 1) * step))
-              seq $((i * step + 1)) $((last - 1))
-              printf '%s' "${last%???}"
-              sleep 0.2
-              printf '%s\\n' "${last#${last%???}}"
-            done
-
-            """.write(toFile: flood, atomically: true, encoding: .utf8)
-        chmod(flood, 0o755)
+        // Whenever ssh is killed, tail has most likely shown an unfinished line that the
+        // resubscription sends again whole.
+        let flood = try lab.burstFloodScript()
         _ = try host.agent("gush", ["--exec", flood])
         let tail = try lab.running(["tail", "flooder/gush", "--follow"])
         defer { tail.signal(SIGKILL) }
@@ -433,24 +440,7 @@ func spawnLogged(_ argv: [String], log: String) throws -> pid_t {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    var attr = posix_spawnattr_t()
-    posix_spawnattr_init(&attr)
-    defer { posix_spawnattr_destroy(&attr) }
-    var none = sigset_t()
-    sigemptyset(&none)
-    posix_spawnattr_setsigmask(&attr, &none)
-    var all = sigset_t()
-    sigfillset(&all)
-    sigdelset(&all, SIGKILL)
-    sigdelset(&all, SIGSTOP)
-    posix_spawnattr_setsigdefault(&attr, &all)
-    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    var pid: pid_t = 0
-    let cArgs = argv.map { strdup($0) } + [nil]
-    defer { for arg in cArgs { free(arg) } }
-    let rc = posix_spawn(&pid, argv[0], &actions, &attr, cArgs, environ)
-    guard rc == 0 else { throw HarnessError("posix_spawn \(argv[0]) failed: \(rc)") }
-    return pid
+    return try spawnWithCleanSignals(argv, actions: &actions)
 }
 
 /// The ssh process a client started (its direct child named ssh).
