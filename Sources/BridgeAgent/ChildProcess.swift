@@ -151,3 +151,27 @@ public final class ChildProcess {
         if stdinFD >= 0 { close(stdinFD); stdinFD = -1 }
     }
 }
+
+extension ChildProcess {
+    /// What an engine talking to this child over pipes waits for: its output while the reader
+    /// keeps up, its stdin while input is waiting to be written.
+    func pollRequests(outputBacklogged: Bool, inputPending: Bool) -> [PollRequest] {
+        var requests: [PollRequest] = []
+        if outputFD >= 0, !outputBacklogged { requests.append(PollRequest(fd: outputFD, events: Int16(POLLIN))) }
+        if stdinFD >= 0, inputPending { requests.append(PollRequest(fd: stdinFD, events: Int16(POLLOUT))) }
+        return requests
+    }
+
+    /// A ready descriptor of this child: output is read into `received` (end of file closes it);
+    /// stdin writable calls `writeInput`, an error or hangup on it closes it.
+    func handle(fd: Int32, revents: Int16, received: ([UInt8]) -> Void, writeInput: () -> Void) {
+        if fd == outputFD {
+            switch readChunk(fd) {
+            case nil: closeOutput()
+            case let bytes?: if !bytes.isEmpty { received(bytes) }
+            }
+        } else if fd == stdinFD {
+            if revents & Int16(POLLERR | POLLHUP) != 0 { closeStdin() } else { writeInput() }
+        }
+    }
+}

@@ -85,27 +85,11 @@ public final class PersistentEngine: ReplyEngine {
     }
 
     public func pollRequests(context: EngineContext) -> [PollRequest] {
-        guard let child else { return [] }
-        var requests: [PollRequest] = []
-        if child.outputFD >= 0, !context.outputBacklogged {
-            requests.append(PollRequest(fd: child.outputFD, events: Int16(POLLIN)))
-        }
-        if child.stdinFD >= 0, !input.isEmpty {
-            requests.append(PollRequest(fd: child.stdinFD, events: Int16(POLLOUT)))
-        }
-        return requests
+        child?.pollRequests(outputBacklogged: context.outputBacklogged, inputPending: !input.isEmpty) ?? []
     }
 
     public func handle(fd: Int32, revents: Int16, context: EngineContext) {
-        guard let child else { return }
-        if fd == child.outputFD {
-            switch readChunk(fd) {
-            case nil: child.closeOutput()
-            case let bytes?: if !bytes.isEmpty { received(bytes, context: context) }
-            }
-        } else if fd == child.stdinFD {
-            if revents & Int16(POLLERR | POLLHUP) != 0 { child.closeStdin() } else { writeInput(context: context) }
-        }
+        child?.handle(fd: fd, revents: revents, received: { received($0, context: context) }, writeInput: { writeInput(context: context) })
     }
 
     public func tick(context: EngineContext) {
