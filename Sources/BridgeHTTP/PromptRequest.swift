@@ -1,8 +1,7 @@
 // PromptRequest: a prompt body as the HTTP input accepts it, `{"text": ..., "id": ...?}`, and the
 // batch form `{"prompts": [{"text", "id"?}, ...]}` (after the hybrid-input ADR's `/messages`),
-// checked before anything reaches the server: UTF-8, JSON, a JSON object, a string `text` of at
-// most `maxBytes` UTF-8 bytes and not empty, an `id` (when given) of 1 to 128 letters, digits and
-// `. _ : -`. Pure, so the rules are unit-tested without a server.
+// checked before anything reaches the server: UTF-8, JSON, a JSON object, then the core's prompt
+// rule (PromptFields: text and id). Pure, so the rules are unit-tested without a server.
 
 import BridgeCore
 import Foundation
@@ -60,26 +59,17 @@ struct PromptRequest: Equatable, Sendable {
         return .success(fields)
     }
 
+    /// One prompt object, by the core's rule (PromptFields), its problems as HTTP errors.
     static func prompt(_ fields: [String: JSONValue], maxBytes: Int, at path: String) -> Result<PromptRequest, APIError> {
-        guard let textValue = fields["text"], !textValue.isNull else {
-            return .failure(.badRequest("missing_text", "\(path)text is missing: send {\"text\": \"...\"}"))
-        }
-        guard let text = textValue.stringValue else {
-            return .failure(.badRequest("bad_text", "\(path)text must be a string"))
-        }
-        let bytes = text.utf8.count
-        if bytes > maxBytes {
+        switch PromptFields.check(fields, maxBytes: maxBytes) {
+        case .success(let prompt): return .success(PromptRequest(text: prompt.text, id: prompt.id))
+        case .failure(.missingText): return .failure(.badRequest("missing_text", "\(path)text is missing: send {\"text\": \"...\"}"))
+        case .failure(.textNotAString): return .failure(.badRequest("bad_text", "\(path)text must be a string"))
+        case .failure(.tooLarge(let bytes)):
             return .failure(.tooLarge("\(path)text is \(bytes) bytes, more than the limit of \(maxBytes) (server.max_prompt_bytes)"))
+        case .failure(.emptyText): return .failure(.badRequest("empty_text", "\(path)text is empty: an empty prompt is not sent"))
+        case .failure(.badID): return .failure(.badRequest("bad_id", "\(path)id must be a string of \(PromptFields.idRule)"))
         }
-        guard !text.isEmpty else { return .failure(.badRequest("empty_text", "\(path)text is empty: an empty prompt is not sent")) }
-        var id: String?
-        if let idValue = fields["id"], !idValue.isNull {
-            guard let given = idValue.stringValue, isValidID(given) else {
-                return .failure(.badRequest("bad_id", "\(path)id must be a string of 1 to \(maxIDLength) letters, digits and . _ : -"))
-            }
-            id = given
-        }
-        return .success(PromptRequest(text: text, id: id))
     }
 
     /// The server's one id rule (PromptIDLedger), for every input.

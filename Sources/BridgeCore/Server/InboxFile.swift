@@ -51,7 +51,7 @@ public enum InboxFile {
             return .failure("the file is not valid UTF-8")
         }
         var text = decoded
-        var id = stem
+        var id: String?
         if json {
             let value: JSONValue
             do {
@@ -60,25 +60,29 @@ public enum InboxFile {
                 return .failure("malformed JSON: expected {\"text\": \"...\", \"id\": \"...\"}")
             }
             guard let fields = value.objectValue else { return .failure("malformed JSON: the file must hold one JSON object") }
-            guard let textValue = fields["text"], !textValue.isNull else { return .failure("missing \"text\"") }
-            guard let given = textValue.stringValue else { return .failure("\"text\" must be a string") }
-            text = given
-            if let idValue = fields["id"], !idValue.isNull {
-                guard let given = idValue.stringValue, PromptIDLedger.isValidID(given) else {
-                    return .failure("\"id\" must be a string of 1 to \(PromptIDLedger.maxIDLength) letters, digits and . _ : -")
-                }
-                id = given
+            switch PromptFields.check(fields, maxBytes: maxBytes) {
+            case .success(let prompt): (text, id) = (prompt.text, prompt.id)
+            case .failure(let problem): return .failure(refusal(problem, maxBytes: maxBytes))
             }
         } else {
             while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            if let problem = PromptFields.problem(text: text, maxBytes: maxBytes) { return .failure(refusal(problem, maxBytes: maxBytes)) }
         }
-        guard PromptIDLedger.isValidID(id) else {
-            return .failure("the file name \(stem.debugDescription) is not a usable prompt id (1 to \(PromptIDLedger.maxIDLength) letters, digits and . _ : -); rename it, or give an \"id\" in a .json file")
+        guard let id = id ?? (PromptIDLedger.isValidID(stem) ? stem : nil) else {
+            return .failure("the file name \(stem.debugDescription) is not a usable prompt id (\(PromptFields.idRule)); rename it, or give an \"id\" in a .json file")
         }
-        let size = text.utf8.count
-        if size > maxBytes { return .failure("the text is \(size) bytes, larger than the limit of \(maxBytes) bytes (server.max_prompt_bytes)") }
-        if text.isEmpty { return .failure("the text is empty: an empty prompt is not sent") }
         return .success(Prompt(text: text, id: id))
+    }
+
+    /// The `.error` file's sentence for a prompt that breaks the core's rule.
+    static func refusal(_ problem: PromptFields.Problem, maxBytes: Int) -> Refusal {
+        switch problem {
+        case .missingText: "missing \"text\""
+        case .textNotAString: "\"text\" must be a string"
+        case .tooLarge(let bytes): "the text is \(bytes) bytes, larger than the limit of \(maxBytes) bytes (server.max_prompt_bytes)"
+        case .emptyText: "the text is empty: an empty prompt is not sent"
+        case .badID: "\"id\" must be a string of \(PromptFields.idRule)"
+        }
     }
 
     /// At most `limit + 1` bytes of a regular file, opened without blocking or following a link.
