@@ -43,4 +43,15 @@ import BridgeCore
         #expect(HostNaming.split("b1/x", hosts: ["b1"]).map { [$0.host, $0.instance] } == ["b1", "x"])
         #expect(HostNaming.split("b9/x", hosts: ["b1"]) == nil)
     }
+
+    /// The status line names a failed host once: the transport's messages already begin with
+    /// "host NAME (ssh://…)" (it said "host build1: host build1 (ssh://…): …").
+    @Test func aHostsFailureNamesTheHostOnce() {
+        let ended = IPCError(.disconnected, "host build1 (ssh://ci@build1): the connection ended (exit 255)")
+        #expect(HostsSessionSource.sentence(host: "build1", ended) == ended.message)
+        let mismatch = IPCError(.disconnected, "host key mismatch: the key of build1 changed")
+        #expect(HostsSessionSource.sentence(host: "build1", mismatch) == "host build1: host key mismatch: the key of build1 changed")
+        // Another host's name at the start is not this one's.
+        #expect(HostsSessionSource.sentence(host: "b", IPCError(.disconnected, "host build1 (ssh://x): gone")) == "host b: host build1 (ssh://x): gone")
+    }
 }

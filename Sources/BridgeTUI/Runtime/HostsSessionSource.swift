@@ -64,7 +64,7 @@ final class HostsSessionSource: SessionSource {
         let deadline = MonotonicClock.now() + timeout
         while MonotonicClock.now() < deadline {
             if lists[host] != nil { return nil }
-            if case .failed(let error) = remote.link.state { return "host \(host): \(error.message)" }
+            if case .failed(let error) = remote.link.state { return Self.sentence(host: host, error) }
             loop.runOnce(timeout: 0.05)
         }
         var why = "host \(host) did not answer within \(Int(timeout)) s"
@@ -176,7 +176,7 @@ final class HostsSessionSource: SessionSource {
         case .failed(let error), .retrying(let error, _):
             if saidFailure[name] != error {
                 saidFailure[name] = error
-                onReport(.status(StatusMessage("host \(name): \(error.message)", kind: .error, expires: Self.now() + 15)))
+                onReport(.status(StatusMessage(Self.sentence(host: name, error), kind: .error, expires: Self.now() + 15)))
             }
         case .ready:
             saidFailure[name] = nil
@@ -184,6 +184,12 @@ final class HostsSessionSource: SessionSource {
             break
         }
         reportHosts()
+    }
+
+    /// A host's failure for the status line, naming the host once: the transport's own messages
+    /// already start with "host NAME (ssh://…)".
+    static func sentence(host: String, _ error: IPCError) -> String {
+        error.message.hasPrefix("host \(host) ") ? error.message : "host \(host): \(error.message)"
     }
 
     private func reportHosts() {
