@@ -171,6 +171,25 @@ func trackerSettings(idle: Double = 300, request: Double = 120, history: Int = 1
         #expect(tracker.tick(now: 5).isEmpty)
     }
 
+    /// The first prompts can go out before the agent's hello is read (a script's `send` as the
+    /// server starts): as plain lines, which a framed agent answers under ids of its own. Its
+    /// `done`s end those turns in order; they stayed "working" for good.
+    @Test func promptsSentBeforeTheHelloEndWithTheAgentsOwnIds() {
+        var tracker = SessionTracker(settings: trackerSettings(), framing: .plain)
+        tracker.promptSent(id: "first", text: "hello", at: 0)
+        tracker.promptSent(id: "second", text: "again", at: 0.1)
+        tracker.framing = .framed
+        tracker.output(text: "Sure!", at: 1)
+        #expect(tracker.framedDone(id: "agent-1", status: .ok, exit: nil, at: 2).map(\.id) == ["first"])
+        #expect(tracker.turn(id: "first")?.status == .completed && tracker.turn(id: "second")?.status.isOpen == true)
+        // A prompt sent framed is ended by its own id only.
+        tracker.promptSent(id: "third", text: "framed", at: 3)
+        #expect(tracker.framedDone(id: "agent-2", status: .ok, exit: nil, at: 4).map(\.id) == ["second"])
+        #expect(tracker.framedDone(id: "unknown", status: .ok, exit: nil, at: 5).isEmpty)
+        #expect(tracker.turn(id: "third")?.status.isOpen == true)
+        #expect(tracker.framedDone(id: "third", status: .ok, exit: nil, at: 6).map(\.id) == ["third"])
+    }
+
     @Test func totalsAndMedians() throws {
         var tracker = SessionTracker(settings: trackerSettings(), framing: .framed)
         // Three completed turns with TTFB 1, 2, 4 and durations 2, 5, 6; one failed; one timeout; one interrupted.

@@ -57,7 +57,16 @@ public struct SessionTracker: Sendable {
     public static let truncationMarker = "\n[truncated]"
 
     public var settings: SessionSettings
-    public var framing: StreamFraming
+    public var framing: StreamFraming {
+        didSet {
+            // Prompts still open now went out as plain lines before the agent's hello was read;
+            // a framed agent answers each under an id of its own (HostRequest), in order.
+            if oldValue == .plain && framing == .framed { sentAsPlain = turns.filter { $0.status.isOpen }.map(\.id) }
+        }
+    }
+    /// Open turns sent as plain lines to an agent that turned out to be framed, oldest first:
+    /// a `done` for an id we never gave ends the oldest of them (else it would stay open).
+    private var sentAsPlain: [String] = []
     /// Oldest first; at most `settings.maxHistory`.
     public private(set) var turns: [Turn] = []
     public private(set) var state: SessionState = .idle
@@ -176,7 +185,7 @@ public struct SessionTracker: Sendable {
     @discardableResult
     public mutating func framedDone(id: String, status: DoneStatus, exit: Int?, at time: Double) -> [Turn] {
         touch(time)
-        guard let i = index(of: id), turns[i].status.isOpen else { return [] }
+        guard let i = index(of: id) ?? oldestSentAsPlain(), turns[i].status.isOpen else { return [] }
         turns[i].exitCode = exit
         switch status {
         case .ok: return [finish(i, .completed, at: time, error: nil)]
@@ -331,6 +340,16 @@ public struct SessionTracker: Sendable {
     // MARK: internals
 
     private func index(of id: String) -> Int? { turns.lastIndex { $0.id == id } }
+
+    /// The oldest turn still open of those sent as plain lines before the agent's hello, taken
+    /// off the list (those that ended some other way meanwhile are dropped from it).
+    private mutating func oldestSentAsPlain() -> Int? {
+        while !sentAsPlain.isEmpty {
+            let id = sentAsPlain.removeFirst()
+            if let i = index(of: id), turns[i].status.isOpen { return i }
+        }
+        return nil
+    }
 
     private mutating func touch(_ time: Double) {
         lastActivity = max(lastActivity ?? time, time)
