@@ -36,6 +36,13 @@ import Glibc
                         scratch: scratch)
     }
 
+    /// `q`; the greetings are real turns, and while one still streams (slow's takes ~15 s) the
+    /// TUI asks once: `q` again.
+    func quit(_ tmux: Tmux) throws {
+        try tmux.send("q")
+        if try tmux.waitFor("q again quits", timeout: 2) { try tmux.send("q") }
+    }
+
     @Test func demoShowsThreeLiveInstancesAndCleansUpOnQuit() throws {
         let scratch = Scratch()
         let tmux = try startDemo(scratch)
@@ -52,7 +59,17 @@ import Glibc
         // Live output: the greeting prompt got a scripted reply on the selected instance.
         #expect(try eventually(timeout: 30) { try tmux.screen().split(separator: "\n").count > 5 && !tmux.screen().contains("(no output yet)") },
                 "screen:\n\(tmux.dump)")
-        try tmux.send("q")
+        // The greeting went through the server: a turn like a typed one, its ❯ line (marked as
+        // sent by a client of the socket) above the reply (it was written into the FIFO past the
+        // server, and the reply stood alone).
+        #expect(try eventually(timeout: 30) {
+            let screen = try tmux.screen()
+            guard let prompt = screen.range(of: "❯ [cli] hello chatty"), let reply = screen.range(of: "You asked: hello chatty") else { return false }
+            return prompt.lowerBound < reply.lowerBound
+        }, "screen:\n\(tmux.dump)")
+        // And that turn ends with the agent's done (its row and header stop saying "working").
+        #expect(try eventually(timeout: 30) { !(try tmux.capture().first ?? "working").contains("working") }, "screen:\n\(tmux.dump)")
+        try quit(tmux)
         #expect(try tmux.waitFor("EXITED 0", timeout: 20), "screen:\n\(tmux.dump)")
         #expect(try eventually(timeout: 10) { try Self.agentsUsing(dir).isEmpty })
         #expect(try Self.serversUsing(dir).isEmpty)
@@ -98,7 +115,7 @@ import Glibc
         #expect(try tmux.waitFor("✻ "), "the footer:\n\(tmux.dump)")
         let screen = try tmux.screen()
         #expect(screen.contains("⏺ Bash") && screen.contains("⏺ Read") && screen.contains("$0.0125"), "screen:\n\(screen)")
-        try tmux.send("q")
+        try quit(tmux)
         #expect(try tmux.waitFor("EXITED 0", timeout: 20), "screen:\n\(tmux.dump)")
     }
 }

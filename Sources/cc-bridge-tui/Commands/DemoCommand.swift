@@ -35,6 +35,7 @@ struct DemoCommand: ParsableCommand {
         }
         defer { demo.stop() }
         if noTUI {
+            demo.greet()
             print("demo agents are running in \(demo.directory):")
             for agent in demo.agents { print("  \(agent.name) (\(agent.kind), pid \(agent.pid))") }
             print("try:  cc-bridge-tui --pipe-dir \(demo.directory)")
@@ -48,6 +49,7 @@ struct DemoCommand: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let optedOut = !(environment["CC_BRIDGE_NO_SERVER"] ?? "").isEmpty && environment["CC_BRIDGE_NO_SERVER"] != "0"
         if ui.noServer || optedOut {
+            demo.greet()
             // In this process, with a private state directory: every demo starts with a fresh conversation.
             try TUILauncher.run(config: config, policy: .strict, ui: ui, attach: nil,
                                 stateDirectory: demo.directory + "/.state", managed: managed)
@@ -63,6 +65,9 @@ struct DemoCommand: ParsableCommand {
             throw ExitCode(1)
         }
         demo.server = server
+        // Through the server, so the greeting is a turn like any other: in the history, and
+        // shown in the pane as its ❯ line before the reply.
+        demo.greet(through: server.connection.endpoint)
         try TUILauncher.run(config: config, policy: .strict, ui: ui, attach: nil, managed: managed,
                             server: { server.connection })
     }
@@ -127,7 +132,6 @@ final class DemoAgents {
                 demo.agents.append(Agent(name: claudeDemo, kind: "Claude stream-json mode against ccb-claude-standin", pid: pid))
             }
             try demo.waitForPipes(timeout: 10)
-            demo.greet()
         } catch {
             demo.stop()
             throw error
@@ -139,12 +143,18 @@ final class DemoAgents {
     static let claudeDemo = "claude-demo"
 
     /// A first prompt for each agent, so there is something on screen at once; the Claude
-    /// stand-in's `tools` script runs two tools, each asking for approval first.
-    private func greet() {
+    /// stand-in's `tools` script runs two tools, each asking for approval first. Through the
+    /// demo's server when there is one (the prompt is then recorded and shown like a typed one),
+    /// else written into the in-FIFO (`--no-server`, `--no-tui`: nothing reads it yet).
+    func greet(through server: IPCEndpoint? = nil) {
         let writer = PromptWriter()
         for agent in agents {
             guard let name = try? InstanceName(validating: agent.name) else { continue }
             let prompt = agent.name == Self.claudeDemo ? "tools" : "hello \(agent.name)"
+            if let server, case .success = IPCClient.call("send", params: ["instance": .string(agent.name), "text": .string(prompt)],
+                                                           endpoint: server, timeout: 5) {
+                continue
+            }
             _ = writer.send(PlainPrompt.line(for: prompt).bytes, to: name.inFifoPath(in: directory), timeout: 2)
         }
     }
