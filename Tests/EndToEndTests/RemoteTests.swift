@@ -256,6 +256,10 @@ final class SSHHost {
         let sent = try lab.tui(["send", "two/beta", "hello from afar"])
         #expect(sent.status == 0 && sent.stderr.contains("sending through host two"), "send: \(sent.stdout) \(sent.stderr)")
         #expect(try eventually { try lab.tui(["history", "two/beta"]).stdout.contains("    hello from afar") })
+        // --wait-reply through the host's server: the echo agent's reply on standard output.
+        let waited = try lab.tui(["send", "two/beta", "wait for me", "--wait-reply", "--timeout", "30"])
+        #expect(waited.status == 0 && waited.stdout.contains("wait for me") && waited.stderr.contains("sending through host two"),
+                "send --wait-reply: exit \(waited.status), stdout: \(waited.stdout), stderr: \(waited.stderr)")
         let tail = try lab.tui(["tail", "two/beta", "--wait", "2"])
         #expect(tail.stdout.contains("hello from afar\n"), "tail: \(tail.stdout) \(tail.stderr)")
         // The other host's instance got nothing, and names are per host.

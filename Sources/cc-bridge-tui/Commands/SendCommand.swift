@@ -82,10 +82,11 @@ struct SendCommand: ParsableCommand {
         let config = try options.loadConfig()
         if let (server, name) = try options.remoteTarget(instance, config: config) {
             // HOST/NAME: through that host's server, over ssh.
-            guard !interrupt && !waitReply else {
-                FileHandle.standardErrorWrite("cc-bridge-tui: \(instance): --interrupt and --wait-reply do not work with a remote host yet; nothing sent")
+            guard !interrupt else {
+                FileHandle.standardErrorWrite("cc-bridge-tui: \(instance): --interrupt does not work with a remote host yet; nothing sent")
                 throw ExitCode(Status.notDelivered)
             }
+            if waitReply { return try sendAndWaitThroughServer(server, name: name, config: config) }
             return try sendThroughServer(server, name: name)
         }
         let name = try options.instanceName(instance)

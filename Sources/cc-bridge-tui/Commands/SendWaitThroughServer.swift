@@ -1,7 +1,7 @@
-// `cc-bridge-tui send --wait-reply` with a server running: the prompt goes through the server
-// with an id (the user's `--id`, or one made here), the server waits for its turn to end (`send`
-// with `wait`, then `turn` with `wait` in slices below the socket's request timeout) and the
-// reply text comes back in the answer. Exit codes as without a server: 0 reply, 1 not delivered
+// `cc-bridge-tui send --wait-reply` with a server running (here, or a remote host's over ssh):
+// the prompt goes through the server with an id (the user's `--id`, or one made here), the
+// server waits for its turn to end (`send` with `wait`, then `turn` with `wait` in slices below
+// the socket's request timeout) and the reply text comes back in the answer. Exit codes as without a server: 0 reply, 1 not delivered
 // or the turn ended failed / timed out / interrupted, 3 still in the server's outbox when the
 // timeout passed, 5 delivered but the turn did not end in time (what came so far is printed).
 // The reply is exact with framed agents and best effort with plain ones (said on standard error).
@@ -24,8 +24,7 @@ extension SendCommand {
         let deadline = MonotonicClock.now() + replyTimeout
         func stderr(_ line: String) { FileHandle.standardErrorWrite(line) }
         func slice() -> Double { max(0, min(Self.serverWaitSlice, deadline - MonotonicClock.now())) }
-        stderr("cc-bridge-tui: sending through the server (pid \(server.record.map { String($0.pid) } ?? "?")); "
-            + "it waits for the reply")
+        stderr("cc-bridge-tui: sending through \(server.said); it waits for the reply")
         var wait = slice()
         let answer = try server.call("send", [
             "instance": .string(name.rawValue), "text": .string(text), "origin": "cli", "id": .string(id), "wait": .number(wait),
