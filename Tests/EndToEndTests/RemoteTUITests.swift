@@ -103,6 +103,18 @@ extension SSHLab {
         try tmux.send("still fine", literal: true)
         try tmux.send("Enter")
         #expect(try eventually(timeout: 60) { try tmux.capture().filter { $0.contains("still fine") }.count >= 2 }, "screen:\n\(tmux.dump)")
+        // The user fixes known_hosts; `r` tries the failed host again (it stayed failed until
+        // the TUI was restarted).
+        _ = try moved.agent("back", ["--echo"])
+        try SSHLabKeys(lab).restoreKnownKey(of: moved)
+        try tmux.send("Escape")
+        #expect(try eventually { !(try tmux.screen()).contains("Esc leave") }, "screen:\n\(tmux.dump)")
+        try tmux.send("r")
+        #expect(try eventually(timeout: 60) {
+            let list = try tmux.capture().map { String($0.prefix(30)) }
+            guard let movedAt = list.firstIndex(where: { $0.contains("─ moved ─") }), movedAt + 2 < list.count else { return false }
+            return list[movedAt + 1].contains("● connected") && list[movedAt + 2].contains("back")
+        }, "screen:\n\(tmux.dump)")
     }
 
     @Test func sshKilledWhileAHostFloodsThePaneReconnectsAndLosesOrRepeatsNoLine() throws {

@@ -428,10 +428,19 @@ struct SSHLabKeys {
     func replaceKnownKey(of host: SSHHost) throws {
         let other = lab.scratch.file("impostor_key")
         try lab.keygen(other)
+        try recordKnownKey(of: host, key: try String(contentsOfFile: other + ".pub", encoding: .utf8))
+    }
+
+    /// known_hosts holds the host's real key again (the user fixed it).
+    func restoreKnownKey(of host: SSHHost) throws {
+        try recordKnownKey(of: host, key: try String(contentsOfFile: host.hostKey + ".pub", encoding: .utf8))
+    }
+
+    private func recordKnownKey(of host: SSHHost, key: String) throws {
         let text = try String(contentsOfFile: lab.knownHosts, encoding: .utf8)
         let kept = text.split(separator: "\n").filter { !$0.hasPrefix("[127.0.0.1]:\(host.port) ") }.joined(separator: "\n") + "\n"
         try kept.write(toFile: lab.knownHosts, atomically: true, encoding: .utf8)
-        try host.record(in: lab.knownHosts, key: try String(contentsOfFile: other + ".pub", encoding: .utf8))
+        try host.record(in: lab.knownHosts, key: key)
     }
 }
 

@@ -7,7 +7,7 @@
 //
 // Public API (loop thread):
 //   HostLink(loop:, host:, ssh:, pingInterval:)
-//   start(), stop(), request(_:params:timeout:completion:), host, state, roundTrip
+//   start(), stop(), retryIfFailed(), request(_:params:timeout:completion:), host, state, roundTrip
 //   onEvent: (RemoteHost, IPCEvent) -> Void, onStateChange: (HostLink) -> Void
 //   enum HostLink.State: connecting, ready, retrying(IPCError, inSeconds), failed(IPCError), stopped
 
@@ -51,6 +51,15 @@ public final class HostLink {
     }
 
     public func start() { client.start() }
+
+    /// Connects again to a host that failed for good (its key changed, the login was refused,
+    /// the binary was missing), for a user who fixed the cause. False when it had not failed.
+    @discardableResult
+    public func retryIfFailed() -> Bool {
+        guard case .failed = state else { return false }
+        client.start()
+        return true
+    }
 
     public func stop() {
         if let pingTimer { loop?.cancel(pingTimer) }

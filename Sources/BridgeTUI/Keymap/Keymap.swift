@@ -158,7 +158,7 @@ public struct Keymap: Sendable, Equatable {
         KeyBinding(["q"], .quit, "Quit", group: "General", [.navigation]),
         KeyBinding(["?", "f1"], .toggleHelp, "Show or hide this help", group: "General", [.navigation, .help]),
         KeyBinding(["H"], .toggleHealth, "Show or hide the health panel", group: "General", [.navigation]),
-        KeyBinding(["r"], .refreshHealth, "Check health now", group: "General", [.navigation]),
+        KeyBinding(["r"], .refreshHealth, "Check health now, retry failed hosts", group: "General", [.navigation]),
         KeyBinding(["m"], .toggleMouse, "Mouse capture on/off (off: the terminal's own selection works)", group: "General", [.navigation]),
         KeyBinding(["ctrl-z"], .suspend, "Suspend to the shell, terminal restored (`fg` brings the UI back)", group: "General", [.global]),
         // Instances

@@ -98,9 +98,17 @@ final class HostsSessionSource: SessionSource {
               remote: { $0.answerPermission(instance: $1, requestID: requestID, behavior: behavior, message: message, done: done) })
     }
 
+    /// `r`: every source looks again; a host that failed for good is tried once more.
     func rescan() {
         local.rescan()
-        for remote in remotes where remote.link.state == .ready { remote.source.rescan() }
+        for remote in remotes {
+            if remote.link.state == .ready {
+                remote.source.rescan()
+            } else if remote.link.retryIfFailed() {
+                saidFailure[remote.host.name] = nil
+                onReport(.status(StatusMessage("host \(remote.host.name): connecting again", kind: .info, expires: Self.now() + 5)))
+            }
+        }
     }
 
     func checkHealth() {
