@@ -114,8 +114,11 @@ public enum HealthProbe {
         var names = Set(inputs.managed)
         let scan = InstanceScanner.scan(inputs.pipeDirectory, policy: inputs.policy)
         for info in scan.instances { names.insert(info.name) }
+        // The directory's trust once for all instances (a thousand instances: one stat, not a thousand).
+        let trust = FifoSafety.directoryTrust(inputs.pipeDirectory)
         let instances = names.sorted().map {
-            observeInstance($0, pipeDirectory: inputs.pipeDirectory, policy: inputs.policy, docker: docker, probes: probes)
+            observeInstance($0, pipeDirectory: inputs.pipeDirectory, policy: inputs.policy, docker: docker, probes: probes,
+                            directoryTrust: trust)
         }
         return HealthObservation(inputs: inputs, uid: UInt32(geteuid()), docker: docker, directory: directory, instances: instances)
     }
@@ -123,12 +126,18 @@ public enum HealthProbe {
     /// One instance's pipes, listener and (when Docker is reachable) container.
     public static func observeInstance(_ name: String, pipeDirectory: String, policy: PipePolicy,
                                        docker: DockerObservation, probes: HealthProbes) -> InstanceObservation {
+        observeInstance(name, pipeDirectory: pipeDirectory, policy: policy, docker: docker, probes: probes,
+                        directoryTrust: FifoSafety.directoryTrust(pipeDirectory))
+    }
+
+    static func observeInstance(_ name: String, pipeDirectory: String, policy: PipePolicy, docker: DockerObservation,
+                                probes: HealthProbes, directoryTrust: (reason: String, fix: String)?) -> InstanceObservation {
         let inPath = pipeDirectory + "/" + name + InstanceScanner.inSuffix
         let outPath = pipeDirectory + "/" + name + InstanceScanner.outSuffix
         var observation = InstanceObservation(
             name: name, invalidName: InstanceName.problem(in: name)?.description,
             inPipe: condition(inPath), outPipe: condition(outPath), listening: nil, container: nil)
-        if let trust = FifoSafety.directoryTrust(pipeDirectory) {
+        if let trust = directoryTrust {
             observation.directoryProblem = "pipe directory \(trust.reason); \(trust.fix)"
         }
         if observation.invalidName == nil, case .fifo(let mode, let owner) = observation.inPipe,
