@@ -2,9 +2,9 @@
 // in pipe_dir current, holds every ready instance's out-FIFO open, decodes its stream (plain or
 // framed) and delivers prompts, all from one event loop. It reports through EngineEvent only.
 // Rescans: on Linux pipe_dir is watched with inotify (DirectoryEvents: entries added, removed,
-// renamed, a mode or owner changed), so the rescan timer scans only after such an event, while an
-// instance waits to be read (refused or failed), or every `fullRescanTicks` × 6 ticks as a
-// fallback; without a watch, see `periodicRescan`.
+// renamed, a mode or owner changed), so the rescan timer scans only after such an event, when the
+// directory's own stat moved, while an instance waits to be read (refused or failed), or every
+// `fullRescanTicks` × 6 ticks as a fallback; without a watch, see `periodicRescan`.
 
 #if canImport(Glibc)
 import Glibc
@@ -109,25 +109,27 @@ public final class InstanceHub {
     }
 
     /// The rescan timer: a full rescan, unless there are many instances and the directory has
-    /// not changed since the last one. A change is trusted only when it is older than a second
-    /// before that scan began (timestamps are coarse: a change in the same tick as the stamp
-    /// would look like none).
+    /// not changed since the last one, or (watched) nothing was reported and the directory has
+    /// not changed (a filesystem whose changes inotify does not report, such as a network
+    /// share, still has its entries seen at the next tick).
     private func periodicRescan() {
         quickRescans += 1
-        if let directoryWatch {
-            // Watched: nothing to scan unless something happened (a watch that went is tried
-            // again; until it is back, the stamp below decides).
-            if directoryWatch.isWatching(Self.directoryKey) || watchDirectory() {
-                if changedSinceScan || quickRescans >= options.fullRescanTicks * 6 { rescan() }
-                return
-            }
+        if let directoryWatch, directoryWatch.isWatching(Self.directoryKey) || watchDirectory() {
+            if changedSinceScan || quickRescans >= options.fullRescanTicks * 6 || !directoryUnchangedSinceScan() { rescan() }
+            return
         }
-        if instances.count > options.quickRescanAbove, quickRescans < options.fullRescanTicks,
-           let before = scannedDirectory, let now = DirectoryStamp(options.directory), now == before,
-           now.modified < scannedAt - 1, now.changed < scannedAt - 1 {
+        if instances.count > options.quickRescanAbove, quickRescans < options.fullRescanTicks, directoryUnchangedSinceScan() {
             return
         }
         rescan()
+    }
+
+    /// The directory's stat as at the last scan. A change is trusted only when it is older than
+    /// a second before that scan began (timestamps are coarse: a change in the same tick as the
+    /// stamp would look like none).
+    private func directoryUnchangedSinceScan() -> Bool {
+        guard let before = scannedDirectory, let now = DirectoryStamp(options.directory) else { return false }
+        return now == before && now.modified < scannedAt - 1 && now.changed < scannedAt - 1
     }
 
     /// Rescans pipe_dir now: new instances are attached, vanished ones detached, replaced FIFOs
