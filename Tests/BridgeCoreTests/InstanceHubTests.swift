@@ -70,6 +70,7 @@ final class HubRecorder {
         options.rescanInterval = 0.05
         options.quickRescanAbove = 4
         options.fullRescanTicks = 100   // 5 s between full scans
+        options.useEvents = false       // the timer alone (below: with inotify)
         let hub = InstanceHub(loop: loop, options: options) { recorder.handle($0) }
         hub.start()
         defer { hub.stop() }
@@ -84,6 +85,38 @@ final class HubRecorder {
         #expect(chmod(tmp.file("i3.out.fifo"), 0o666) == 0)
         #expect(spin(loop, timeout: 15) { recorder.instances.contains { $0.name == "i3" && !$0.isReady } },
                 "a FIFO made unsafe must be seen at the next full scan")
+    }
+
+    /// With pipe_dir watched (inotify), the rescan timer scans only after an event: a new
+    /// instance, a FIFO made unsafe by chmod (the directory does not change) and a removed one are
+    /// each seen at the next rescan, with no full scan on the timer for minutes.
+    @Test func withTheDirectoryWatchedEveryChangeIsSeenAtTheNextRescan() throws {
+        let tmp = TempDir()
+        for i in 0..<8 {
+            try FifoSafety.create(tmp.file("i\(i).in.fifo"))
+            try FifoSafety.create(tmp.file("i\(i).out.fifo"))
+        }
+        let loop = try EventLoop()
+        let recorder = HubRecorder()
+        var options = InstanceHub.Options(directory: tmp.path)
+        options.rescanInterval = 0.05
+        options.quickRescanAbove = 4
+        options.fullRescanTicks = 100_000
+        let hub = InstanceHub(loop: loop, options: options) { recorder.handle($0) }
+        hub.start()
+        defer { hub.stop() }
+        #expect(spin(loop, timeout: 10) { recorder.instances.count == 8 })
+        _ = spin(loop, timeout: 1.5) { false }
+        #expect(chmod(tmp.file("i3.out.fifo"), 0o666) == 0)
+        #expect(spin(loop, timeout: 3) { recorder.instances.contains { $0.name == "i3" && !$0.isReady } },
+                "a FIFO made unsafe must be seen at the next rescan")
+        try FifoSafety.create(tmp.file("new.in.fifo"))
+        try FifoSafety.create(tmp.file("new.out.fifo"))
+        #expect(spin(loop, timeout: 3) { recorder.instances.contains { $0.name == "new" && $0.isReady } })
+        unlink(tmp.file("i5.in.fifo"))
+        unlink(tmp.file("i5.out.fifo"))
+        #expect(spin(loop, timeout: 3) { !recorder.instances.contains { $0.name == "i5" } })
+        #expect(spin(loop, timeout: 3) { recorder.attachments.contains { $0.0 == "i5" && $0.1 != .attached } })
     }
 
     @Test func replacedOutFifoIsReattachedAndOutputContinues() throws {

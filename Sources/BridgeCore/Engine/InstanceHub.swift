@@ -1,6 +1,10 @@
 // InstanceHub: the engine behind the TUI and the `tail` command. It keeps the list of instances
 // in pipe_dir current, holds every ready instance's out-FIFO open, decodes its stream (plain or
 // framed) and delivers prompts, all from one event loop. It reports through EngineEvent only.
+// Rescans: on Linux pipe_dir is watched with inotify (DirectoryEvents: entries added, removed,
+// renamed, a mode or owner changed), so the rescan timer scans only after such an event, when the
+// directory's own stat moved, while an instance waits to be read (refused or failed), or every
+// `fullRescanTicks` × 6 ticks as a fallback; without a watch, see `periodicRescan`.
 
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +27,8 @@ public final class InstanceHub {
         /// directory): a thousand instances cost two thousand stat(2)s a second otherwise.
         public var quickRescanAbove = 64
         public var fullRescanTicks = 10
+        /// Watch pipe_dir with inotify where there is one (false: tests of the timer alone).
+        public var useEvents = true
 
         public init(directory: String) { self.directory = directory }
     }
@@ -54,6 +60,10 @@ public final class InstanceHub {
     private var scannedDirectory: DirectoryStamp?
     private var scannedAt = 0.0
     private var quickRescans = 0
+    /// pipe_dir's inotify watch, and whether something happened there (or an instance is still
+    /// to be read) since the last scan.
+    private var directoryWatch: DirectoryEvents?
+    private var changedSinceScan = true
     private var readBuffer: UnsafeMutableRawBufferPointer
     private var batch = OutputBatch()
     private var events: [StreamEvent] = []
@@ -80,6 +90,10 @@ public final class InstanceHub {
     public var admit: ((InstanceInfo) -> Bool)?
 
     public func start() {
+        if options.useEvents {
+            directoryWatch = DirectoryEvents.make(loop: loop) { [weak self] _ in self?.changedSinceScan = true }
+            watchDirectory()
+        }
         rescan()
         rescanTimer = loop.schedule(after: options.rescanInterval, repeating: options.rescanInterval) { [weak self] in
             self?.periodicRescan()
@@ -89,27 +103,40 @@ public final class InstanceHub {
     public func stop() {
         if let rescanTimer { loop.cancel(rescanTimer) }
         rescanTimer = nil
+        directoryWatch?.close()
+        directoryWatch = nil
         for name in Array(connections.keys) { detach(name) }
     }
 
     /// The rescan timer: a full rescan, unless there are many instances and the directory has
-    /// not changed since the last one. A change is trusted only when it is older than a second
-    /// before that scan began (timestamps are coarse: a change in the same tick as the stamp
-    /// would look like none).
+    /// not changed since the last one, or (watched) nothing was reported and the directory has
+    /// not changed (a filesystem whose changes inotify does not report, such as a network
+    /// share, still has its entries seen at the next tick).
     private func periodicRescan() {
         quickRescans += 1
-        if instances.count > options.quickRescanAbove, quickRescans < options.fullRescanTicks,
-           let before = scannedDirectory, let now = DirectoryStamp(options.directory), now == before,
-           now.modified < scannedAt - 1, now.changed < scannedAt - 1 {
+        if let directoryWatch, directoryWatch.isWatching(Self.directoryKey) || watchDirectory() {
+            if changedSinceScan || quickRescans >= options.fullRescanTicks * 6 || !directoryUnchangedSinceScan() { rescan() }
+            return
+        }
+        if instances.count > options.quickRescanAbove, quickRescans < options.fullRescanTicks, directoryUnchangedSinceScan() {
             return
         }
         rescan()
+    }
+
+    /// The directory's stat as at the last scan. A change is trusted only when it is older than
+    /// a second before that scan began (timestamps are coarse: a change in the same tick as the
+    /// stamp would look like none).
+    private func directoryUnchangedSinceScan() -> Bool {
+        guard let before = scannedDirectory, let now = DirectoryStamp(options.directory) else { return false }
+        return now == before && now.modified < scannedAt - 1 && now.changed < scannedAt - 1
     }
 
     /// Rescans pipe_dir now: new instances are attached, vanished ones detached, replaced FIFOs
     /// reopened.
     public func rescan() {
         quickRescans = 0
+        changedSinceScan = false
         scannedDirectory = DirectoryStamp(options.directory)
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
@@ -136,6 +163,21 @@ public final class InstanceHub {
                 attach(info)
             }
         }
+        // Refused or failed ones are asked again at the next tick, as without a watch.
+        if connections.count < ready.count { changedSinceScan = true }
+    }
+
+    private static let directoryKey = "pipe_dir"
+
+    /// Watches pipe_dir; true when it is watched. A new watch counts as a change (what happened
+    /// while there was none is seen by the next scan).
+    @discardableResult
+    private func watchDirectory() -> Bool {
+        guard let directoryWatch, directoryWatch.watch(options.directory, key: Self.directoryKey, also: [.removals, .attributes]) else {
+            return false
+        }
+        changedSinceScan = true
+        return true
     }
 
     /// The protocol an instance speaks, as far as we have seen.

@@ -9,7 +9,9 @@
 // `waitingProbesPerTick` instances whose agent went and at most `idleProbesPerTick` idle ones (with more idle instances than that, an
 // idle agent's death is seen within a few rounds instead of two ticks; with more instances
 // waiting for an agent than that, a silent agent's return is seen within a few rounds: its first
-// output or `hello` shows it at once anyway).
+// output or `hello` shows it at once anyway). While every session is idle, a tick looks at the
+// instances it probes and no other; the timer slows to the idle interval once the probes found
+// every agent (finding one changes no activity, so the tick itself reschedules).
 
 extension SessionHub {
     func lifecycle(_ session: InstanceSession, _ signs: [AgentLifecycleSign]) {
@@ -49,35 +51,62 @@ extension SessionHub {
     }
 
     /// Probes attached instances' in-FIFOs for a reader: every one with a turn open or not probed
-    /// yet, and in turn those whose agent went and the idle ones.
+    /// yet, and in turn those whose agent went and the idle ones. The instances come in the scan's
+    /// order (by name), so there is no sort per tick, and the ones waiting their turn are kept as
+    /// positions in that list (a thousand idle instances: a thousand cheap looks a tick).
     func probeAgents() {
-        var ready: [String: InstanceInfo] = [:]
-        for info in engine.currentInstances where info.isReady { ready[info.name] = info }
-        var idle: [(InstanceSession, InstanceInfo)] = []
-        var waiting: [(InstanceSession, InstanceInfo)] = []
-        for (name, session) in sessions.sorted(by: { $0.key < $1.key }) where engine.mode(of: name) != nil {
-            guard let info = ready[name] else { continue }
+        let list = engine.currentInstances
+        if probesAllIdle {
+            probeIdle(list)
+            scheduleProbe()
+            return
+        }
+        var idle: [Int] = []
+        var waiting: [Int] = []
+        for index in list.indices where list[index].isReady {
+            let name = list[index].name
+            guard let session = sessions[name], engine.mode(of: name) != nil else { continue }
             if Self.isIdleForProbes(session) {
-                idle.append((session, info))
+                idle.append(index)
             } else if Self.isWaitingForAgent(session) {
-                waiting.append((session, info))
+                waiting.append(index)
             } else {
-                lifecycle(session, session.liveness.probed(listening: probe(info.inPath)))
+                lifecycle(session, session.liveness.probed(listening: probe(list[index].inPath)))
             }
         }
-        probeInTurn(waiting, atMost: options.waitingProbesPerTick, cursor: &waitingProbeCursor)
-        probeInTurn(idle, atMost: options.idleProbesPerTick, cursor: &probeCursor)
+        probeInTurn(waiting, of: list, atMost: options.waitingProbesPerTick, cursor: &waitingProbeCursor)
+        probeInTurn(idle, of: list, atMost: options.idleProbesPerTick, cursor: &probeCursor)
+        // Agents first found (or found back) by these probes change no activity, so nothing
+        // else would let the timer slow down once every one of them is idle.
+        scheduleProbe()
     }
 
-    private func probeInTurn(_ sessions: [(InstanceSession, InstanceInfo)], atMost limit: Int, cursor: inout Int) {
-        guard !sessions.isEmpty else { return }
-        let count = min(sessions.count, max(1, limit))
-        let start = cursor % sessions.count
-        for k in 0..<count {
-            let (session, info) = sessions[(start + k) % sessions.count]
+    /// Every session idle (the usual case): the next `idleProbesPerTick` attached instances in
+    /// the list, from where the last tick stopped, and none other looked at.
+    private func probeIdle(_ list: [InstanceInfo]) {
+        guard !list.isEmpty else { return }
+        var index = probeCursor % list.count
+        var probed = 0
+        for _ in 0..<list.count where probed < max(1, options.idleProbesPerTick) {
+            let info = list[index]
+            index = (index + 1) % list.count
+            guard info.isReady, let session = sessions[info.name], engine.mode(of: info.name) != nil else { continue }
+            probed += 1
             lifecycle(session, session.liveness.probed(listening: probe(info.inPath)))
         }
-        cursor = (start + count) % sessions.count
+        probeCursor = index
+    }
+
+    private func probeInTurn(_ positions: [Int], of list: [InstanceInfo], atMost limit: Int, cursor: inout Int) {
+        guard !positions.isEmpty else { return }
+        let count = min(positions.count, max(1, limit))
+        let start = cursor % positions.count
+        for k in 0..<count {
+            let info = list[positions[(start + k) % positions.count]]
+            guard let session = sessions[info.name] else { continue }
+            lifecycle(session, session.liveness.probed(listening: probe(info.inPath)))
+        }
+        cursor = (start + count) % positions.count
     }
 
     /// One liveness probe of an in-FIFO (counted by tests through `probeSeen`).
@@ -102,6 +131,7 @@ extension SessionHub {
     func scheduleProbe() {
         guard running else { return }
         let busy = sessions.values.contains { !Self.isIdleForProbes($0) }
+        probesAllIdle = !busy
         let interval = busy ? options.busyProbeInterval : options.idleProbeInterval
         guard interval != probeInterval || probeTimer == nil else { return }
         if let probeTimer { loop.cancel(probeTimer) }

@@ -57,6 +57,8 @@ public final class SessionHub {
     var probeInterval: Double?
     /// Where the next tick's round of idle probes starts.
     var probeCursor = 0
+    /// No session needs more than an idle probe (SessionHub+Lifecycle, `scheduleProbe`).
+    var probesAllIdle = false
     /// Likewise for the instances no agent reads.
     var waitingProbeCursor = 0
     /// Told the in-FIFO path of every liveness probe (tests).

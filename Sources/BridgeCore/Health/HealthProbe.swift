@@ -111,11 +111,16 @@ public enum HealthProbe {
     public static func observe(_ inputs: HealthInputs, probes: HealthProbes) -> HealthObservation {
         let docker = observeDocker(probes.docker)
         let directory = observeDirectory(inputs.pipeDirectory)
+        // The instances as the scanner lists them, from the names alone: each is looked at below
+        // (a thousand instances: no extra two thousand stat(2)s of a full scan).
         var names = Set(inputs.managed)
-        let scan = InstanceScanner.scan(inputs.pipeDirectory, policy: inputs.policy)
-        for info in scan.instances { names.insert(info.name) }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: inputs.pipeDirectory)) ?? []
+        for name in InstanceScanner.names(in: entries) { names.insert(InstanceScanner.listedName(name)) }
+        // The directory's trust once for all instances (a thousand instances: one stat, not a thousand).
+        let trust = FifoSafety.directoryTrust(inputs.pipeDirectory)
         let instances = names.sorted().map {
-            observeInstance($0, pipeDirectory: inputs.pipeDirectory, policy: inputs.policy, docker: docker, probes: probes)
+            observeInstance($0, pipeDirectory: inputs.pipeDirectory, policy: inputs.policy, docker: docker, probes: probes,
+                            directoryTrust: trust)
         }
         return HealthObservation(inputs: inputs, uid: UInt32(geteuid()), docker: docker, directory: directory, instances: instances)
     }
@@ -123,12 +128,18 @@ public enum HealthProbe {
     /// One instance's pipes, listener and (when Docker is reachable) container.
     public static func observeInstance(_ name: String, pipeDirectory: String, policy: PipePolicy,
                                        docker: DockerObservation, probes: HealthProbes) -> InstanceObservation {
+        observeInstance(name, pipeDirectory: pipeDirectory, policy: policy, docker: docker, probes: probes,
+                        directoryTrust: FifoSafety.directoryTrust(pipeDirectory))
+    }
+
+    static func observeInstance(_ name: String, pipeDirectory: String, policy: PipePolicy, docker: DockerObservation,
+                                probes: HealthProbes, directoryTrust: (reason: String, fix: String)?) -> InstanceObservation {
         let inPath = pipeDirectory + "/" + name + InstanceScanner.inSuffix
         let outPath = pipeDirectory + "/" + name + InstanceScanner.outSuffix
         var observation = InstanceObservation(
             name: name, invalidName: InstanceName.problem(in: name)?.description,
             inPipe: condition(inPath), outPipe: condition(outPath), listening: nil, container: nil)
-        if let trust = FifoSafety.directoryTrust(pipeDirectory) {
+        if let trust = directoryTrust {
             observation.directoryProblem = "pipe directory \(trust.reason); \(trust.fix)"
         }
         if observation.invalidName == nil, case .fifo(let mode, let owner) = observation.inPipe,

@@ -23,12 +23,7 @@ public enum InstanceScanner {
                 ? "cannot read \(directory)" : "\(directory) does not exist"
             return InstanceScan(instances: [], directoryError: reason)
         }
-        var names = Set<String>()
-        for entry in entries {
-            if entry.hasSuffix(inSuffix) { names.insert(String(entry.dropLast(inSuffix.count))) }
-            else if entry.hasSuffix(outSuffix) { names.insert(String(entry.dropLast(outSuffix.count))) }
-        }
-        var instances = names.sorted().map { describe(name: $0, in: directory, policy: policy) }
+        var instances = names(in: entries).sorted().map { describe(name: $0, in: directory, policy: policy) }
         do {
             try FifoSafety.checkDirectory(directory, policy: policy)
         } catch {
@@ -38,11 +33,26 @@ public enum InstanceScanner {
         return InstanceScan(instances: instances, directoryError: nil)
     }
 
+    /// The instance names a directory's entries make (each `<name>.in.fifo` or `<name>.out.fifo`).
+    public static func names(in entries: [String]) -> Set<String> {
+        var names = Set<String>()
+        for entry in entries {
+            if entry.hasSuffix(inSuffix) { names.insert(String(entry.dropLast(inSuffix.count))) }
+            else if entry.hasSuffix(outSuffix) { names.insert(String(entry.dropLast(outSuffix.count))) }
+        }
+        return names
+    }
+
+    /// The name an instance is listed under (`InstanceInfo.name`): an invalid one made printable.
+    public static func listedName(_ name: String) -> String {
+        InstanceName.problem(in: name) == nil ? name : displayName(name)
+    }
+
     static func describe(name: String, in directory: String, policy: PipePolicy) -> InstanceInfo {
         let inPath = directory + "/" + name + inSuffix
         let outPath = directory + "/" + name + outSuffix
         if let problem = InstanceName.problem(in: name) {
-            return InstanceInfo(name: displayName(name), inPath: inPath, outPath: outPath,
+            return InstanceInfo(name: listedName(name), inPath: inPath, outPath: outPath,
                                 status: .broken("invalid name: \(problem)"))
         }
         var reasons: [String] = []

@@ -1,6 +1,9 @@
 // EventLoop: one poll(2)-driven loop for any number of descriptors, timers and a wake-up pipe.
 // No busy polling and no sleep loops: while nothing is due the thread sleeps in poll().
 // Everything but `post` must be called on the loop's own thread.
+// Cheap per turn with many descriptors: the pollfd array is kept between turns (a watch added,
+// changed or removed edits its slot; nothing is rebuilt), and repeating timers fire on multiples
+// of their interval on the monotonic clock, so timers of one interval share a wake-up.
 
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +39,11 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private var watches: [WatchID: Watch] = [:]
+    /// What poll(2) gets: the wake-up pipe first, then one slot per watch (`slots[id]`), whose
+    /// ids `slotIDs` holds in the same order (less the first).
+    private var pollFDs: [pollfd] = []
+    private var slotIDs: [WatchID] = []
+    private var slots: [WatchID: Int] = [:]
     private var timers: [TimerID: Timer] = [:]
     private var nextID = 1
     private var running = false
@@ -51,6 +59,7 @@ public final class EventLoop: @unchecked Sendable {
         guard pipe(&fds) == 0 else { throw SystemError("pipe") }
         wakeRead = fds[0]
         wakeWrite = fds[1]
+        pollFDs = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
         for fd in fds {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
@@ -66,17 +75,35 @@ public final class EventLoop: @unchecked Sendable {
     public func watch(_ fd: Int32, for events: PollEvents, _ handler: @escaping (PollEvents) -> Void) -> WatchID {
         let id = makeID()
         watches[id] = Watch(fd: fd, events: events, handler: handler)
+        slots[id] = pollFDs.count
+        pollFDs.append(pollfd(fd: fd, events: events.rawValue, revents: 0))
+        slotIDs.append(id)
         return id
     }
 
     /// Changes what a watch waits for (for example adding `.writable` while output is pending).
     public func update(_ id: WatchID, events: PollEvents) {
+        guard watches[id] != nil, let slot = slots[id] else { return }
         watches[id]?.events = events
+        pollFDs[slot].events = events.rawValue
     }
 
     public func unwatch(_ id: WatchID) {
-        watches[id] = nil
+        guard watches.removeValue(forKey: id) != nil, let slot = slots.removeValue(forKey: id) else { return }
+        // The last slot moves into the freed one.
+        let last = pollFDs.count - 1
+        if slot != last {
+            pollFDs[slot] = pollFDs[last]
+            let moved = slotIDs[last - 1]
+            slotIDs[slot - 1] = moved
+            slots[moved] = slot
+        }
+        pollFDs.removeLast()
+        slotIDs.removeLast()
     }
+
+    /// Descriptors watched now (tests).
+    public var watchCount: Int { watches.count }
 
     @discardableResult
     public func schedule(after delay: Double, repeating interval: Double? = nil, _ handler: @escaping () -> Void) -> TimerID {
@@ -112,29 +139,43 @@ public final class EventLoop: @unchecked Sendable {
     /// then runs what is due.
     public func runOnce(timeout: Double? = nil) {
         var wait = timeout
-        if let due = timers.values.map(\.due).min() {
+        if let due = nextDue() {
             let untilDue = max(0, due - MonotonicClock.now())
             wait = min(wait ?? untilDue, untilDue)
-        }
-        let ids = Array(watches.keys)
-        var pollFDs = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-        for id in ids {
-            let watch = watches[id]!
-            pollFDs.append(pollfd(fd: watch.fd, events: watch.events.rawValue, revents: 0))
         }
         let timeoutMs: Int32 = wait.map { Int32(min(ceil($0 * 1000), Double(Int32.max))) } ?? -1
         let ready = poll(&pollFDs, nfds_t(pollFDs.count), timeoutMs)
         wakeups += 1
         if ready > 0 {
-            if pollFDs[0].revents != 0 { drainWakePipe() }
-            for (index, id) in ids.enumerated() where pollFDs[index + 1].revents != 0 {
-                // A handler may have removed this or another watch.
-                guard let watch = watches[id] else { continue }
-                watch.handler(PollEvents(rawValue: pollFDs[index + 1].revents))
+            // What this poll saw, as it saw it: a handler may add, change or remove watches (its
+            // own or others'), which edits `pollFDs` (then copied once) but not these.
+            let seen = pollFDs
+            let ids = slotIDs
+            var left = Int(ready)
+            if seen[0].revents != 0 {
+                left -= 1
+                drainWakePipe()
+            }
+            var index = 1
+            while left > 0 && index < seen.count {
+                let revents = seen[index].revents
+                if revents != 0 {
+                    left -= 1
+                    // A handler may have removed this or another watch.
+                    if let watch = watches[ids[index - 1]] { watch.handler(PollEvents(rawValue: revents)) }
+                }
+                index += 1
             }
         }
         runPosted()
         runDueTimers()
+    }
+
+    /// The earliest timer's due time, if any.
+    private func nextDue() -> Double? {
+        var earliest: Double?
+        for timer in timers.values where earliest.map({ timer.due < $0 }) ?? true { earliest = timer.due }
+        return earliest
     }
 
     private func drainWakePipe() {
@@ -152,16 +193,27 @@ public final class EventLoop: @unchecked Sendable {
 
     private func runDueTimers() {
         let now = MonotonicClock.now()
+        guard let first = nextDue(), first <= now else { return }
         let due = timers.filter { $0.value.due <= now }.sorted { $0.value.due < $1.value.due }
         for (id, timer) in due {
             guard timers[id] != nil else { continue }
             if let interval = timer.interval {
-                timers[id]?.due = max(now, timer.due + interval)
+                timers[id]?.due = Self.nextRepeat(after: timer.due, interval: interval, now: now)
             } else {
                 timers[id] = nil
             }
             timer.handler()
         }
+    }
+
+    /// A repeating timer's next due time: one interval on, moved to the nearest multiple of the
+    /// interval (so every timer of that interval fires in the same wake-up from its second round
+    /// on, never more than half an interval off its own beat), and not before `now` (a late turn
+    /// does not fire it again at once for each round it missed).
+    static func nextRepeat(after due: Double, interval: Double, now: Double) -> Double {
+        guard interval > 0 else { return max(now, due) }
+        let beat = ((due + interval) / interval).rounded() * interval
+        return beat >= now ? beat : (now / interval).rounded(.up) * interval
     }
 
     private func makeID() -> Int {
