@@ -266,7 +266,7 @@ public final class SessionHub {
     func updateActivity(_ session: InstanceSession) {
         pruneApprovals(session)
         let activity: Activity
-        let open = session.tracker.turns.contains(where: { $0.status.isOpen })
+        let open = session.tracker.hasOpenTurn
         if session.liveness.state == .down {
             activity = .agentDown
         } else if !session.approvals.isEmpty {
