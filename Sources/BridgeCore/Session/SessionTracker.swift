@@ -305,32 +305,38 @@ public struct SessionTracker: Sendable {
         return due.min()
     }
 
-    public func summary() -> SessionSummary {
+    /// `medians: false` leaves `medianTTFB` and `medianDuration` nil: the health monitor, which
+    /// gets a summary at every turn change, reads neither (HealthRules.session).
+    public func summary(medians: Bool = true) -> SessionSummary {
         let finishedFairly = completed + failed + timedOut
         // One pass that copies no Turn (the server asks for this after every turn change).
         var ttfbs: [Double] = [], durations: [Double] = []
         var open = 0
         var lastTTFB: Double?, lastDuration: Double?, lastCompletedSeen = false
-        ttfbs.reserveCapacity(turns.count)
-        durations.reserveCapacity(turns.count)
+        if medians {
+            ttfbs.reserveCapacity(turns.count)
+            durations.reserveCapacity(turns.count)
+        }
         for index in turns.indices {
-            if let ttfb = turns[index].ttfb { ttfbs.append(ttfb) }
+            if let ttfb = turns[index].ttfb {
+                lastTTFB = ttfb
+                if medians { ttfbs.append(ttfb) }
+            }
             let status = turns[index].status
             if status.isOpen { open += 1 }
             if status == .completed {
                 lastCompletedSeen = true
                 lastDuration = turns[index].duration
-                if let duration = lastDuration { durations.append(duration) }
+                if medians, let duration = lastDuration { durations.append(duration) }
             }
         }
-        if let last = ttfbs.last { lastTTFB = last }
         return SessionSummary(
             state: state, requests: requests, completed: completed, failed: failed, timedOut: timedOut,
             interrupted: interrupted, open: open,
             successRate: finishedFairly == 0 ? nil : Double(completed) / Double(finishedFairly),
-            lastTTFB: lastTTFB, medianTTFB: Self.median(selectingIn: &ttfbs),
+            lastTTFB: lastTTFB, medianTTFB: medians ? Self.median(selectingIn: &ttfbs) : nil,
             lastDuration: lastCompletedSeen ? lastDuration : nil,
-            medianDuration: Self.median(selectingIn: &durations),
+            medianDuration: medians ? Self.median(selectingIn: &durations) : nil,
             lastStatus: turns.last?.status, lastActivity: lastActivity, lastHeartbeat: lastHeartbeat)
     }
 
