@@ -112,6 +112,36 @@ import Glibc
 
     /// A store dropped (closed) while its rewrite is under way leaves the old file, complete,
     /// and no temp file.
+    /// A history this store made itself holds nothing of another writer's: its first background
+    /// rewrite reads nothing back (before, the new file counted as foreign and the whole file was
+    /// read and decoded on the loop), and the file still holds everything after it.
+    @Test func aNewHistorysFirstRewriteReadsNothingBack() throws {
+        let tmp = TempDir()
+        let readOpens = Log()
+        var syscalls = Syscalls.live
+        syscalls.open = { path, flags, mode in
+            if flags & O_ACCMODE == O_RDONLY && path.hasSuffix(".jsonl") { readOpens.add(path) }
+            return Syscalls.live.open(path, flags, mode)
+        }
+        let store = HistoryStore(instance: historyName(), stateDirectory: tmp.path, maxHistory: 5, maxInputs: 10,
+                                 io: HistoryIO(syscalls: syscalls))
+        store.compactsInBackground = true
+        store.load()
+        let before = readOpens.all.count
+        var turns = 0
+        while store.compactions == 0 && turns < 200 {
+            turns += 1
+            store.record(finishedTurn("t\(turns)", at: Double(turns)))
+            usleep(1000)
+        }
+        #expect(store.compactions > 0, "no rewrite after \(turns) turns")
+        // Opened to read twice, for the file's identity when the rewrite starts and when it is
+        // swapped in; never to read its records back.
+        #expect(readOpens.all.count - before == 2, "\(readOpens.all)")
+        store.flush()
+        #expect(Self.mismatch(store) == nil, "\(Self.mismatch(store) ?? "")")
+    }
+
     @Test func closingDuringARewriteKeepsTheOldFile() throws {
         let tmp = TempDir()
         let store = HistoryStore(instance: historyName(), stateDirectory: tmp.path, maxHistory: 3, maxInputs: 4)

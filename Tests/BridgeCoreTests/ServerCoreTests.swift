@@ -104,6 +104,32 @@ final class LineFollower {
         #expect(s.spin { s.core.lastHealth?.component("a") != nil }, "no health report")
     }
 
+    /// A prompt the agent reads at once is answered before `send` returns (in the same write to
+    /// a client as its events), with its turn already in the history file, so a script that looks
+    /// the id up finds it; the activity goes idle → working with no `sending` flash.
+    @Test func aPromptTheAgentReadsAtOnceIsAnsweredAsSendReturns() throws {
+        let s = try ServerFixture()
+        let agent = try s.agent(["--protocol", "plain", "--echo"])
+        defer { agent.kill9() }
+        var first: ServerSendResult?
+        try s.core.send("warm up", to: "a", origin: .cli) { first = $0 }
+        #expect(s.spin { first != nil && s.core.list().first?.activity == .idle }, "\(String(describing: first))")
+        var activities: [Activity] = []
+        s.core.subscribe(.instance("a")) { event in
+            if case .activity(_, let activity) = event { activities.append(activity) }
+        }
+        var answer: ServerSendResult?
+        var recorded = false
+        let id = try s.core.send("at once", to: "a", origin: .cli) { result in
+            answer = result
+            if case .delivered(let promptID) = result { recorded = s.historyTurns().contains { $0.id == promptID } }
+        }
+        #expect(answer == .delivered(promptID: id), "not answered as send returned")
+        #expect(recorded, "the turn was not in the history file when the answer came")
+        #expect(s.spin { activities.last == .idle }, "\(activities)")
+        #expect(activities.first == .working && !activities.contains(.sending), "\(activities)")
+    }
+
     /// A subscriber that unsubscribes and comes back from its last finished line id + 1 gets
     /// exactly the lines a subscriber that never left got: none missing, none twice.
     @Test func aSubscriberResumingFromALineIDGetsNoGapAndNoRepeat() throws {

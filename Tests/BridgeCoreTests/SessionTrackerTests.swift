@@ -228,6 +228,27 @@ func trackerSettings(idle: Double = 300, request: Double = 120, history: Int = 1
         #expect(SessionTracker.median([3, 1, 2, 10]) == 2.5)
     }
 
+    /// The median by selection equals the sorted list's middle (both middles for an even count),
+    /// with repeats, runs already in order or reversed, and every length up to 40.
+    @Test func medianBySelectionEqualsTheSortedMiddle() {
+        var generator = SystemRandomNumberGenerator()
+        for count in 1...40 {
+            let shapes: [[Double]] = [
+                (0..<count).map { _ in Double(Int.random(in: 0..<5, using: &generator)) },
+                (0..<count).map { _ in Double.random(in: -1...1, using: &generator) },
+                (0..<count).map(Double.init),
+                (0..<count).reversed().map(Double.init),
+                Array(repeating: 7, count: count),
+            ]
+            for values in shapes {
+                let sorted = values.sorted()
+                let mid = count / 2
+                let expected = count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+                #expect(SessionTracker.median(values) == expected, "\(values)")
+            }
+        }
+    }
+
     @Test func idleAfterIdleTimeoutOnlyWithNoOpenTurn() {
         var tracker = SessionTracker(settings: trackerSettings(idle: 60, request: 1000), framing: .framed)
         #expect(tracker.state == .idle, "a session that never did anything is idle")

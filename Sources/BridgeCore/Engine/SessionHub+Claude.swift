@@ -80,7 +80,7 @@ extension SessionHub {
 
     /// How the last finished turn ended badly, for the `failed` activity (every protocol).
     func lastTurnFailed(_ session: InstanceSession) -> Bool {
-        guard let last = session.tracker.turns.last(where: { !$0.status.isOpen }) else { return false }
+        guard let last = session.tracker.lastFinishedTurn else { return false }
         if last.id == session.failedResultTurn { return true }
         return last.status == .failed || last.status == .timeout
     }

@@ -10,21 +10,26 @@
 extension SessionHub {
     /// Sends a prompt (typed in the TUI, or from `origin`): recorded in the prompt history;
     /// queued behind prompts already waiting, so the agent gets them in order.
+    /// The prompt goes to the delivery first: with an agent reading, it is in the pipe (and its
+    /// turn recorded, `delivered`) before this returns. The ↑/↓ input record and the activity
+    /// (`sending` only while it still waits for a reader) follow, off the prompt's way.
     public func send(_ text: String, to instance: String, promptID: String, origin: PromptOrigin = .tui) {
-        if let session = sessions[instance] {
+        let session = sessions[instance]
+        if let session, session.outbox.count > 0 {
             session.store.recordInput(text, at: Self.now())
             reportStoreError(session)
-            if session.outbox.count > 0 {
-                queue(text, id: promptID, origin: origin, in: session, reason: .behind(session.outbox.count))
-                pumpOutbox(instance)
-                updateActivity(session)
-                return
-            }
-            session.sending.insert(promptID)
+            queue(text, id: promptID, origin: origin, in: session, reason: .behind(session.outbox.count))
+            pumpOutbox(instance)
             updateActivity(session)
+            return
         }
+        session?.sending.insert(promptID)
         pending[promptID] = Pending(instance: instance, text: text, fromOutbox: false, origin: origin)
         engine.send(text, to: instance, promptID: promptID, timeout: options.sendTimeout)
+        guard let session, sessions[instance] === session else { return }
+        session.store.recordInput(text, at: Self.now())
+        reportStoreError(session)
+        updateActivity(session)
     }
 
     /// Takes a waiting prompt out of the outbox.

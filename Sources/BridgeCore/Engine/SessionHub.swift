@@ -228,7 +228,7 @@ public final class SessionHub {
                                  queue: session.outbox.list()))
         if let first = warnings.first { onEvent(.notice(instance: name, notice: .historyWarning(first))) }
         reportStoreError(session)
-        monitor?.updateSession(instance: name, summary: session.tracker.summary(), framing: session.tracker.framing)
+        monitor?.updateSession(instance: name, summary: session.tracker.summary(medians: false), framing: session.tracker.framing)
         scheduleSessionTick()
         if session.outbox.count > 0 { scheduleOutbox() }
         updateActivity(session)
@@ -247,7 +247,7 @@ public final class SessionHub {
             for turn in turns { session.store.record(turn) }
             reportStoreError(session)
             onEvent(.turnsChanged(instance: session.name, turns: turns))
-            monitor?.updateSession(instance: session.name, summary: session.tracker.summary(), framing: session.tracker.framing)
+            monitor?.updateSession(instance: session.name, summary: session.tracker.summary(medians: false), framing: session.tracker.framing)
         }
         scheduleSessionTick()
     }
@@ -268,7 +268,7 @@ public final class SessionHub {
     func updateActivity(_ session: InstanceSession) {
         pruneApprovals(session)
         let activity: Activity
-        let open = session.tracker.turns.contains(where: { $0.status.isOpen })
+        let open = session.tracker.hasOpenTurn
         if session.liveness.state == .down {
             activity = .agentDown
         } else if !session.approvals.isEmpty {
@@ -309,7 +309,7 @@ public final class SessionHub {
             for (_, session) in self.sessions.sorted(by: { $0.key < $1.key }) {
                 let changed = session.tracker.tick(now: now)
                 if changed.isEmpty {
-                    self.monitor?.updateSession(instance: session.name, summary: session.tracker.summary(),
+                    self.monitor?.updateSession(instance: session.name, summary: session.tracker.summary(medians: false),
                                                 framing: session.tracker.framing)
                 }
                 self.sessionChanged(session, changed)

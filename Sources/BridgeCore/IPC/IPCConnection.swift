@@ -72,9 +72,23 @@ final class IPCConnection {
         start(connecting: true)
     }
 
+    /// While corked, frames wait in the queue (packed) and leave together at `uncork()`: the
+    /// events of one loop turn wake the peer once, not once each. A cork never holds bytes past
+    /// the next poll turn (they wait with write interest, as any queued bytes do).
+    private(set) var isCorked = false
+
+    func cork() { isCorked = true }
+
+    /// Writes what the cork held, now.
+    func uncork() {
+        guard isCorked else { return }
+        isCorked = false
+        if queuedBytes > 0 && !connecting && !isClosed { flush() }
+    }
+
     func send(_ bytes: [UInt8]) {
         guard !isClosed, !closing else { return }
-        if queuedBytes == 0 && !connecting && watchID != nil {
+        if queuedBytes == 0 && !connecting && !isCorked && watchID != nil {
             // An idle connection writes at once (a request's answer leaves without waiting for
             // the next poll turn); what the socket does not take is queued. A failure is left to
             // the next poll turn, so no callback runs from inside send().

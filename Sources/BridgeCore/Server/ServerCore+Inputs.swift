@@ -165,10 +165,14 @@ extension ServerCore {
             inputs.openLine[instance] = nil
             return
         case .turnsChanged(let instance, let turns):
+            // Nothing to do (the common case: no waiter, a plain agent) costs no set.
+            var tail: String?
+            if hub.mode(of: instance) == .framed, let open = inputs.openLine[instance], !open.isEmpty { tail = open }
+            guard tail != nil || !inputs.turnWaiters.isEmpty else { return }
             name = instance
             ids = Set(turns.filter { !$0.status.isOpen }.map(\.id))
-            if hub.mode(of: instance) == .framed, let open = inputs.openLine[instance], !open.isEmpty {
-                for id in ids { inputs.keepTail(open, for: id) }
+            if let tail {
+                for id in ids { inputs.keepTail(tail, for: id) }
             }
         case .promptFailed(let instance, let id, _):
             name = instance

@@ -48,13 +48,25 @@ struct SessionFeedState {
         var restored: SessionEvent?
         var marks: [Mark] = []
         var nextMark: UInt64 = 1
+
+        /// Adds a mark and returns its number. The oldest go in chunks of a tenth of `maxMarks`
+        /// (not one per mark: that moved every kept mark at every prompt).
+        mutating func remember(_ event: SessionEvent, at position: UInt64) -> UInt64 {
+            let seq = nextMark
+            nextMark += 1
+            marks.append(.init(seq: seq, position: position, event: event))
+            if marks.count > SessionFeedState.maxMarks + SessionFeedState.maxMarks / 10 {
+                marks.removeFirst(marks.count - SessionFeedState.maxMarks)
+            }
+            return seq
+        }
     }
 
     var subscribers: [ServerCore.SubscriptionID: (SessionFeedItem) -> Void] = [:]
     var memory: [String: Memory] = [:]
     /// The last health report told to session subscribers: the next one goes as changes from it.
     var healthBase: HealthReport?
-    /// Marks kept per instance (the oldest go first).
+    /// Marks kept per instance, at least (the oldest go first, a tenth at a time).
     static let maxMarks = 2000
 }
 
@@ -145,15 +157,11 @@ extension ServerCore {
         for id in session.subscribers.keys.sorted() { session.subscribers[id]?(item) }
     }
 
+    /// In place: a copy of the instance's memory taken out and put back would copy every mark
+    /// (a thousand prompts: a thousand marks copied per prompt).
     private func remember(_ event: SessionEvent, of name: String) -> UInt64 {
-        var memory = session.memory[name] ?? .init()
-        let seq = memory.nextMark
-        memory.nextMark += 1
         let position = logs[name].map { $0.openLine?.id ?? $0.nextID } ?? 1
-        memory.marks.append(.init(seq: seq, position: position, event: event))
-        if memory.marks.count > SessionFeedState.maxMarks { memory.marks.removeFirst(memory.marks.count - SessionFeedState.maxMarks) }
-        session.memory[name] = memory
-        return seq
+        return session.memory[name, default: .init()].remember(event, at: position)
     }
 
     /// One instance's state for a new (or resuming) subscriber.

@@ -110,6 +110,9 @@ public final class ServerCore {
     /// Open turns per instance, so each ended turn is reported once.
     private var openTurns: [String: Set<String>] = [:]
     private var promptCounter = 0
+    /// The prompt `send` is handing to the hub, and its answer once the hub took it at once.
+    private var sendInProgress: String?
+    private var answerAfterSend: (() -> Void)?
     private let promptPrefix: String
     var running = false
 
@@ -215,7 +218,15 @@ public final class ServerCore {
             promptID = promptPrefix + String(promptCounter)
         }
         sends[promptID] = completion
+        sendInProgress = promptID
         hub.send(text, to: name, promptID: promptID, origin: origin)
+        sendInProgress = nil
+        // An agent took it at once: the hub has recorded its turn, so it is answered now (in the
+        // same write to the client as its events), not on the next timer run.
+        if let answer = answerAfterSend {
+            answerAfterSend = nil
+            answer()
+        }
         return promptID
     }
 
@@ -282,8 +293,11 @@ public final class ServerCore {
             openTurns[name, default: []].insert(id)
             broadcast(.turnStarted(instance: name, promptID: id, text: text, origin: origin, at: at))
             // Answered once the hub has recorded the turn (right after this event), so whoever
-            // looks the id up from the answer finds it.
-            if let completion = sends.removeValue(forKey: id) { loop.schedule(after: 0) { completion(.delivered(promptID: id)) } }
+            // looks the id up from the answer finds it: as `send` returns, or on the timer run.
+            if let completion = sends.removeValue(forKey: id) {
+                let answer = { completion(.delivered(promptID: id)) }
+                if sendInProgress == id { answerAfterSend = answer } else { loop.schedule(after: 0, answer) }
+            }
         case .promptQueued(let name, let id, let reason):
             broadcast(.promptQueued(instance: name, promptID: id, reason: reason))
             sends.removeValue(forKey: id)?(.queued(promptID: id, reason: reason))

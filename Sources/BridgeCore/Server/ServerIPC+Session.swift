@@ -68,12 +68,18 @@ extension ServerIPC {
         }
         let state = (peer.context as? PeerState) ?? PeerState()
         peer.context = state
-        let listener = self.listener!
-        let id = core.subscribeSession(resume: resume, fresh: params["fresh"]?.boolValue ?? false) { [weak peer] item in
-            guard let peer, peer.isConnected else { return }
-            _ = listener.send(to: peer) { SessionWire.encode(item) }
+        let id = core.subscribeSession(resume: resume, fresh: params["fresh"]?.boolValue ?? false) { [weak self, weak peer] item in
+            guard let self, let peer, peer.isConnected else { return }
+            self.deliver(to: peer, urgent: item.isOutput) { _ = self.listener.send(to: peer) { SessionWire.encode(item) } }
         }
         state.sessionSubscriptions.insert(id)
         respond(.success(["subscription": .int(id), "health_enabled": .bool(core.healthEnabled)]))
+    }
+}
+
+extension SessionFeedItem {
+    /// Output for a pane: sent at once (see `ServerIPC.deliver`).
+    var isOutput: Bool {
+        if case .event(.output, _, _) = self { true } else { false }
     }
 }

@@ -46,6 +46,7 @@ public final class ServerIPC: IPCRequestHandler {
 
     /// Tells every client the server stops, closes the connections, removes socket and token.
     public func stop() {
+        uncorkAll()
         listener.stop(notice: ServerWire.event(.serverStopping))
     }
 
@@ -180,10 +181,34 @@ public final class ServerIPC: IPCRequestHandler {
         peer.context = state
         let id = core.subscribe(scope, from: from) { [weak self, weak peer] event in
             guard let self, let peer, peer.isConnected else { return }
-            _ = self.listener.send(encoded: self.encoded(event), to: peer)
+            self.deliver(to: peer, urgent: event.isOutput) { _ = self.listener.send(encoded: self.encoded(event), to: peer) }
         }
         state.subscriptions.insert(id)
         respond(.success(["subscription": .int(id)]))
+    }
+
+    // MARK: one write per peer and loop turn
+
+    /// Peers whose connection holds this loop turn's events (`IPCConnection.cork`) until the
+    /// turn's timers run: a prompt's events (turn started, activity, the answer to `send`) wake a
+    /// client once, not once each. Output is not held: it leaves at once, with what came before it.
+    private var corked: [IPCPeer] = []
+
+    /// Sends through `send`; `urgent` (output) writes at once, anything else waits for the turn's end.
+    func deliver(to peer: IPCPeer, urgent: Bool, _ send: () -> Void) {
+        if !urgent && !peer.connection.isCorked {
+            peer.connection.cork()
+            corked.append(peer)
+            if corked.count == 1 { core.loop.schedule(after: 0) { [weak self] in self?.uncorkAll() } }
+        }
+        send()
+        if urgent { peer.connection.uncork() }
+    }
+
+    private func uncorkAll() {
+        let peers = corked
+        corked = []
+        for peer in peers { peer.connection.uncork() }
     }
 
     /// The last live event encoded, by its broadcast number: 50 subscribers, one encoding.
@@ -215,5 +240,12 @@ public final class ServerIPC: IPCRequestHandler {
         case .noSuchInstance: IPCError(.noSuchInstance, error.description)
         case .refused, .duplicatePromptID: IPCError(.badParams, error.description)
         }
+    }
+}
+
+extension ServerEvent {
+    /// What a client waits for most: sent at once (see `ServerIPC.deliver`).
+    var isOutput: Bool {
+        if case .output = self { true } else { false }
     }
 }

@@ -491,8 +491,10 @@ public final class HistoryStore {
             }
             _ = fchmod(fd, 0o600)
         }
-        // Someone else wrote since this store last saw the file (or it never loaded it).
-        if HistoryFile.identity(fd) != known { foreign = true }
+        // Someone else wrote since this store last saw the file (or it never loaded it). A file
+        // still empty holds nothing to merge: the one this store just made is not another's.
+        let before = HistoryFile.identity(fd)
+        if before != known && !(known == nil && before?.size == 0) { foreign = true }
         var bytes: [UInt8] = []
         for record in records {
             record.appendLine(to: &bytes)
@@ -508,7 +510,9 @@ public final class HistoryStore {
             syncDirectory()
             directoryUnsynced = false
         }
-        known = HistoryFile.identity(fd)
+        // O_APPEND: the file grew by what was written (no fstat; a writer in between shows as a
+        // size this store did not expect, at its next append).
+        known = before.map { HistoryFile.Identity(device: $0.device, inode: $0.inode, size: $0.size + bytes.count) }
         fileLines += records.count
         lastError = nil
         if fileTurnIDs.count > 2 * maxHistory || fileLines > 4 * maxHistory + 2 * maxInputs + 64 {

@@ -158,7 +158,7 @@ public struct SessionTracker: Sendable {
         guard byteCount > 0 else { return [] }
         touch(time)
         lastOutputAt = time
-        guard let i = turns.firstIndex(where: { $0.status.isOpen }) else {
+        guard let i = firstOpenIndex() else {
             unattributedBytes += byteCount
             return []
         }
@@ -177,7 +177,7 @@ public struct SessionTracker: Sendable {
     public mutating func outputGrowing(at time: Double) {
         touch(time)
         lastOutputAt = time
-        guard let i = turns.firstIndex(where: { $0.status.isOpen }), turns[i].status == .active else { return }
+        guard let i = firstOpenIndex(), turns[i].status == .active else { return }
         turns[i].lastOutputAt = time
     }
 
@@ -233,7 +233,7 @@ public struct SessionTracker: Sendable {
     @discardableResult
     public mutating func replyMarker(at time: Double) -> [Turn] {
         touch(time)
-        guard framing == .plain, let i = turns.firstIndex(where: { $0.status.isOpen }), turns[i].status == .active else { return [] }
+        guard framing == .plain, let i = firstOpenIndex(), turns[i].status == .active else { return [] }
         return [finish(i, .completed, at: time, error: nil)]
     }
 
@@ -242,7 +242,7 @@ public struct SessionTracker: Sendable {
     @discardableResult
     public mutating func interruptSent(at time: Double) -> [Turn] {
         touch(time)
-        guard let i = turns.firstIndex(where: { $0.status.isOpen }) else { return [] }
+        guard let i = firstOpenIndex() else { return [] }
         return [finish(i, .interrupted, at: time, error: "interrupted")]
     }
 
@@ -273,7 +273,7 @@ public struct SessionTracker: Sendable {
                                       error: "output stopped for \(Self.seconds(settings.requestTimeout)) before the turn ended"))
             }
         }
-        let open = turns.contains { $0.status.isOpen }
+        let open = hasOpenTurn
         if open {
             state = .active
         } else if let last = lastActivity, now - last < settings.idleTimeout {
@@ -288,12 +288,25 @@ public struct SessionTracker: Sendable {
 
     public func turn(id: String) -> Turn? { index(of: id).map { turns[$0] } }
 
+    /// Some turn is pending or active.
+    public var hasOpenTurn: Bool { firstOpenIndex() != nil }
+
+    /// The newest turn that is no longer open.
+    public var lastFinishedTurn: Turn? {
+        var i = turns.endIndex
+        while i > turns.startIndex {
+            i -= 1
+            if !turns[i].status.isOpen { return turns[i] }
+        }
+        return nil
+    }
+
     /// The earliest time `tick` could change something, for the caller's timer (nil: nothing).
     public func nextDeadline() -> Double? {
         var due: [Double] = []
-        for turn in turns where turn.status.isOpen {
-            if turn.status == .pending { due.append(turn.sentAt + settings.requestTimeout) }
-            if turn.status == .active, let last = turn.lastOutputAt {
+        for i in turns.indices where turns[i].status.isOpen {
+            if turns[i].status == .pending { due.append(turns[i].sentAt + settings.requestTimeout) }
+            if turns[i].status == .active, let last = turns[i].lastOutputAt {
                 due.append(last + (framing == .plain ? min(settings.quietPeriod, settings.requestTimeout) : settings.requestTimeout))
             }
         }
@@ -301,45 +314,100 @@ public struct SessionTracker: Sendable {
         return due.min()
     }
 
-    public func summary() -> SessionSummary {
+    /// `medians: false` leaves `medianTTFB` and `medianDuration` nil: the health monitor, which
+    /// gets a summary at every turn change, reads neither (HealthRules.session).
+    public func summary(medians: Bool = true) -> SessionSummary {
         let finishedFairly = completed + failed + timedOut
         // One pass that copies no Turn (the server asks for this after every turn change).
         var ttfbs: [Double] = [], durations: [Double] = []
         var open = 0
         var lastTTFB: Double?, lastDuration: Double?, lastCompletedSeen = false
-        ttfbs.reserveCapacity(turns.count)
-        durations.reserveCapacity(turns.count)
+        if medians {
+            ttfbs.reserveCapacity(turns.count)
+            durations.reserveCapacity(turns.count)
+        }
         for index in turns.indices {
-            if let ttfb = turns[index].ttfb { ttfbs.append(ttfb) }
+            if let ttfb = turns[index].ttfb {
+                lastTTFB = ttfb
+                if medians { ttfbs.append(ttfb) }
+            }
             let status = turns[index].status
             if status.isOpen { open += 1 }
             if status == .completed {
                 lastCompletedSeen = true
                 lastDuration = turns[index].duration
-                if let duration = lastDuration { durations.append(duration) }
+                if medians, let duration = lastDuration { durations.append(duration) }
             }
         }
-        if let last = ttfbs.last { lastTTFB = last }
         return SessionSummary(
             state: state, requests: requests, completed: completed, failed: failed, timedOut: timedOut,
             interrupted: interrupted, open: open,
             successRate: finishedFairly == 0 ? nil : Double(completed) / Double(finishedFairly),
-            lastTTFB: lastTTFB, medianTTFB: Self.median(ttfbs),
+            lastTTFB: lastTTFB, medianTTFB: medians ? Self.median(selectingIn: &ttfbs) : nil,
             lastDuration: lastCompletedSeen ? lastDuration : nil,
-            medianDuration: Self.median(durations),
+            medianDuration: medians ? Self.median(selectingIn: &durations) : nil,
             lastStatus: turns.last?.status, lastActivity: lastActivity, lastHeartbeat: lastHeartbeat)
     }
 
     public static func median(_ values: [Double]) -> Double? {
+        var values = values
+        return median(selectingIn: &values)
+    }
+
+    /// The median by selection (reorders `values`): linear, where a sort was n log n twice per
+    /// summary, and the server makes a summary at every turn change.
+    static func median(selectingIn values: inout [Double]) -> Double? {
         guard !values.isEmpty else { return nil }
-        let sorted = values.sorted()
-        let mid = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+        let mid = values.count / 2
+        select(mid, in: &values)
+        if values.count % 2 == 1 { return values[mid] }
+        // Everything before `mid` is at most values[mid]: the largest of it is the other middle.
+        var lower = values[0]
+        for i in 1..<mid where values[i] > lower { lower = values[i] }
+        return (lower + values[mid]) / 2
+    }
+
+    /// Reorders `values` so that values[k] is the k-th smallest, with nothing larger before it
+    /// and nothing smaller after it (Hoare's selection, pivot the median of three).
+    static func select(_ k: Int, in values: inout [Double]) {
+        var low = 0, high = values.count - 1
+        while low < high {
+            let a = values[low], b = values[low + (high - low) / 2], c = values[high]
+            let pivot = max(min(a, b), min(max(a, b), c))
+            var i = low, j = high
+            while i <= j {
+                while values[i] < pivot { i += 1 }
+                while values[j] > pivot { j -= 1 }
+                if i <= j {
+                    values.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            // low...j ≤ pivot, i...high ≥ pivot, and what lies between equals it.
+            if k <= j { high = j } else if k >= i { low = i } else { return }
+        }
     }
 
     // MARK: internals
 
-    private func index(of id: String) -> Int? { turns.lastIndex { $0.id == id } }
+    // Scans by index: a Sequence method's closure gets a copy of every Turn it looks at (the
+    // server asks these at every event, over up to max_history turns).
+
+    private func index(of id: String) -> Int? {
+        var i = turns.endIndex
+        while i > turns.startIndex {
+            i -= 1
+            if turns[i].id == id { return i }
+        }
+        return nil
+    }
+
+    /// The oldest open turn (output belongs to it).
+    private func firstOpenIndex() -> Int? {
+        for i in turns.indices where turns[i].status.isOpen { return i }
+        return nil
+    }
 
     /// The oldest turn still open of those sent as plain lines before the agent's hello, taken
     /// off the list (those that ended some other way meanwhile are dropped from it).
