@@ -182,6 +182,8 @@ public enum IPCMessage: Equatable, Sendable {
 
     /// The whole frame, ready to write.
     public func encoded() -> [UInt8] { frame().encoded() }
+    /// The frame as its head and its attachment (IPCFrame.encodedParts).
+    public func encodedParts() -> [[UInt8]] { frame().encodedParts() }
 
     public static func decode(_ frame: IPCFrame) -> Result<IPCMessage, IPCMessageError> {
         guard nestingDepth(frame.json) <= IPCProtocol.maxDepth else { return .failure(.tooDeep) }
