@@ -84,6 +84,46 @@ public struct LineLog {
         return (result, missing)
     }
 
+    /// At most about `maxBytes` of the kept lines from `id` up to (not including) `end`, as
+    /// batches with their first ids (a batch cut at `end`; the open line last when it is before
+    /// `end`), and how many lines from `id` on are no longer kept. A paced reader's step: it
+    /// goes on from the line after the last finished one it got. At least one batch when any
+    /// line is in range, whatever its size.
+    public func lines(from id: UInt64, before end: UInt64, maxBytes: Int) -> (batches: [(first: UInt64, batch: OutputBatch)], missing: UInt64) {
+        var result: [(first: UInt64, batch: OutputBatch)] = []
+        let oldest = oldestID
+        let missing = id < oldest ? oldest - id : 0
+        let start = max(id, oldest)
+        guard start < end else { return (result, missing) }
+        // The first kept batch that ends after `start` (the batches are in id order).
+        var low = head, high = chunks.count
+        while low < high {
+            let mid = (low + high) / 2
+            if chunks[mid].first + UInt64(chunks[mid].batch.count) > start { high = mid } else { low = mid + 1 }
+        }
+        var bytes = 0
+        var index = low
+        while index < chunks.count && bytes < maxBytes {
+            let (first, batch) = chunks[index]
+            guard first < end else { break }
+            let from = first >= start ? 0 : Int(start - first)
+            let to = min(batch.count, Int(end - first))
+            if from == 0 && to == batch.count {
+                result.append((first, batch))
+            } else {
+                var part = OutputBatch()
+                Self.copy(batch, from..<to, into: &part)
+                result.append((first + UInt64(from), part))
+            }
+            bytes += result[result.count - 1].batch.text.count
+            index += 1
+        }
+        if index == chunks.count, bytes < maxBytes, let open = openLine, open.id >= start, open.id < end {
+            result.append((open.id, open.batch))
+        }
+        return (result, missing)
+    }
+
     private mutating func trim() {
         // The newest batch stays whatever its size: the bound is maxBytes plus one batch.
         while keptBytes > maxBytes && head < chunks.count - 1 {
