@@ -121,9 +121,14 @@ public struct OutputBatch: Sendable, Equatable {
     /// ending with its newline (the caller checks both; bytes after the last newline are dropped).
     /// `runs[i]` are line i's style runs; runs that do not fit inside their line are left out (a
     /// server bug must not crash a client), as are runs of lines the text does not have.
+    /// `expectedLines`: how many lines the text holds, when the caller knows (room made once).
     public init(adoptingTerminatedLines text: [UInt8], runs lineRuns: [Int: [StyleRun]] = [:], timestamp: Double,
-                replacesOpenLine: Bool = false, endsWithOpenLine: Bool = false) {
+                replacesOpenLine: Bool = false, endsWithOpenLine: Bool = false, expectedLines: Int = 0) {
         self.init(replacesOpenLine: replacesOpenLine, endsWithOpenLine: endsWithOpenLine)
+        if expectedLines > 0 { entries.reserveCapacity(expectedLines) }
+        // The styled lines in order, walked alongside (not a lookup per line).
+        let styled = lineRuns.keys.sorted()
+        var nextStyled = 0
         var end = 0
         text.withUnsafeBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
@@ -132,8 +137,9 @@ public struct OutputBatch: Sendable, Equatable {
                 let lineEnd = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
                 let length = lineEnd - offset
                 var runCount = 0
-                if let these = lineRuns[entries.count], !these.isEmpty,
-                   these.allSatisfy({ $0.start >= 0 && $0.count >= 0 && $0.start <= length - $0.count }) {
+                while nextStyled < styled.count && styled[nextStyled] < entries.count { nextStyled += 1 }
+                if nextStyled < styled.count, styled[nextStyled] == entries.count, let these = lineRuns[entries.count],
+                   !these.isEmpty, these.allSatisfy({ $0.start >= 0 && $0.count >= 0 && $0.start <= length - $0.count }) {
                     runs.append(contentsOf: these)
                     runCount = these.count
                 }

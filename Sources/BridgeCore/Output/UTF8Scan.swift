@@ -57,7 +57,12 @@ extension UTF8Scan {
         let n = p.count
         var i = 0
         while i < n {
-            while i + 8 <= n && raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
+            // Eight bytes at a time; a word with a high bit goes straight to its first such byte.
+            while i + 8 <= n {
+                let high = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian & 0x8080_8080_8080_8080
+                if high != 0 { i += high.trailingZeroBitCount >> 3; break }
+                i += 8
+            }
             guard i < n else { break }
             if base[i] < 0x80 { i += 1; continue }
             switch classify(base, i, n) {

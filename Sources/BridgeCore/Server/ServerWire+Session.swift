@@ -91,7 +91,8 @@ public enum SessionWire {
               bytes.withUnsafeBufferPointer({ UTF8Scan.isValid($0) }) else { return nil }
         let batch = OutputBatch(adoptingTerminatedLines: bytes, runs: runs, timestamp: at,
                                 replacesOpenLine: data["replaces_open_line"]?.boolValue ?? false,
-                                endsWithOpenLine: data["ends_with_open_line"]?.boolValue ?? false)
+                                endsWithOpenLine: data["ends_with_open_line"]?.boolValue ?? false,
+                                expectedLines: min(max(0, count), bytes.count))
         guard batch.count == count else { return nil }
         return .event(.output(instance: name, batch: batch), firstLineID: UInt64(first), mark: nil)
     }
