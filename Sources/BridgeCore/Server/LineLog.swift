@@ -41,20 +41,15 @@ public struct LineLog {
         guard !batch.isEmpty else { return first }
         let finished = batch.endsWithOpenLine ? batch.count - 1 : batch.count
         if finished > 0 {
-            var kept = OutputBatch()
-            if finished == batch.count {
-                kept = batch
-            } else {
-                Self.copy(batch, 0..<finished, into: &kept)
-            }
+            var kept = finished == batch.count ? batch : batch.slice(0..<finished)
             kept.replacesOpenLine = false
             kept.endsWithOpenLine = false
             keptBytes += kept.text.count
             chunks.append((first, kept))
         }
         if batch.endsWithOpenLine {
-            var open = OutputBatch(endsWithOpenLine: true)
-            Self.copy(batch, (batch.count - 1)..<batch.count, into: &open)
+            var open = batch.slice((batch.count - 1)..<batch.count)
+            open.endsWithOpenLine = true
             openLine = (first + UInt64(batch.count - 1), open)
         }
         trim()
@@ -75,9 +70,7 @@ public struct LineLog {
             if first >= start {
                 result.append((first, batch))
             } else {
-                var part = OutputBatch()
-                Self.copy(batch, Int(start - first)..<batch.count, into: &part)
-                result.append((start, part))
+                result.append((start, batch.slice(Int(start - first)..<batch.count)))
             }
         }
         if let open = openLine, open.id >= start { result.append((open.id, open.batch)) }
@@ -111,9 +104,7 @@ public struct LineLog {
             if from == 0 && to == batch.count {
                 result.append((first, batch))
             } else {
-                var part = OutputBatch()
-                Self.copy(batch, from..<to, into: &part)
-                result.append((first + UInt64(from), part))
+                result.append((first + UInt64(from), batch.slice(from..<to)))
             }
             bytes += result[result.count - 1].batch.text.count
             index += 1
@@ -133,12 +124,6 @@ public struct LineLog {
         if head > 64 && head * 2 > chunks.count {
             chunks.removeFirst(head)
             head = 0
-        }
-    }
-
-    private static func copy(_ batch: OutputBatch, _ range: Range<Int>, into target: inout OutputBatch) {
-        for index in range {
-            batch.withLine(index) { text, runs, timestamp in target.append(text, runs: runs, timestamp: timestamp) }
         }
     }
 }
