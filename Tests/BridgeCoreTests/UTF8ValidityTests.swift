@@ -1,6 +1,6 @@
 // UTF8ValidityTests: UTF8Scan.isValid (a server client's check of an output event's text, ASCII
-// eight bytes at a time) says what String(validating:) says, on hand-picked edge cases at every
-// offset around the eight-byte steps and on seeded random mixes of ASCII, valid and broken UTF-8.
+// 32 and eight bytes at a time) says what String(validating:) says, on hand-picked edge cases at
+// every offset around the 32- and eight-byte steps and on seeded random mixes of ASCII, valid and broken UTF-8.
 
 import Testing
 @testable import BridgeCore
@@ -18,8 +18,8 @@ import Testing
             [0x80], [0xBF], [0xE2, 0x9C], [0xF0, 0x9F, 0x98], [0xE2, 0x28, 0xA1], [0xFF], [0xFE],
         ]
         for piece in cases {
-            for before in 0..<18 {
-                for after in [0, 1, 7, 8, 9] {
+            for before in 0..<42 {
+                for after in [0, 1, 7, 8, 9, 31, 32, 33] {
                     let bytes = Array(repeating: UInt8(ascii: "a"), count: before) + piece + Array(repeating: UInt8(ascii: "z"), count: after)
                     #expect(Self.ours(bytes) == Self.reference(bytes), "\(piece) after \(before), before \(after)")
                 }

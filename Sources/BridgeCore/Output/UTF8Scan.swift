@@ -57,7 +57,16 @@ extension UTF8Scan {
         let n = p.count
         var i = 0
         while i < n {
-            // Eight bytes at a time; a word with a high bit goes straight to its first such byte.
+            // 32 bytes at a time while they are all ASCII, then eight at a time; a word with a
+            // high bit goes straight to its first such byte.
+            while i + 32 <= n {
+                let a = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let b = raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+                let c = raw.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)
+                let d = raw.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
+                guard (a | b | c | d) & 0x8080_8080_8080_8080 == 0 else { break }
+                i += 32
+            }
             while i + 8 <= n {
                 let high = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian & 0x8080_8080_8080_8080
                 if high != 0 { i += high.trailingZeroBitCount >> 3; break }
