@@ -180,22 +180,4 @@ enum IPCSocket {
             }
         }
     }
-
-    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IO {
-        #if os(Linux)
-        let flags = Int32(MSG_NOSIGNAL)
-        #else
-        let flags: Int32 = 0
-        #endif
-        while true {
-            let n = Glibc.send(fd, bytes.baseAddress, bytes.count, flags)
-            if n >= 0 { return .bytes(n) }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK: return .wouldBlock
-            case EPIPE, ECONNRESET: return .closed
-            case let code: return .failed(code)
-            }
-        }
-    }
 }
