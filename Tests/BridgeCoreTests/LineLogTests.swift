@@ -45,4 +45,30 @@ import Testing
         #expect(Self.texts(batches).last == "10:line 9")
         #expect(Self.texts(batches).first == "\(log.oldestID):line \(log.oldestID - 1)")
     }
+
+    /// A paced reader's steps (SessionFeedPacer): from an id, up to (not including) an end, about
+    /// so many bytes at a time; stepping on from the last finished line gives every line once.
+    @Test func stepsUpToAnEndGiveEveryLineOnceAndTheOpenLineOnlyBeforeTheEnd() {
+        var log = LineLog()
+        log.append(Self.batch(["a", "b", "c"]))
+        log.append(Self.batch(["d", "e"]))
+        log.append(Self.batch(["f", "g"], open: true))
+        #expect(Self.texts(log.lines(from: 2, before: 5, maxBytes: 1 << 20).batches) == ["2:b", "3:c", "4:d"])
+        #expect(Self.texts(log.lines(from: 1, before: 8, maxBytes: 1).batches) == ["1:a", "2:b", "3:c"])
+        #expect(Self.texts(log.lines(from: 4, before: 8, maxBytes: 1 << 20).batches) == ["4:d", "5:e", "6:f", "7:g"])
+        #expect(Self.texts(log.lines(from: 4, before: 7, maxBytes: 1 << 20).batches) == ["4:d", "5:e", "6:f"])
+        #expect(log.lines(from: 4, before: 8, maxBytes: 1 << 20).batches.last?.batch.endsWithOpenLine == true)
+        #expect(log.lines(from: 3, before: 3, maxBytes: 1 << 20).batches.isEmpty)
+        var stepped: [String] = []
+        var next: UInt64 = 1
+        while next < 7 {
+            let batches = log.lines(from: next, before: 8, maxBytes: 1).batches
+            stepped += Self.texts(batches).filter { !$0.hasPrefix("7:") }
+            next = batches.map { $0.first + UInt64($0.batch.count - ($0.batch.endsWithOpenLine ? 1 : 0)) }.max() ?? 8
+        }
+        #expect(stepped == ["1:a", "2:b", "3:c", "4:d", "5:e", "6:f"])
+        var trimmed = LineLog(maxBytes: 10)
+        for i in 0..<10 { trimmed.append(Self.batch(["line \(i)"])) }
+        #expect(trimmed.lines(from: 1, before: 11, maxBytes: 1 << 20).missing == trimmed.oldestID - 1)
+    }
 }

@@ -1,6 +1,7 @@
 // UTF8ValidityTests: UTF8Scan.isValid (a server client's check of an output event's text, ASCII
-// eight bytes at a time) says what String(validating:) says, on hand-picked edge cases at every
-// offset around the eight-byte steps and on seeded random mixes of ASCII, valid and broken UTF-8.
+// eight bytes at a time, its newlines found in the same pass) says what String(validating:) says,
+// and finds the newlines a byte search finds, on hand-picked edge cases at every offset around
+// the eight-byte steps and on seeded random mixes of ASCII, valid and broken UTF-8.
 
 import Testing
 @testable import BridgeCore
@@ -8,7 +9,14 @@ import Testing
 @Suite struct UTF8ValidityTests {
     static func reference(_ bytes: [UInt8]) -> Bool { String(validating: bytes, as: UTF8.self) != nil }
 
-    static func ours(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBufferPointer { UTF8Scan.isValid($0) } }
+    /// Checks the newline offsets the one-pass form reports against a byte search (when valid).
+    static func ours(_ bytes: [UInt8]) -> Bool {
+        var ends: [Int] = []
+        let valid = bytes.withUnsafeBufferPointer { UTF8Scan.isValid($0) { ends.append($0) } }
+        #expect(valid == bytes.withUnsafeBufferPointer { UTF8Scan.isValid($0) })
+        if valid { #expect(ends == bytes.indices.filter { bytes[$0] == 0x0A }, "\(bytes)") }
+        return valid
+    }
 
     @Test func edgeCasesAtEveryOffsetAgreeWithTheStandardLibrary() {
         let cases: [[UInt8]] = [
@@ -16,10 +24,11 @@ import Testing
             [0xC0, 0x80], [0xC1, 0xBF], [0xE0, 0x80, 0x80], [0xF0, 0x80, 0x80, 0x80],            // overlong
             [0xED, 0xA0, 0x80], [0xED, 0xBF, 0xBF], [0xF4, 0x90, 0x80, 0x80], [0xF5, 0x80, 0x80, 0x80],
             [0x80], [0xBF], [0xE2, 0x9C], [0xF0, 0x9F, 0x98], [0xE2, 0x28, 0xA1], [0xFF], [0xFE],
+            [0x0A], [0x0A, 0x0A], [0x0B, 0x0A, 0x09], [0x0A, 0xE2, 0x9C, 0x93, 0x0A], Array("✓\n→\n\n".utf8),
         ]
         for piece in cases {
-            for before in 0..<18 {
-                for after in [0, 1, 7, 8, 9] {
+            for before in 0..<42 {
+                for after in [0, 1, 7, 8, 9, 31, 32, 33] {
                     let bytes = Array(repeating: UInt8(ascii: "a"), count: before) + piece + Array(repeating: UInt8(ascii: "z"), count: after)
                     #expect(Self.ours(bytes) == Self.reference(bytes), "\(piece) after \(before), before \(after)")
                 }

@@ -17,7 +17,8 @@ final class IPCConnection {
     private unowned let loop: EventLoop
     private var watchID: EventLoop.WatchID?
     private var decoder: IPCFrameDecoder
-    /// Encoded frames waiting for the socket; small ones are packed into one chunk.
+    /// Encoded frames (or their parts) waiting for the socket, as they were given: no copy, an
+    /// event encoded once for many peers stays one buffer; written with sendmsg(2) many at a time.
     private var chunks: [[UInt8]] = []
     private var headIndex = 0
     private var headOffset = 0
@@ -37,7 +38,6 @@ final class IPCConnection {
     var onDrain: () -> Void = {}
     var onClose: () -> Void = {}
 
-    private static let chunkPackLimit = 64 << 10
     private static let readSize = 64 << 10
     /// Allocated once per connection (not 64 KiB zeroed per loop turn); bytes go on into the
     /// frame decoder before the next read.
@@ -72,7 +72,7 @@ final class IPCConnection {
         start(connecting: true)
     }
 
-    /// While corked, frames wait in the queue (packed) and leave together at `uncork()`: the
+    /// While corked, frames wait in the queue and leave together (one sendmsg) at `uncork()`: the
     /// events of one loop turn wake the peer once, not once each. A cork never holds bytes past
     /// the next poll turn (they wait with write interest, as any queued bytes do).
     private(set) var isCorked = false
@@ -87,36 +87,72 @@ final class IPCConnection {
     }
 
     func send(_ bytes: [UInt8]) {
-        guard !isClosed, !closing else { return }
-        if queuedBytes == 0 && !connecting && !isCorked && watchID != nil {
-            // An idle connection writes at once (a request's answer leaves without waiting for
-            // the next poll turn); what the socket does not take is queued. A failure is left to
-            // the next poll turn, so no callback runs from inside send().
-            if case .bytes(let written) = bytes.withUnsafeBytes({ IPCSocket.send(fd, $0) }) {
-                if written == bytes.count { return }
-                // The rest waits in the frame itself (no copy: an event encoded once for many
-                // peers stays one buffer), the written part skipped by the head offset.
-                chunks.removeAll(keepingCapacity: true)
-                chunks.append(bytes)
-                headIndex = 0
-                headOffset = written
-                queuedBytes = bytes.count - written
-                updateInterest()
-                return
-            }
-        }
-        enqueue(bytes)
+        send(parts: [bytes])
     }
 
-    private func enqueue(_ bytes: [UInt8]) {
-        // Appending to the chunk being written is fine: only its start has gone out.
-        if chunks.count > headIndex, let last = chunks.last, last.count + bytes.count <= Self.chunkPackLimit {
-            chunks[chunks.count - 1].append(contentsOf: bytes)
-        } else {
-            chunks.append(bytes)
+    /// One frame in parts (its head and its attachment, as encoded): queued as they are, no
+    /// copy, and written together (one sendmsg per flush for up to `maxVectors` parts).
+    func send(parts: [[UInt8]]) {
+        guard !isClosed, !closing else { return }
+        let idle = queuedBytes == 0 && !connecting && !isCorked && watchID != nil
+        for part in parts where !part.isEmpty {
+            chunks.append(part)
+            queuedBytes += part.count
         }
-        queuedBytes += bytes.count
+        guard queuedBytes > 0 else { return }
+        if idle {
+            // An idle connection writes at once (a request's answer leaves without waiting for
+            // the next poll turn); what the socket does not take stays queued. A failure is left
+            // to the next poll turn, so no callback runs from inside send().
+            if case .bytes(let written) = writeQueued() {
+                advance(written)
+                if queuedBytes == 0 {
+                    chunks.removeAll(keepingCapacity: true)
+                    headIndex = 0
+                    headOffset = 0
+                    return
+                }
+            }
+        }
         updateInterest()
+    }
+
+    /// Parts per sendmsg(2).
+    private static let maxVectors = 64
+
+    /// One sendmsg(2) of the queued parts from the head on (at most `maxVectors`).
+    private func writeQueued() -> IPCSocket.IO {
+        let end = min(chunks.count, headIndex + Self.maxVectors)
+        var vectors: [iovec] = []
+        vectors.reserveCapacity(end - headIndex)
+        // Each part's storage is pinned by nesting its withUnsafeBytes around the call.
+        func gather(_ index: Int) -> IPCSocket.IO {
+            guard index < end else { return vectors.withUnsafeMutableBufferPointer { IPCSocket.send(fd, vectors: $0) } }
+            return chunks[index].withUnsafeBytes { raw in
+                let start = index == headIndex ? headOffset : 0
+                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress! + start),
+                                     iov_len: raw.count - start))
+                return gather(index + 1)
+            }
+        }
+        return gather(headIndex)
+    }
+
+    /// `n` queued bytes went out: parts fully written are let go at once.
+    private func advance(_ n: Int) {
+        var left = n
+        queuedBytes -= n
+        while left > 0 {
+            let rest = chunks[headIndex].count - headOffset
+            if left < rest {
+                headOffset += left
+                return
+            }
+            left -= rest
+            chunks[headIndex] = []
+            headIndex += 1
+            headOffset = 0
+        }
     }
 
     /// Stops reading, sends what is queued (at most `grace` seconds), then closes.
@@ -175,17 +211,9 @@ final class IPCConnection {
 
     private func flush() {
         while headIndex < chunks.count {
-            let result = chunks[headIndex].withUnsafeBytes { raw in
-                IPCSocket.send(fd, UnsafeRawBufferPointer(rebasing: raw[headOffset...]))
-            }
-            switch result {
+            switch writeQueued() {
             case .bytes(let n):
-                headOffset += n
-                queuedBytes -= n
-                if headOffset == chunks[headIndex].count {
-                    headIndex += 1
-                    headOffset = 0
-                }
+                advance(n)
             case .wouldBlock:
                 compact()
                 updateInterest()
@@ -215,11 +243,17 @@ final class IPCConnection {
         var budget = readBudget
         let buffer = readBuffer
         while budget > 0 && !isClosed && !closing {
-            let result = IPCSocket.read(fd, into: buffer)
+            // A large attachment on its way is read straight into its own array.
+            let direct = decoder.fillAttachment { space -> (result: IPCSocket.IO, filled: Int) in
+                let result = IPCSocket.read(fd, into: space)
+                if case .bytes(let n) = result { return (result, n) }
+                return (result, 0)
+            }
+            let result = direct ?? IPCSocket.read(fd, into: buffer)
             switch result {
             case .bytes(let n):
                 budget -= n
-                decoder.append(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+                if direct == nil { decoder.append(UnsafeRawBufferPointer(rebasing: buffer[..<n])) }
                 drainFrames()
             case .wouldBlock:
                 return

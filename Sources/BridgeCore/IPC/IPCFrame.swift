@@ -11,9 +11,9 @@
 // the 12 header bytes are in, so an oversized frame is refused before its body is buffered.
 //
 // Public API:
-//   struct IPCFrame { json: [UInt8]; attachment: [UInt8]; encoded() -> [UInt8] }
+//   struct IPCFrame { json: [UInt8]; attachment: [UInt8]; encoded() -> [UInt8]; encodedParts() -> [[UInt8]] }
 //   IPCFrame.magic, .headerBytes, .defaultMaxFrameBytes
-//   struct IPCFrameDecoder(maxFrameBytes:) { append(_ bytes), next() throws(IPCFrameError) -> IPCFrame?,
+//   struct IPCFrameDecoder(maxFrameBytes:) { append(_ bytes), fillAttachment(_ body), next() throws(IPCFrameError) -> IPCFrame?,
 //                                             finish() throws(IPCFrameError), bufferedBytes }
 //   enum IPCFrameError: badMagic, frameTooLarge(Int, max:), badLength(Int), truncated(have:, need:)
 
@@ -40,6 +40,18 @@ public struct IPCFrame: Equatable, Sendable {
         out.append(contentsOf: json)
         out.append(contentsOf: attachment)
         return out
+    }
+
+    /// The same as two parts, the header with the JSON, then the attachment as it is (no copy of
+    /// it; none when it is empty): a sender can write them together (sendmsg) instead of joining them.
+    public func encodedParts() -> [[UInt8]] {
+        var head: [UInt8] = []
+        head.reserveCapacity(Self.headerBytes + json.count)
+        head.append(contentsOf: Self.magic)
+        Self.appendU32(UInt32(truncatingIfNeeded: json.count), to: &head)
+        Self.appendU32(UInt32(truncatingIfNeeded: attachment.count), to: &head)
+        head.append(contentsOf: json)
+        return attachment.isEmpty ? [head] : [head, attachment]
     }
 
     static func appendU32(_ v: UInt32, to out: inout [UInt8]) {
@@ -82,8 +94,9 @@ public struct IPCFrameDecoder: Sendable {
     private var buffer: [UInt8] = []
     private var offset = 0
     private var failure: IPCFrameError?
-    /// The frame whose attachment is being collected: its JSON, the attachment so far, its length.
-    private var collecting: (json: [UInt8], attachment: [UInt8], length: Int)?
+    /// The frame whose attachment is being collected: its JSON, the attachment at its full
+    /// length (its bytes from `filled` on not written yet).
+    private var collecting: (json: [UInt8], attachment: [UInt8], filled: Int)?
 
     /// Attachments from this size on are collected apart.
     static let collectApartFrom = 16 << 10
@@ -94,7 +107,7 @@ public struct IPCFrameDecoder: Sendable {
 
     /// Bytes received but not yet handed out as a frame.
     public var bufferedBytes: Int {
-        buffer.count - offset + (collecting.map { IPCFrame.headerBytes + $0.json.count + $0.attachment.count } ?? 0)
+        buffer.count - offset + (collecting.map { IPCFrame.headerBytes + $0.json.count + $0.filled } ?? 0)
     }
 
     public mutating func append(_ bytes: some Collection<UInt8>) {
@@ -110,9 +123,13 @@ public struct IPCFrameDecoder: Sendable {
         guard failure == nil else { return }
         var rest = bytes
         if var frame = collecting {
-            collecting = nil   // the attachment alone holds its storage: appended in place
-            let take = min(rest.count, frame.length - frame.attachment.count)
-            frame.attachment.append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[..<take]))
+            collecting = nil   // the attachment alone holds its storage: written in place
+            let take = min(rest.count, frame.attachment.count - frame.filled)
+            let at = frame.filled
+            frame.attachment.withUnsafeMutableBytes { raw in
+                raw.baseAddress!.advanced(by: at).copyMemory(from: rest.baseAddress!, byteCount: take)
+            }
+            frame.filled += take
             collecting = frame
             rest = UnsafeRawBufferPointer(rebasing: rest[take...])
             guard !rest.isEmpty else { return }
@@ -128,11 +145,26 @@ public struct IPCFrameDecoder: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
+    /// While a large attachment is being collected: `body` gets the part of it still to come and
+    /// says how many bytes it wrote there (a read(2) straight into the attachment, no copy through
+    /// a read buffer); its result is returned. Nil (and `body` not called) when none is.
+    public mutating func fillAttachment<R>(_ body: (UnsafeMutableRawBufferPointer) -> (result: R, filled: Int)) -> R? {
+        guard failure == nil, var frame = collecting, frame.filled < frame.attachment.count else { return nil }
+        collecting = nil   // the attachment alone holds its storage: written in place
+        let at = frame.filled
+        let (result, filled) = frame.attachment.withUnsafeMutableBytes { raw in
+            body(UnsafeMutableRawBufferPointer(rebasing: raw[at...]))
+        }
+        frame.filled += max(0, filled)
+        collecting = frame
+        return result
+    }
+
     /// The next whole frame, nil when more bytes are needed, or the error that ends the stream.
     public mutating func next() throws(IPCFrameError) -> IPCFrame? {
         if let failure { throw failure }
         if let frame = collecting {
-            guard frame.attachment.count == frame.length else { return nil }
+            guard frame.filled == frame.attachment.count else { return nil }
             collecting = nil
             return IPCFrame(json: frame.json, attachment: frame.attachment)
         }
@@ -151,10 +183,16 @@ public struct IPCFrameDecoder: Sendable {
         if available < IPCFrame.headerBytes + bodyLength && attachmentLength >= Self.collectApartFrom
             && available >= IPCFrame.headerBytes + jsonLength {
             // The JSON is in and a large attachment is on its way: collect it apart.
-            var attachment: [UInt8] = []
-            attachment.reserveCapacity(attachmentLength)
-            attachment.append(contentsOf: buffer[(jsonStart + jsonLength)...])
-            collecting = (Array(buffer[jsonStart..<jsonStart + jsonLength]), attachment, attachmentLength)
+            // Every byte is written before the frame is handed out (by `append` or
+            // `fillAttachment`): no zeroing pass first.
+            var attachment = [UInt8](unsafeUninitializedCapacity: attachmentLength) { _, count in count = attachmentLength }
+            let have = buffer.count - (jsonStart + jsonLength)
+            attachment.withUnsafeMutableBytes { raw in
+                buffer.withUnsafeBytes { from in
+                    raw.baseAddress!.copyMemory(from: from.baseAddress! + jsonStart + jsonLength, byteCount: have)
+                }
+            }
+            collecting = (Array(buffer[jsonStart..<jsonStart + jsonLength]), attachment, have)
             offset = buffer.count
             buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
             offset = 0
@@ -179,8 +217,8 @@ public struct IPCFrameDecoder: Sendable {
     public func finish() throws(IPCFrameError) {
         if let failure { throw failure }
         if let frame = collecting {
-            throw .truncated(have: IPCFrame.headerBytes + frame.json.count + frame.attachment.count,
-                             need: IPCFrame.headerBytes + frame.json.count + frame.length)
+            throw .truncated(have: IPCFrame.headerBytes + frame.json.count + frame.filled,
+                             need: IPCFrame.headerBytes + frame.json.count + frame.attachment.count)
         }
         let available = buffer.count - offset
         guard available > 0 else { return }

@@ -31,6 +31,7 @@
 //                                             also for an event larger than maxFrameBytes
 //       send(encoded:, to peer:) -> Bool      the same for a frame encoded once for many peers
 //       send(to peer:, make:) -> Bool         the same, `make` not called while the peer drops events
+//       skip(_ count:, for peer:)              counts events as dropped (a skip notice follows)
 //       broadcast(_ event:, topic:) -> Int    to authenticated peers whose topics hold `topic`
 //       broadcast(_ event:, where:) -> Int    encoded once, sent to each matching peer
 //       disconnect(_ peer:, error:)           error frame (if any), then closed
@@ -105,6 +106,9 @@ public final class IPCPeer {
     let connection: IPCConnection
     /// Dropped since the last skip notice; while > 0 every event is dropped until the queue is half empty.
     var pendingSkips = 0
+    /// Called after each flush of this peer's queue (keyed by the caller's id): a sender that
+    /// paces itself by `queuedBytes` goes on from here. Removed by the caller.
+    var drainObservers: [Int: () -> Void] = [:]
     var authTimer: EventLoop.TimerID?
     /// In-flight request ids and their timeout timers.
     var inFlight: [Int: EventLoop.TimerID] = [:]
@@ -209,14 +213,14 @@ public final class IPCListener {
 
     @discardableResult
     public func send(_ event: IPCEvent, to peer: IPCPeer) -> Bool {
-        deliver(IPCMessage.event(event).encoded(), to: peer)
+        deliver(IPCMessage.event(event).encodedParts(), to: peer)
     }
 
     /// An event already encoded as a whole frame (`IPCMessage.event(e).encoded()`), so one
     /// encoding serves many peers; same rules as `send(_:to:)`.
     @discardableResult
     public func send(encoded bytes: [UInt8], to peer: IPCPeer) -> Bool {
-        deliver(bytes, to: peer)
+        deliver([bytes], to: peer)
     }
 
     /// The same for an event that is expensive to make: while the peer is dropping events (it
@@ -231,7 +235,16 @@ public final class IPCListener {
             if peer.queuedBytes == 0 { drained(peer) }
             return false
         }
-        return deliver(IPCMessage.event(make()).encoded(), to: peer)
+        return deliver(IPCMessage.event(make()).encodedParts(), to: peer)
+    }
+
+    /// Counts `count` events as dropped for the peer without sending them: it hears of them in
+    /// a skip notice once its queue is half empty (a paced sender that gave up on it).
+    public func skip(_ count: Int, for peer: IPCPeer) {
+        guard count > 0, peer.isAuthenticated, peer.isConnected else { return }
+        peer.pendingSkips += count
+        peer.skippedEvents += count
+        if peer.queuedBytes == 0 { drained(peer) }
     }
 
     @discardableResult
@@ -247,7 +260,7 @@ public final class IPCListener {
         var delivered = 0
         for peer in connected.values where peer.isAuthenticated && matching(peer) {
             if bytes == nil { bytes = IPCMessage.event(event).encoded() }
-            if deliver(bytes!, to: peer) { delivered += 1 }
+            if deliver([bytes!], to: peer) { delivered += 1 }
         }
         return delivered
     }
@@ -257,20 +270,23 @@ public final class IPCListener {
         peer.connection.closeAfterFlush(grace: options.closeGrace)
     }
 
-    private func deliver(_ bytes: [UInt8], to peer: IPCPeer) -> Bool {
+    /// One encoded frame, whole or in parts (its head and its attachment, not joined).
+    private func deliver(_ parts: [[UInt8]], to peer: IPCPeer) -> Bool {
         guard peer.isAuthenticated, peer.isConnected else { return false }
         let limit = options.maxQueuedBytes
+        var size = 0
+        for part in parts { size += part.count }
         // An event larger than a frame may be would end the client's connection: it is skipped
         // like one that does not fit (the server splits output into smaller events).
-        let tooLarge = bytes.count - IPCFrame.headerBytes > options.maxFrameBytes
-        if tooLarge || peer.pendingSkips > 0 || peer.queuedBytes + bytes.count > limit {
+        let tooLarge = size - IPCFrame.headerBytes > options.maxFrameBytes
+        if tooLarge || peer.pendingSkips > 0 || peer.queuedBytes + size > limit {
             peer.pendingSkips += 1
             peer.skippedEvents += 1
             // Nothing queued means no flush to bring the notice: send it now.
             if peer.queuedBytes == 0 { drained(peer) }
             return false
         }
-        peer.connection.send(bytes)
+        peer.connection.send(parts: parts)
         return true
     }
 
@@ -299,7 +315,10 @@ public final class IPCListener {
                 let code: IPCErrorCode = if case .frameTooLarge = error { .frameTooLarge } else { .badFrame }
                 self?.disconnect(peer, error: IPCError(code, error.description))
             }
-            connection.onDrain = { [weak self, unowned peer] in self?.drained(peer) }
+            connection.onDrain = { [weak self, unowned peer] in
+                self?.drained(peer)
+                for id in peer.drainObservers.keys.sorted() where peer.isConnected { peer.drainObservers[id]?() }
+            }
             connection.onClose = { [weak self, unowned peer] in self?.closed(peer) }
             connection.start()
             // The uid is checked before anything else: another user gets one error frame.

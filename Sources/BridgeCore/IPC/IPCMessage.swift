@@ -182,14 +182,21 @@ public enum IPCMessage: Equatable, Sendable {
 
     /// The whole frame, ready to write.
     public func encoded() -> [UInt8] { frame().encoded() }
+    /// The frame as its head and its attachment (IPCFrame.encodedParts).
+    public func encodedParts() -> [[UInt8]] { frame().encodedParts() }
 
     public static func decode(_ frame: IPCFrame) -> Result<IPCMessage, IPCMessageError> {
-        guard nestingDepth(frame.json) <= IPCProtocol.maxDepth else { return .failure(.tooDeep) }
+        // The parser stops at its own depth bound; the protocol's lower one is checked on the
+        // parsed value (its nodes, not the header's every byte again: an output event's header
+        // is mostly one long string).
         let fields: [String: JSONValue]
         do {
-            guard case .object(let object) = try JSONValue.parse(frame.json) else { return .failure(.notJSON("not an object")) }
+            let parsed = try JSONValue.parse(frame.json)
+            guard depth(of: parsed) <= IPCProtocol.maxDepth else { return .failure(.tooDeep) }
+            guard case .object(let object) = parsed else { return .failure(.notJSON("not an object")) }
             fields = object
         } catch {
+            if error.reason == JSONValue.tooDeepReason { return .failure(.tooDeep) }
             return .failure(.notJSON("malformed JSON (\(error.reason))"))
         }
         // A field that is absent or null is nil; one of another type is an error.
@@ -242,22 +249,12 @@ public enum IPCMessage: Equatable, Sendable {
         }
     }
 
-    /// Deepest nesting of arrays and objects outside strings (one pass, no allocation).
-    static func nestingDepth(_ json: [UInt8]) -> Int {
-        var depth = 0, deepest = 0
-        var inString = false, escaped = false
-        for b in json {
-            if inString {
-                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
-                continue
-            }
-            switch b {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "["), UInt8(ascii: "{"): depth += 1; deepest = max(deepest, depth)
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
-            default: break
-            }
+    /// Nesting of arrays and objects in a parsed value (a scalar: 0).
+    static func depth(of value: JSONValue) -> Int {
+        switch value {
+        case .array(let items): return 1 + items.reduce(0) { max($0, depth(of: $1)) }
+        case .object(let fields): return 1 + fields.values.reduce(0) { max($0, depth(of: $1)) }
+        default: return 0
         }
-        return deepest
     }
 }

@@ -159,14 +159,18 @@ enum IPCSocket {
         }
     }
 
-    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> IO {
+    /// Gathers `vectors` into one sendmsg(2) (writev on a socket, without SIGPIPE).
+    static func send(_ fd: Int32, vectors: UnsafeMutableBufferPointer<iovec>) -> IO {
         #if os(Linux)
         let flags = Int32(MSG_NOSIGNAL)
         #else
         let flags: Int32 = 0
         #endif
+        var header = msghdr()
+        header.msg_iov = vectors.baseAddress
+        header.msg_iovlen = numericCast(vectors.count)
         while true {
-            let n = Glibc.send(fd, bytes.baseAddress, bytes.count, flags)
+            let n = Glibc.sendmsg(fd, &header, flags)
             if n >= 0 { return .bytes(n) }
             switch errno {
             case EINTR: continue

@@ -23,6 +23,8 @@ public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertibl
 extension JSONValue {
     /// The deepest nesting `parse` accepts.
     public static let maxParseDepth = 256
+    /// The parse error's reason when the nesting goes past maxParseDepth.
+    public static let tooDeepReason = "nested too deep"
 
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
         let array = Array(bytes)
@@ -129,7 +131,7 @@ private struct JSONReader {
     }
 
     mutating func value(depth: Int) throws(JSONParseError) -> JSONValue {
-        guard depth < JSONValue.maxParseDepth else { throw error("nested too deep") }
+        guard depth < JSONValue.maxParseDepth else { throw error(JSONValue.tooDeepReason) }
         guard index < bytes.count else { throw error("unexpected end") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try object(depth: depth)

@@ -83,6 +83,26 @@ public struct OutputBatch: Sendable, Equatable {
         }
     }
 
+    /// Lines `range` as a batch of their own (both flags clear), copied in bulk: the text, the
+    /// runs and the entries each in one piece (the server's line log keeps a batch's finished
+    /// lines apart from its open one this way for every batch of a flood).
+    public func slice(_ range: Range<Int>) -> OutputBatch {
+        var part = OutputBatch()
+        guard !range.isEmpty else { return part }
+        let first = entries[range.lowerBound], last = entries[range.upperBound - 1]
+        let textStart = first.textStart, textEnd = last.textStart + last.textCount + 1
+        let runStart = first.runStart, runEnd = last.runStart + last.runCount
+        part.text = Array(text[textStart..<textEnd])
+        if runEnd > runStart { part.runs = Array(runs[runStart..<runEnd]) }
+        part.entries = entries[range].map {
+            var entry = $0
+            entry.textStart -= textStart
+            entry.runStart -= runStart
+            return entry
+        }
+        return part
+    }
+
     /// Appends a line made of `bytes` (valid UTF-8) and `lineRuns` (starts relative to the line).
     public mutating func append(_ bytes: UnsafeBufferPointer<UInt8>, runs lineRuns: UnsafeBufferPointer<StyleRun>,
                                 timestamp: Double) {
@@ -121,28 +141,55 @@ public struct OutputBatch: Sendable, Equatable {
     /// ending with its newline (the caller checks both; bytes after the last newline are dropped).
     /// `runs[i]` are line i's style runs; runs that do not fit inside their line are left out (a
     /// server bug must not crash a client), as are runs of lines the text does not have.
+    /// `expectedLines`: how many lines the text holds, when the caller knows (room made once).
     public init(adoptingTerminatedLines text: [UInt8], runs lineRuns: [Int: [StyleRun]] = [:], timestamp: Double,
-                replacesOpenLine: Bool = false, endsWithOpenLine: Bool = false) {
+                replacesOpenLine: Bool = false, endsWithOpenLine: Bool = false, expectedLines: Int = 0) {
+        let ordered = lineRuns.keys.sorted().flatMap { line in lineRuns[line]!.map { (line: line, run: $0) } }
+        self.init(adoptingTerminatedLines: text, orderedRuns: ordered, timestamp: timestamp, replacesOpenLine: replacesOpenLine,
+                  endsWithOpenLine: endsWithOpenLine, expectedLines: expectedLines)
+    }
+
+    /// The same with the runs as one list in line order (StyleRunWire.unpackInOrder), walked
+    /// alongside the lines; runs out of order are left out. `lineEnds`: the offsets of the text's
+    /// newlines in order, when the caller found them already (UTF8Scan.isValid(_:newline:), the
+    /// check and the split in one pass); otherwise they are found here.
+    public init(adoptingTerminatedLines text: [UInt8], orderedRuns: [(line: Int, run: StyleRun)], timestamp: Double,
+                replacesOpenLine: Bool = false, endsWithOpenLine: Bool = false, expectedLines: Int = 0,
+                lineEnds: [Int]? = nil) {
         self.init(replacesOpenLine: replacesOpenLine, endsWithOpenLine: endsWithOpenLine)
-        var end = 0
-        text.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
+        if expectedLines > 0 { entries.reserveCapacity(expectedLines) }
+        let ends = lineEnds ?? text.withUnsafeBufferPointer { buffer -> [Int] in
+            guard let base = buffer.baseAddress else { return [] }
+            var found: [Int] = []
             var offset = 0
             while offset < buffer.count, let hit = memchr(base + offset, 0x0A, buffer.count - offset) {
                 let lineEnd = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                let length = lineEnd - offset
-                var runCount = 0
-                if let these = lineRuns[entries.count], !these.isEmpty,
-                   these.allSatisfy({ $0.start >= 0 && $0.count >= 0 && $0.start <= length - $0.count }) {
-                    runs.append(contentsOf: these)
-                    runCount = these.count
-                }
-                entries.append(Entry(textStart: offset, textCount: length, runStart: runs.count - runCount,
-                                     runCount: runCount, timestamp: timestamp))
+                found.append(lineEnd)
                 offset = lineEnd + 1
             }
-            end = offset
+            return found
         }
+        var nextRun = 0
+        var offset = 0
+        for lineEnd in ends {
+            guard lineEnd >= offset, lineEnd < text.count else { break }
+            let length = lineEnd - offset
+            let line = entries.count
+            var runCount = 0
+            while nextRun < orderedRuns.count && orderedRuns[nextRun].line < line { nextRun += 1 }
+            let first = nextRun
+            while nextRun < orderedRuns.count && orderedRuns[nextRun].line == line { nextRun += 1 }
+            if first < nextRun, orderedRuns[first..<nextRun].allSatisfy({
+                $0.run.start >= 0 && $0.run.count >= 0 && $0.run.start <= length - $0.run.count
+            }) {
+                for index in first..<nextRun { runs.append(orderedRuns[index].run) }
+                runCount = nextRun - first
+            }
+            entries.append(Entry(textStart: offset, textCount: length, runStart: runs.count - runCount,
+                                 runCount: runCount, timestamp: timestamp))
+            offset = lineEnd + 1
+        }
+        let end = offset
         self.text = text
         if end < text.count { self.text.removeSubrange(end...) }
     }

@@ -41,20 +41,15 @@ public struct LineLog {
         guard !batch.isEmpty else { return first }
         let finished = batch.endsWithOpenLine ? batch.count - 1 : batch.count
         if finished > 0 {
-            var kept = OutputBatch()
-            if finished == batch.count {
-                kept = batch
-            } else {
-                Self.copy(batch, 0..<finished, into: &kept)
-            }
+            var kept = finished == batch.count ? batch : batch.slice(0..<finished)
             kept.replacesOpenLine = false
             kept.endsWithOpenLine = false
             keptBytes += kept.text.count
             chunks.append((first, kept))
         }
         if batch.endsWithOpenLine {
-            var open = OutputBatch(endsWithOpenLine: true)
-            Self.copy(batch, (batch.count - 1)..<batch.count, into: &open)
+            var open = batch.slice((batch.count - 1)..<batch.count)
+            open.endsWithOpenLine = true
             openLine = (first + UInt64(batch.count - 1), open)
         }
         trim()
@@ -75,12 +70,48 @@ public struct LineLog {
             if first >= start {
                 result.append((first, batch))
             } else {
-                var part = OutputBatch()
-                Self.copy(batch, Int(start - first)..<batch.count, into: &part)
-                result.append((start, part))
+                result.append((start, batch.slice(Int(start - first)..<batch.count)))
             }
         }
         if let open = openLine, open.id >= start { result.append((open.id, open.batch)) }
+        return (result, missing)
+    }
+
+    /// At most about `maxBytes` of the kept lines from `id` up to (not including) `end`, as
+    /// batches with their first ids (a batch cut at `end`; the open line last when it is before
+    /// `end`), and how many lines from `id` on are no longer kept. A paced reader's step: it
+    /// goes on from the line after the last finished one it got. At least one batch when any
+    /// line is in range, whatever its size.
+    public func lines(from id: UInt64, before end: UInt64, maxBytes: Int) -> (batches: [(first: UInt64, batch: OutputBatch)], missing: UInt64) {
+        var result: [(first: UInt64, batch: OutputBatch)] = []
+        let oldest = oldestID
+        let missing = id < oldest ? oldest - id : 0
+        let start = max(id, oldest)
+        guard start < end else { return (result, missing) }
+        // The first kept batch that ends after `start` (the batches are in id order).
+        var low = head, high = chunks.count
+        while low < high {
+            let mid = (low + high) / 2
+            if chunks[mid].first + UInt64(chunks[mid].batch.count) > start { high = mid } else { low = mid + 1 }
+        }
+        var bytes = 0
+        var index = low
+        while index < chunks.count && bytes < maxBytes {
+            let (first, batch) = chunks[index]
+            guard first < end else { break }
+            let from = first >= start ? 0 : Int(start - first)
+            let to = min(batch.count, Int(end - first))
+            if from == 0 && to == batch.count {
+                result.append((first, batch))
+            } else {
+                result.append((first + UInt64(from), batch.slice(from..<to)))
+            }
+            bytes += result[result.count - 1].batch.text.count
+            index += 1
+        }
+        if index == chunks.count, bytes < maxBytes, let open = openLine, open.id >= start, open.id < end {
+            result.append((open.id, open.batch))
+        }
         return (result, missing)
     }
 
@@ -93,12 +124,6 @@ public struct LineLog {
         if head > 64 && head * 2 > chunks.count {
             chunks.removeFirst(head)
             head = 0
-        }
-    }
-
-    private static func copy(_ batch: OutputBatch, _ range: Range<Int>, into target: inout OutputBatch) {
-        for index in range {
-            batch.withLine(index) { text, runs, timestamp in target.append(text, runs: runs, timestamp: timestamp) }
         }
     }
 }

@@ -1,5 +1,6 @@
 // ServerIPC+Session: the methods a TUI needs on top of the CLI's (docs/ipc.md, "Methods for
-// viewers"): `session.subscribe` (every hub event, after a snapshot; ServerCore+Session),
+// viewers"): `session.subscribe` (every hub event, after a snapshot; ServerCore+Session; paced
+// by the client's queue: SessionFeedPacer),
 // `session.unsubscribe`, `cancel_queued`, `interrupt`, `answer_permission`, `rescan` and
 // `check_health`. Loop thread only.
 
@@ -15,7 +16,10 @@ extension ServerIPC {
             subscribeSession(params, peer: peer, respond)
         case "session.unsubscribe":
             guard let id = params["subscription"]?.intValue else { respond(.failure(Self.missing("subscription"))); return true }
-            if let state = peer.context as? PeerState, state.sessionSubscriptions.remove(id) != nil { core.unsubscribeSession(id) }
+            if let state = peer.context as? PeerState, state.sessionSubscriptions.remove(id) != nil {
+                peer.drainObservers[id] = nil
+                core.unsubscribeSession(id)
+            }
             respond(.success([:]))
         case "cancel_queued":
             guard let name = params["instance"]?.stringValue else { respond(.failure(Self.missing("instance"))); return true }
@@ -68,10 +72,13 @@ extension ServerIPC {
         }
         let state = (peer.context as? PeerState) ?? PeerState()
         peer.context = state
+        // Paced by the peer's queue: a backlog larger than the queue arrives whole (SessionFeedPacer).
+        let pacer = SessionFeedPacer(peer: peer, listener: listener!) { [unowned core] in core.logs[$0] }
         let id = core.subscribeSession(resume: resume, fresh: params["fresh"]?.boolValue ?? false) { [weak self, weak peer] item in
             guard let self, let peer, peer.isConnected else { return }
-            self.deliver(to: peer, urgent: item.isOutput) { _ = self.listener.send(to: peer) { SessionWire.encode(item) } }
+            self.deliver(to: peer, urgent: item.isOutput) { pacer.take(item) }
         }
+        peer.drainObservers[id] = { [weak pacer] in pacer?.drain() }
         state.sessionSubscriptions.insert(id)
         respond(.success(["subscription": .int(id), "health_enabled": .bool(core.healthEnabled)]))
     }

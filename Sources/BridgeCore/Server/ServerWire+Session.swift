@@ -79,19 +79,29 @@ public enum SessionWire {
         guard let name = data["instance"]?.stringValue, let first = data["first_line_id"]?.doubleValue, first >= 1,
               let count = data["count"]?.intValue else { return nil }
         let at = data["at"]?.doubleValue ?? Date().timeIntervalSince1970
-        var runs: [Int: [StyleRun]] = [:]
-        if let packed = data["style_runs"]?.stringValue { runs = StyleRunWire.unpack(packed) ?? [:] }
-        for entry in data["styles"]?.arrayValue ?? [] {
-            guard let line = entry["line"]?.intValue, let value = entry["runs"],
-                  let decoded = StyleRunWire.decode(value) else { continue }
-            runs[line] = decoded
+        var ordered: [(line: Int, run: StyleRun)] = []
+        if let packed = data["style_runs"]?.stringValue { ordered = StyleRunWire.unpackInOrder(packed) ?? [] }
+        if let styles = data["styles"]?.arrayValue {
+            // The object form of servers before `style_runs`, by line.
+            var runs: [Int: [StyleRun]] = [:]
+            for (line, run) in ordered { runs[line, default: []].append(run) }
+            for entry in styles {
+                guard let line = entry["line"]?.intValue, let value = entry["runs"],
+                      let decoded = StyleRunWire.decode(value) else { continue }
+                runs[line] = decoded
+            }
+            ordered = runs.keys.sorted().flatMap { line in runs[line]!.map { (line: line, run: $0) } }
         }
         let bytes = event.attachment
+        // The UTF-8 check and the line split in one pass.
+        var ends: [Int] = []
+        ends.reserveCapacity(min(max(0, count), bytes.count))
         guard bytes.isEmpty || bytes.last == 0x0A,
-              bytes.withUnsafeBufferPointer({ UTF8Scan.isValid($0) }) else { return nil }
-        let batch = OutputBatch(adoptingTerminatedLines: bytes, runs: runs, timestamp: at,
+              bytes.withUnsafeBufferPointer({ UTF8Scan.isValid($0) { ends.append($0) } }) else { return nil }
+        let batch = OutputBatch(adoptingTerminatedLines: bytes, orderedRuns: ordered, timestamp: at,
                                 replacesOpenLine: data["replaces_open_line"]?.boolValue ?? false,
-                                endsWithOpenLine: data["ends_with_open_line"]?.boolValue ?? false)
+                                endsWithOpenLine: data["ends_with_open_line"]?.boolValue ?? false,
+                                expectedLines: ends.count, lineEnds: ends)
         guard batch.count == count else { return nil }
         return .event(.output(instance: name, batch: batch), firstLineID: UInt64(first), mark: nil)
     }

@@ -115,47 +115,64 @@ public enum StyleRunWire {
     /// `packed`'s string back as runs by line; nil when it is not one (the client then shows
     /// the lines plain).
     public static func unpack(_ text: String) -> [Int: [StyleRun]]? {
+        guard let ordered = unpackInOrder(text) else { return nil }
         var runs: [Int: [StyleRun]] = [:]
-        var fields: [Int] = []
-        fields.reserveCapacity(6)
-        var value = 0, digits = 0
+        for (line, run) in ordered { runs[line, default: []].append(run) }
+        return runs
+    }
+
+    /// The same as one list of runs, each with its line, in the order they were packed (by line):
+    /// what a client's decoding walks alongside the lines, without a dictionary.
+    public static func unpackInOrder(_ text: String) -> [(line: Int, run: StyleRun)]? {
         var text = text
         text.makeContiguousUTF8()
-        let ok = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+        let result = text.utf8.withContiguousStorageIfAvailable { bytes -> [(line: Int, run: StyleRun)]? in
+            var runs: [(line: Int, run: StyleRun)] = []
+            var fields = (0, 0, 0, 0, 0, 0)
+            var field = 0, value = 0, digits = 0
             func finishRun() -> Bool {
-                guard fields.count == 6, let foreground = color(fields[4]), let background = color(fields[5]) else { return false }
-                let a = fields[3]
+                guard field == 6, let foreground = color(fields.4), let background = color(fields.5) else { return false }
+                let a = fields.3
                 let style = TextStyle(foreground: foreground, background: background, bold: a & 1 != 0, dim: a & 2 != 0,
                                       italic: a & 4 != 0, underline: a & 8 != 0, reverse: a & 16 != 0)
-                runs[fields[0], default: []].append(StyleRun(start: fields[1], count: fields[2], style: style))
-                fields.removeAll(keepingCapacity: true)
+                runs.append((fields.0, StyleRun(start: fields.1, count: fields.2, style: style)))
+                field = 0
+                return true
+            }
+            func store() -> Bool {
+                switch field {
+                case 0: fields.0 = value
+                case 1: fields.1 = value
+                case 2: fields.2 = value
+                case 3: fields.3 = value
+                case 4: fields.4 = value
+                case 5: fields.5 = value
+                default: return false
+                }
+                field += 1
+                value = 0
+                digits = 0
                 return true
             }
             for byte in bytes {
                 switch byte {
                 case 0x30...0x39:
-                    guard digits < 12 else { return false }
+                    guard digits < 12 else { return nil }
                     value = value * 10 + Int(byte - 0x30)
                     digits += 1
                 case 0x2C, 0x20:
-                    guard digits > 0 else { return false }
-                    fields.append(value)
-                    value = 0
-                    digits = 0
-                    if byte == 0x20 { guard finishRun() else { return false } }
+                    guard digits > 0, store() else { return nil }
+                    if byte == 0x20 { guard finishRun() else { return nil } }
                 default:
-                    return false
+                    return nil
                 }
             }
             // Ends with a number (or is empty): no separator last.
-            guard digits > 0 || bytes.isEmpty else { return false }
-            if digits > 0 {
-                fields.append(value)
-                return finishRun()
-            }
-            return true
+            guard digits > 0 || bytes.isEmpty else { return nil }
+            if digits > 0 { guard store(), finishRun() else { return nil } }
+            return runs
         }
-        return ok == true ? runs : nil
+        return result ?? nil
     }
 
     static func code(_ color: TerminalColor?) -> Int {
