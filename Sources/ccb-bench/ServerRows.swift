@@ -470,7 +470,7 @@ extension Bench {
                 baselineName: nil, limit: "< 0.5 %", pass: serverCPU < 0.5, note: "\(fmt(window)) s window, /proc/PID/stat"),
             Row(budget: "server-idle", metric: "TUI exec → first frame, server running", value: firstFrame * 1000, unit: "ms",
                 baseline: nil, baselineName: nil, limit: "≤ 200 ms", pass: firstFrame <= 0.2,
-                note: "the TUI binary as users start it (not a server client on this branch yet)"),
+                note: "the TUI binary as users start it: a client of the running server"),
             Row(budget: "server-idle", metric: "server + TUI idle CPU", value: bothCPU, unit: "% core", baseline: nil,
                 baselineName: nil, limit: "< 0.5 %", pass: bothCPU < 0.5,
                 note: "server \(fmt(each[0])) %, TUI \(fmt(each[1])) %"),
