@@ -60,19 +60,10 @@ final class HubRecorder {
     /// the next full scan.
     @Test func withManyInstancesTheQuickRescanStillSeesEveryChange() throws {
         let tmp = TempDir()
-        for i in 0..<8 {
-            try FifoSafety.create(tmp.file("i\(i).in.fifo"))
-            try FifoSafety.create(tmp.file("i\(i).out.fifo"))
+        let (loop, recorder, hub) = try eightInstances(in: tmp) {
+            $0.fullRescanTicks = 100   // 5 s between full scans
+            $0.useEvents = false       // the timer alone (below: with inotify)
         }
-        let loop = try EventLoop()
-        let recorder = HubRecorder()
-        var options = InstanceHub.Options(directory: tmp.path)
-        options.rescanInterval = 0.05
-        options.quickRescanAbove = 4
-        options.fullRescanTicks = 100   // 5 s between full scans
-        options.useEvents = false       // the timer alone (below: with inotify)
-        let hub = InstanceHub(loop: loop, options: options) { recorder.handle($0) }
-        hub.start()
         defer { hub.stop() }
         #expect(spin(loop, timeout: 10) { recorder.instances.count == 8 })
         // Past the second in which a directory change is too recent to trust.
@@ -92,18 +83,7 @@ final class HubRecorder {
     /// each seen at the next rescan, with no full scan on the timer for minutes.
     @Test func withTheDirectoryWatchedEveryChangeIsSeenAtTheNextRescan() throws {
         let tmp = TempDir()
-        for i in 0..<8 {
-            try FifoSafety.create(tmp.file("i\(i).in.fifo"))
-            try FifoSafety.create(tmp.file("i\(i).out.fifo"))
-        }
-        let loop = try EventLoop()
-        let recorder = HubRecorder()
-        var options = InstanceHub.Options(directory: tmp.path)
-        options.rescanInterval = 0.05
-        options.quickRescanAbove = 4
-        options.fullRescanTicks = 100_000
-        let hub = InstanceHub(loop: loop, options: options) { recorder.handle($0) }
-        hub.start()
+        let (loop, recorder, hub) = try eightInstances(in: tmp) { $0.fullRescanTicks = 100_000 }
         defer { hub.stop() }
         #expect(spin(loop, timeout: 10) { recorder.instances.count == 8 })
         _ = spin(loop, timeout: 1.5) { false }
@@ -117,6 +97,24 @@ final class HubRecorder {
         unlink(tmp.file("i5.out.fifo"))
         #expect(spin(loop, timeout: 3) { !recorder.instances.contains { $0.name == "i5" } })
         #expect(spin(loop, timeout: 3) { recorder.attachments.contains { $0.0 == "i5" && $0.1 != .attached } })
+    }
+
+    /// Eight instances i0…i7 in `tmp` and a started hub above `quickRescanAbove` (4) that
+    /// rescans every 0.05 s, its other options as `configure` sets them.
+    func eightInstances(in tmp: TempDir, _ configure: (inout InstanceHub.Options) -> Void) throws -> (EventLoop, HubRecorder, InstanceHub) {
+        for i in 0..<8 {
+            try FifoSafety.create(tmp.file("i\(i).in.fifo"))
+            try FifoSafety.create(tmp.file("i\(i).out.fifo"))
+        }
+        let loop = try EventLoop()
+        let recorder = HubRecorder()
+        var options = InstanceHub.Options(directory: tmp.path)
+        options.rescanInterval = 0.05
+        options.quickRescanAbove = 4
+        configure(&options)
+        let hub = InstanceHub(loop: loop, options: options) { recorder.handle($0) }
+        hub.start()
+        return (loop, recorder, hub)
     }
 
     @Test func replacedOutFifoIsReattachedAndOutputContinues() throws {
