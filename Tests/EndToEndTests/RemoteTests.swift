@@ -260,6 +260,10 @@ final class SSHHost {
         let waited = try lab.tui(["send", "two/beta", "wait for me", "--wait-reply", "--timeout", "30"])
         #expect(waited.status == 0 && waited.stdout.contains("wait for me") && waited.stderr.contains("sending through host two"),
                 "send --wait-reply: exit \(waited.status), stdout: \(waited.stdout), stderr: \(waited.stderr)")
+        // --interrupt through the host's server: our agent there takes the interrupt byte.
+        let stopped = try lab.tui(["send", "two/beta", "--interrupt"])
+        #expect(stopped.status == 0 && stopped.stdout.contains("interrupt sent to two/beta through host two: the interrupt byte 0x03"),
+                "send --interrupt: exit \(stopped.status), stdout: \(stopped.stdout), stderr: \(stopped.stderr)")
         let tail = try lab.tui(["tail", "two/beta", "--wait", "2"])
         #expect(tail.stdout.contains("hello from afar\n"), "tail: \(tail.stdout) \(tail.stderr)")
         // The other host's instance got nothing, and names are per host.

@@ -43,10 +43,14 @@ extension SessionHub {
 
     /// Interrupts the running reply (the oldest open turn ends as interrupted), when the agent
     /// understands an interrupt; otherwise sends nothing and says so (`.interruptUnsupported`).
-    public func interrupt(_ instance: String) {
-        if engine.interruptRoute(instance) == .unsupported {
+    /// Interrupts the instance's turn where its agent understands one; returns the route taken
+    /// (`.unsupported`: nothing sent, said as a notice).
+    @discardableResult
+    public func interrupt(_ instance: String) -> InstanceHub.InterruptRoute {
+        let route = engine.interruptRoute(instance)
+        if route == .unsupported {
             onEvent(.notice(instance: instance, notice: .interruptUnsupported))
-            return
+            return route
         }
         if let session = sessions[instance] {
             sessionChanged(session, session.tracker.interruptSent(at: Self.now()))
@@ -54,6 +58,7 @@ extension SessionHub {
         }
         interruptCounter += 1
         engine.interrupt(instance, promptID: "interrupt-\(interruptCounter)")
+        return route
     }
 
     // MARK: results

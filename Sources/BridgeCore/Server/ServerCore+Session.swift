@@ -111,9 +111,10 @@ extension ServerCore {
         hub.cancelQueued(instance: instance, id: id)
     }
 
-    public func interrupt(_ instance: String) throws(ServerError) {
+    @discardableResult
+    public func interrupt(_ instance: String) throws(ServerError) -> InstanceHub.InterruptRoute {
         guard instances[instance] != nil else { throw .noSuchInstance(instance, directory: pipeDirectory) }
-        hub.interrupt(instance)
+        return hub.interrupt(instance)
     }
 
     /// False when that request no longer waits (its turn ended).

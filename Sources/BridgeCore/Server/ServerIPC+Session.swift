@@ -33,8 +33,8 @@ extension ServerIPC {
         case "interrupt":
             guard let name = params["instance"]?.stringValue else { respond(.failure(Self.missing("instance"))); return true }
             do {
-                try core.interrupt(name)
-                respond(.success([:]))
+                let route = try core.interrupt(name)
+                respond(.success(["route": .string(route.wireName)]))
             } catch {
                 respond(.failure(Self.error(error)))
             }
@@ -88,5 +88,16 @@ extension SessionFeedItem {
     /// Output for a pane: sent at once (see `ServerIPC.deliver`).
     var isOutput: Bool {
         if case .event(.output, _, _) = self { true } else { false }
+    }
+}
+
+extension InstanceHub.InterruptRoute {
+    /// The `interrupt` answer's `route`.
+    var wireName: String {
+        switch self {
+        case .framed: "framed"
+        case .interruptByte: "interrupt_byte"
+        case .unsupported: "unsupported"
+        }
     }
 }

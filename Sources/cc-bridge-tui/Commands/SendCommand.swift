@@ -82,10 +82,7 @@ struct SendCommand: ParsableCommand {
         let config = try options.loadConfig()
         if let (server, name) = try options.remoteTarget(instance, config: config) {
             // HOST/NAME: through that host's server, over ssh.
-            guard !interrupt else {
-                FileHandle.standardErrorWrite("cc-bridge-tui: \(instance): --interrupt does not work with a remote host yet; nothing sent")
-                throw ExitCode(Status.notDelivered)
-            }
+            if interrupt { return try interruptThroughServer(server, name: name) }
             if waitReply { return try sendAndWaitThroughServer(server, name: name, config: config) }
             return try sendThroughServer(server, name: name)
         }
@@ -161,6 +158,20 @@ struct SendCommand: ParsableCommand {
             throw ExitCode(Status.writtenNotRead)
         default:
             FileHandle.standardErrorWrite("cc-bridge-tui: \(name): \(answer["error"]?.stringValue ?? "not delivered")")
+            throw ExitCode(Status.notDelivered)
+        }
+    }
+
+    /// `--interrupt HOST/NAME`: the host's server sends what that agent understands, if anything.
+    private func interruptThroughServer(_ server: ServerClient, name: InstanceName) throws {
+        FileHandle.standardErrorWrite("cc-bridge-tui: sending through \(server.said)")
+        let answer = try server.call("interrupt", ["instance": .string(name.rawValue)])
+        let where_ = server.host.map { "\($0.name)/\(name)" } ?? "\(name)"
+        switch answer["route"]?.stringValue {
+        case "framed": print("interrupt sent to \(where_) through \(server.said): an interrupt message (framed protocol)")
+        case "interrupt_byte": print("interrupt sent to \(where_) through \(server.said): the interrupt byte 0x03")
+        default:
+            FileHandle.standardErrorWrite("cc-bridge-tui: \(where_): this agent cannot be interrupted (not a cc-bridge-agent); nothing sent")
             throw ExitCode(Status.notDelivered)
         }
     }
