@@ -121,8 +121,10 @@ extension SSHLab {
         guard let lab = try SSHLab.make() else { return }
         let host = try lab.host("flooder")
         // An unfinished line is on screen at most moments (the resubscription must complete it,
-        // not repeat it).
-        let flood = try lab.burstFloodScript()
+        // not repeat it). Pauses of 0.5 s: the flood lasts ~10 s, so ssh is killed well before its
+        // end even when the screen is read late under load (with 0.2 s the whole 4 s flood could
+        // be over first, and the test said "nothing tested").
+        let flood = try lab.burstFloodScript(pause: 0.5)
         _ = try host.agent("gush", ["--exec", flood])
         let total = 20_000
         let (tmux, pane) = try lab.openTUI(["attach", "flooder/gush"], config: "tui:\n  scrollback_lines: 100000\n")

@@ -95,10 +95,10 @@ final class SSHLab {
                        timeout: timeout, environment: environment)
     }
 
-    /// A script printing $1 numbered lines in 20 bursts; each burst's last line is cut by a 0.2 s
-    /// pause (its digits but the last three, then the rest), so an unfinished line is out at
+    /// A script printing $1 numbered lines in 20 bursts; each burst's last line is cut by a
+    /// `pause` (its digits but the last three, then the rest), so an unfinished line is out at
     /// most moments. Returns its path.
-    func burstFloodScript() throws -> String {
+    func burstFloodScript(pause: Double = 0.2) throws -> String {
         let flood = scratch.file("flood.sh")
         try """
             #!/bin/sh
@@ -107,7 +107,7 @@ final class SSHLab {
               last=$(((i + 1) * step))
               seq $((i * step + 1)) $((last - 1))
               printf '%s' "${last%???}"
-              sleep 0.2
+              sleep \(pause)
               printf '%s\\n' "${last#${last%???}}"
             done
 
