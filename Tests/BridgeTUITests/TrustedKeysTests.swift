@@ -214,7 +214,7 @@ import BridgeCore
         var h = Harness()
         h.send(.turnsChanged(instance: "api", turns: [SessionViewTests.turn("p1", "hello", "hal", .active, at: SessionViewTests.t0)]))
         #expect(h.press("quit").isEmpty)
-        #expect(h.state.status?.text.contains("q again quits") == true)
+        #expect(h.state.status?.text == "api is replying: q again quits, any other key stays")
         #expect(h.key("j").isEmpty)      // any other key: stay, and the key does nothing else
         #expect(h.state.selected == "api")
         #expect(h.press("quit").isEmpty)
@@ -222,6 +222,12 @@ import BridgeCore
         // Nothing in flight: one key quits, as before.
         var idle = Harness()
         #expect(idle.press("quit") == [.quit])
+        // What is in flight, in words: an approval asked for is not a reply streaming.
+        var asking = Harness()
+        asking.send(.turnsChanged(instance: "api", turns: [SessionViewTests.turn("p1", "tools", "", .active, at: SessionViewTests.t0)]))
+        asking.send(.activityChanged(instance: "api", activity: .waitingForApproval(1)))
+        #expect(asking.press("quit").isEmpty)
+        #expect(asking.state.status?.text == "api waits for your approval: q again quits, any other key stays")
     }
 }
 

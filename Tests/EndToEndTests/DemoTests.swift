@@ -36,8 +36,8 @@ import Glibc
                         scratch: scratch)
     }
 
-    /// `q`; the greetings are real turns, and while one still streams (slow's takes ~15 s) the
-    /// TUI asks once: `q` again.
+    /// `q`; the greetings are real turns, and while one still streams (slow's takes ~15 s) or
+    /// waits for an approval (claude-demo's) the TUI asks once, naming it: `q` again.
     func quit(_ tmux: Tmux) throws {
         try tmux.send("q")
         if try tmux.waitFor("q again quits", timeout: 2) { try tmux.send("q") }

@@ -147,7 +147,7 @@ public struct Keymap: Sendable, Equatable {
         "Outside the prompt, a printable key with no command opens the prompt of the instance shown and is typed there.",
         "Three or more printable keys read together (a sentence from a tool, a paste, keys typed faster than the TUI reads), not one key held, are text for that prompt from the first key on: \"can you fix it\" runs no command.",
         "x and R ask \"…? y/n\" naming the instance; y or the same key again runs it, any other key runs nothing (tui.confirm lists what asks).",
-        "q asks once while a reply streams or prompts are queued; c is undone by u for a minute.",
+        "q asks once while a reply streams, an approval waits or prompts are queued, naming which; c is undone by u for a minute.",
         "/ searches forward (newer, downwards) from the top of the view and wraps; n goes on that way, N goes back.",
     ]
 

@@ -32,8 +32,8 @@ public enum KeymapDocs {
         Destructive keys ask first, naming the instance: `x` "interrupt api's reply? y/n", `R`
         in the turn history "re-send "…" to api? y/n"; `y` (or the same key again) runs it, any
         other key runs nothing and says so. A key must be pressed on its own to answer: a typed
-        sentence starting with `y` says no. `q` while prompts are queued or a reply is
-        streaming asks first: `q` again quits, any other key stays. `c` (clear) can be undone
+        sentence starting with `y` says no. `q` while prompts are queued, a reply is streaming
+        or an approval waits asks first, naming it: `q` again quits, any other key stays. `c` (clear) can be undone
         with `u` for a minute. Ctrl-C in an empty prompt interrupts without asking, as in a
         shell. Which commands ask is `tui.confirm` in `config.yaml` (default
         `[interrupt, resend_turn, quit]`; `clear_pane` may be added; `[]` asks for nothing):

@@ -7,12 +7,11 @@ extension AppState {
     mutating func performGeneral(_ command: Command) -> [Effect] {
         switch command {
         case .quit:
-            guard keymap.confirmed.contains(.quit), hasWorkInFlight, !confirmingQuit else { return [.quit] }
+            guard keymap.confirmed.contains(.quit), let work = workInFlight, !confirmingQuit else { return [.quit] }
             // Quitting now would drop a reply or leave prompts behind: one more key decides.
             confirmingQuit = true
             let key = keymap.label(for: .quit) ?? "q"
-            status = StatusMessage("a reply is streaming or prompts are queued: \(key) again quits, any other key stays",
-                                   kind: .error, expires: nil)
+            status = StatusMessage("\(work): \(key) again quits, any other key stays", kind: .error, expires: nil)
         case .suspend:
             return [.suspend]
         case .toggleHealth:

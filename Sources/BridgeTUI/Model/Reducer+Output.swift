@@ -93,10 +93,18 @@ extension AppState {
     static let undoSeconds = 60.0
 
     /// Work quitting would abandon: prompts queued in an outbox, or a turn not yet answered.
-    var hasWorkInFlight: Bool {
-        instances.contains { instance in
-            instance.queued > 0 || instance.turns.contains { $0.status == .pending || $0.status == .active }
+    var hasWorkInFlight: Bool { workInFlight != nil }
+
+    /// What quitting now would leave behind, in words (the first instance with something): an
+    /// approval asked for, a reply on its way, prompts queued; nil when nothing is in flight.
+    var workInFlight: String? {
+        for instance in instances {
+            let name = instance.name
+            if case .waitingForApproval = instance.activity { return "\(name) waits for your approval" }
+            if instance.turns.contains(where: { $0.status == .pending || $0.status == .active }) { return "\(name) is replying" }
+            if instance.queued > 0 { return instance.queued == 1 ? "a prompt is queued for \(name)" : "\(instance.queued) prompts are queued for \(name)" }
         }
+        return nil
     }
 
     /// The last turn's lines (from where its prompt was sent), bounded, for the clipboard.
