@@ -28,6 +28,11 @@ final class IPCConnection {
     private var closeTimer: EventLoop.TimerID?
 
     var pauseReadingAbove: Int
+    /// A server's connections share one (see SocketWriteBudget); a client's has none.
+    var writeBudget: SocketWriteBudget?
+    /// Bytes this connection wrote in loop turn `budgetTurn`.
+    private var budgetTurn = -1
+    private var budgetSpent = 0
     /// Bytes read per loop turn before others get theirs.
     var readBudget = 256 << 10
 
@@ -120,22 +125,34 @@ final class IPCConnection {
     /// Parts per sendmsg(2).
     private static let maxVectors = 64
 
-    /// One sendmsg(2) of the queued parts from the head on (at most `maxVectors`).
+    /// One sendmsg(2) of the queued parts from the head on (at most `maxVectors`, and no more
+    /// bytes than the write budget allows: with none left it is `.wouldBlock` without a call).
     private func writeQueued() -> IPCSocket.IO {
+        var limit = Int.max
+        if let writeBudget {
+            if budgetTurn != writeBudget.turn { budgetTurn = writeBudget.turn; budgetSpent = 0 }
+            limit = writeBudget.allowance(spent: budgetSpent, turn: budgetTurn)
+            guard limit > 0 else { return .wouldBlock }
+        }
         let end = min(chunks.count, headIndex + Self.maxVectors)
         var vectors: [iovec] = []
         vectors.reserveCapacity(end - headIndex)
         // Each part's storage is pinned by nesting its withUnsafeBytes around the call.
-        func gather(_ index: Int) -> IPCSocket.IO {
-            guard index < end else { return vectors.withUnsafeMutableBufferPointer { IPCSocket.send(fd, vectors: $0) } }
+        func gather(_ index: Int, room: Int) -> IPCSocket.IO {
+            guard index < end, room > 0 else { return vectors.withUnsafeMutableBufferPointer { IPCSocket.send(fd, vectors: $0) } }
             return chunks[index].withUnsafeBytes { raw in
                 let start = index == headIndex ? headOffset : 0
-                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress! + start),
-                                     iov_len: raw.count - start))
-                return gather(index + 1)
+                let length = min(raw.count - start, room)
+                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress! + start), iov_len: length))
+                return gather(index + 1, room: room - length)
             }
         }
-        return gather(headIndex)
+        let result = gather(headIndex, room: limit)
+        if let writeBudget, case .bytes(let n) = result {
+            budgetSpent += n
+            writeBudget.spend(n)
+        }
+        return result
     }
 
     /// `n` queued bytes went out: parts fully written are let go at once.

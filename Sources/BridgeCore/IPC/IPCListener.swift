@@ -133,6 +133,9 @@ public final class IPCListener {
     private var nextPeerID = 1
     private var connected: [Int: IPCPeer] = [:]
 
+    /// Shared by every accepted connection (nil: each writes as fast as its socket takes it).
+    public var writeBudget: SocketWriteBudget?
+
     public init(loop: EventLoop, endpoint: IPCEndpoint, options: IPCListenerOptions = IPCListenerOptions(),
                 handler: IPCRequestHandler) {
         self.loop = loop
@@ -305,6 +308,7 @@ public final class IPCListener {
         while listenFD >= 0, let fd = IPCSocket.accept(listenFD) {
             let connection = IPCConnection(fd: fd, loop: loop, maxFrameBytes: options.maxFrameBytes,
                                            pauseReadingAbove: options.maxQueuedBytes)
+            connection.writeBudget = writeBudget
             let credentials = IPCSocket.peerCredentials(fd)
             let peer = IPCPeer(id: nextPeerID, uid: credentials?.uid ?? uid_t.max, pid: credentials?.pid ?? 0,
                                connection: connection)

@@ -288,6 +288,7 @@ public final class ServerCore {
             if logs[name] == nil { logs[name] = LineLog(maxBytes: backlogBytes()) }
             let first = logs[name]!.append(batch)
             firstLineID = first
+            onOutputDrained(batch.text.count)
             broadcast(.output(instance: name, firstLineID: first, batch: batch))
         case .promptAccepted(let name, let id, let text, let at, let origin):
             openTurns[name, default: []].insert(id)
@@ -331,6 +332,8 @@ public final class ServerCore {
     /// While a live event goes to the subscribers: a number of its own, so a handler that encodes
     /// the event for the wire can encode it once for all of them (`nil` for a backlog).
     public private(set) var currentBroadcast: Int?
+    /// Bytes of output as each drain brings them in (the server's sockets pace their writes by it).
+    public var onOutputDrained: (Int) -> Void = { _ in }
     private var broadcastCounter = 0
 
     private func broadcast(_ event: ServerEvent) {

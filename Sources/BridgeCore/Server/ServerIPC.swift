@@ -26,6 +26,11 @@ public final class ServerIPC: IPCRequestHandler {
     public init(core: ServerCore, endpoint: IPCEndpoint, options: IPCListenerOptions = IPCListenerOptions()) {
         self.core = core
         listener = IPCListener(loop: core.loop, endpoint: endpoint, options: options, handler: self)
+        // While output floods in, the copies into clients' sockets follow the drain (issue 13:
+        // fifty viewers never slow the agent); with no flood they are not limited.
+        let budget = SocketWriteBudget(loop: core.loop)
+        listener.writeBudget = budget
+        core.onOutputDrained = { [budget] bytes in budget.drained(bytes) }
     }
 
     public var endpoint: IPCEndpoint { listener.endpoint }

@@ -1,0 +1,138 @@
+// SocketWriteBudgetTests: IPCConnections on real socket pairs sharing one SocketWriteBudget,
+// read at once by the test (clients that keep up). While output is drained turn after turn, the
+// connections together write no more than `share` times the drained bytes plus each one's
+// minimum per turn; a frame queued behind an exhausted credit still leaves at the next turn; once
+// a turn drains nothing, every connection catches up at once. The server wires the budget to its
+// drain: ServerCore reports every byte of output it reads.
+
+import Foundation
+import Testing
+@testable import BridgeCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct SocketWriteBudgetTests {
+    /// `count` connections on one loop and one budget; the other ends for the test to read.
+    final class Fan {
+        let loop: EventLoop
+        let budget: SocketWriteBudget
+        var connections: [IPCConnection] = []
+        var peers: [Int32] = []
+        var arrived: [Int]
+
+        init(count: Int, share: Int = 2, minimumPerTurn: Int = 4 << 10) throws {
+            loop = try EventLoop()
+            budget = SocketWriteBudget(loop: loop, share: share, minimumPerTurn: minimumPerTurn)
+            arrived = Array(repeating: 0, count: count)
+            for _ in 0..<count {
+                var fds: [Int32] = [0, 0]
+                guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else { throw SystemError("socketpair") }
+                _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+                var size: Int32 = 4 << 20   // room for everything: only the budget holds bytes back
+                setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+                let connection = IPCConnection(fd: fds[0], loop: loop, maxFrameBytes: 1 << 20, pauseReadingAbove: 64 << 20)
+                connection.writeBudget = budget
+                connection.start()
+                connections.append(connection)
+                peers.append(fds[1])
+            }
+        }
+
+        deinit {
+            for connection in connections { connection.close() }
+            for fd in peers { close(fd) }
+        }
+
+        /// Reads every peer as far as it can (a client that keeps up); returns the bytes read now.
+        @discardableResult
+        func readAll() -> Int {
+            var total = 0
+            var buffer = [UInt8](repeating: 0, count: 256 << 10)
+            for (index, fd) in peers.enumerated() {
+                while true {
+                    let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+                    if n <= 0 { break }
+                    arrived[index] += n
+                    total += n
+                }
+            }
+            return total
+        }
+
+        var queued: Int { connections.reduce(0) { $0 + $1.queuedBytes } }
+    }
+
+    static func frame(_ bytes: Int) -> [UInt8] {
+        IPCMessage.event(IPCEvent(name: "output", data: [:], attachment: [UInt8](repeating: 0x61, count: bytes))).encoded()
+    }
+
+    @Test func whileOutputIsDrainedTheConnectionsTogetherWriteTheirShareAndNoMore() throws {
+        let fan = try Fan(count: 8)
+        let chunk = 64 << 10, turns = 20
+        let frame = Self.frame(chunk)
+        var written = 0
+        for _ in 0..<turns {
+            fan.loop.runOnce(timeout: 0)
+            fan.budget.drained(chunk)
+            for connection in fan.connections { connection.send(frame) }
+            written += fan.readAll()
+        }
+        // Each turn: twice the drained bytes in credit, plus 4 KiB a connection whatever the credit.
+        let bound = 2 * chunk * turns + turns * 8 * (4 << 10)
+        #expect(written <= bound, "wrote \(written) bytes while \(chunk * turns) were drained (bound \(bound))")
+        #expect(written >= 2 * chunk * (turns - 1), "the connections did not get the credit the drain gave: \(written)")
+        #expect(fan.queued > 0, "nothing was held back: every client got every frame during the flood")
+        #expect(fan.budget.isLimited)
+
+        // The flood is over: after a turn with no drain, every connection writes all it holds.
+        for _ in 0..<50 where fan.queued > 0 {
+            fan.loop.runOnce(timeout: 0.1)
+            fan.readAll()
+        }
+        #expect(fan.queued == 0)
+        #expect(!fan.budget.isLimited)
+        #expect(fan.arrived.allSatisfy { $0 == frame.count * turns }, "\(fan.arrived)")
+    }
+
+    @Test func aFrameQueuedBehindAnExhaustedCreditLeavesAtTheNextTurn() throws {
+        let fan = try Fan(count: 3, share: 1, minimumPerTurn: 1024)
+        fan.budget.drained(8 << 10)
+        // The first connection takes all the credit (and more is queued behind it).
+        fan.connections[0].send(Self.frame(64 << 10))
+        let small = IPCMessage.response(id: 7, result: ["ok": true]).encoded()
+        fan.connections[1].send(small)
+        fan.readAll()
+        #expect(fan.arrived[0] <= (8 << 10) + 1024)
+        // Turns that keep draining: the small answer still leaves (each connection's minimum).
+        for _ in 0..<3 {
+            fan.loop.runOnce(timeout: 0)
+            fan.budget.drained(16)
+            fan.readAll()
+        }
+        #expect(fan.arrived[1] == small.count, "an answer waited behind other clients' flood")
+    }
+
+    @Test func theServerReportsEveryByteOfOutputItDrains() throws {
+        let f = try ServerFixture()
+        var reported = 0
+        f.core.onOutputDrained = { reported += $0 }
+        let out = f.dir + "/a" + InstanceScanner.outSuffix
+        _ = try FifoSafety.create(f.dir + "/a" + InstanceScanner.inSuffix)
+        _ = try FifoSafety.create(out)
+        #expect(f.spin { f.core.list().contains { $0.info.name == "a" } })
+        let writer = open(out, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        try #require(writer >= 0)
+        defer { close(writer) }
+        let lines = (1...2000).map { "line \($0) of the flood\n" }.joined()
+        let bytes = Array(lines.utf8)
+        var done = 0
+        #expect(f.spin {
+            if done < bytes.count {
+                let n = bytes[done...].withUnsafeBytes { Glibc.write(writer, $0.baseAddress, $0.count) }
+                if n > 0 { done += n }
+            }
+            return reported == bytes.count
+        }, "reported \(reported) of \(bytes.count) bytes")
+    }
+}
