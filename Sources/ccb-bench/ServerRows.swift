@@ -107,8 +107,8 @@ final class BenchSubscriber {
     /// still queued for the old subscription (past the gap) is ignored.
     private var awaitingBacklog: UInt64?
 
-    /// Session feed: between a skip notice and the answer to the unsubscribe.
-    private var resyncing = false
+    /// Session feed: the TUI's resync after a skip notice.
+    private lazy var sessionResync = SessionFeedResync(client: client) { [unowned self] in self.subscribe(from: self.nextLine) }
 
     init(loop: EventLoop, endpoint: IPCEndpoint, instance: String, decode: Bool, resync: Bool = false, session: Bool = false) {
         self.instance = instance
@@ -130,7 +130,7 @@ final class BenchSubscriber {
                 switch result {
                 case .success(let answer):
                     self.subscribed = true
-                    self.subscription = answer["subscription"]?.intValue
+                    self.sessionResync.subscription = answer["subscription"]?.intValue
                 case .failure(let error): self.failure = "session.subscribe: \(error)"
                 }
             }
@@ -209,21 +209,17 @@ final class BenchSubscriber {
 extension BenchSubscriber {
     /// The session feed, as ServerSessionSource takes it (its decode, its resync).
     private func takeSession(_ event: IPCEvent) {
-        if event.name == IPCEventName.skipped {
+        let item: SessionFeedItem
+        switch sessionResync.take(event) {
+        case .item(let decoded): item = decoded
+        case .skipped:
             skipNotices += 1
             noticeSinceLastGap = true
-            guard !resyncing else { return }
-            resyncing = true
-            let old = subscription
-            subscription = nil
-            client.request("session.unsubscribe", params: ["subscription": .int(old ?? -1)]) { [unowned self] _ in
-                self.resyncing = false
-                self.subscribe(from: self.nextLine)
-            }
             return
-        }
-        guard !resyncing, let item = SessionWire.decode(event) else {
-            if event.name == SessionWire.output && !resyncing { failure = "a session_output event that does not decode" }
+        case .undecodable:
+            if event.name == SessionWire.output { failure = "a session_output event that does not decode" }
+            return
+        case .ignored:
             return
         }
         switch item {

@@ -61,15 +61,16 @@ final class ServerSessionSource: SessionSource {
     /// Instances whose pane has anything (a new server's restored history is not shown again).
     private var shown: Set<String> = []
     private var serverPid: Int?
-    private var subscription: Int?
     private var subscribed = false
     private var gone = false
     private var restarting = false
     /// The server said it stops (`server stop`, a signal): it is not restarted behind its back.
     private var stoppedOnPurpose = false
     private var subscribeError: IPCError?
-    /// Between a `skipped` notice and the server's answer to our unsubscribe.
-    private var resyncing = false
+    /// After a `skipped` notice: the old subscription ignored until it is gone, then subscribe again.
+    private lazy var resync = SessionFeedResync(client: client) { [unowned self] in
+        if self.client.state == .ready { self.subscribe() }
+    }
     /// The last health report of this server run: the base its `health_changes` apply to.
     private var health: HealthReport?
     private var fetchingHealth = false
@@ -195,10 +196,10 @@ final class ServerSessionSource: SessionSource {
         guard let connection else {
             // A remote host: its header shows the connection; only the resync is ours.
             if state == .ready {
-                resyncing = false
+                resync.reset()
                 subscribe()
             } else if case .waiting = state {
-                subscription = nil
+                resync.subscription = nil
             }
             return
         }
@@ -208,10 +209,10 @@ final class ServerSessionSource: SessionSource {
             gone = false
             restarting = false
             stoppedOnPurpose = false
-            resyncing = false
+            resync.reset()
             subscribe()
         case .waiting(_, let delay, let error):
-            subscription = nil
+            resync.subscription = nil
             gone = true
             var text = "server gone, reconnecting in \(Int(delay.rounded(.up))) s"
             if stoppedOnPurpose {
@@ -258,7 +259,7 @@ final class ServerSessionSource: SessionSource {
         client.request("session.subscribe", params: ["resume": .object(resume), "fresh": fresh], timeout: 30) { [unowned self] result in
             switch result {
             case .success(let answer):
-                self.subscription = answer["subscription"]?.intValue
+                self.resync.subscription = answer["subscription"]?.intValue
                 self.healthEnabled = answer["health_enabled"]?.boolValue ?? true
                 self.subscribed = true
             case .failure(let error):
@@ -270,22 +271,8 @@ final class ServerSessionSource: SessionSource {
     }
 
     private func take(_ event: IPCEvent) {
-        if event.name == IPCEventName.skipped {
-            // The server dropped events for us (we were slow). What the old subscription still
-            // sends would go on past the hole: it is ignored until the server confirms the
-            // unsubscribe (every event of it came before that answer), then we subscribe again
-            // from where we are.
-            guard !resyncing else { return }
-            resyncing = true
-            let old = subscription
-            subscription = nil
-            client.request("session.unsubscribe", params: ["subscription": .int(old ?? -1)]) { [unowned self] _ in
-                self.resyncing = false
-                if self.client.state == .ready { self.subscribe() }
-            }
-            return
-        }
-        guard !resyncing, let item = SessionWire.decode(event) else { return }
+        // After a skip (we were slow) the feed resumes from where we are (SessionFeedResync).
+        guard case .item(let item) = resync.take(event) else { return }
         switch item {
         case .event(let sessionEvent, let first, let mark):
             deliver(sessionEvent, firstLineID: first, mark: mark)
