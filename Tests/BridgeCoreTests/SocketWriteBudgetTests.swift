@@ -124,7 +124,8 @@ import Glibc
         let writer = open(out, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
         try #require(writer >= 0)
         defer { close(writer) }
-        let lines = (1...2000).map { "line \($0) of the flood\n" }.joined()
+        // Styled: every byte read counts, escapes too (they cost the wire more than the text does).
+        let lines = (1...2000).map { "line \($0) of the \u{1B}[1;31mflood\u{1B}[0m\n" }.joined()
         let bytes = Array(lines.utf8)
         var done = 0
         #expect(f.spin {

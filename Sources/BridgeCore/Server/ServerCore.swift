@@ -126,6 +126,8 @@ public final class ServerCore {
         hubOptions.engine.rescanInterval = options.rescanInterval
         hubOptions.session = options.config.docker.session
         hub = SessionHub(loop: loop, options: hubOptions) { [unowned self] event in self.handle(event) }
+        // Every byte read, escapes included (heavily styled output costs the wire more than its text).
+        hub.engine.rawBytes = { [unowned self] _, bytes in self.onOutputDrained(bytes.count) }
         health = HealthScheduler.make(for: hub, config: options.config, configPath: options.configPath,
                                       policy: options.policy, environment: options.environment, managed: options.managed)
         health?.onReport = { [unowned self] report in
@@ -288,7 +290,6 @@ public final class ServerCore {
             if logs[name] == nil { logs[name] = LineLog(maxBytes: backlogBytes()) }
             let first = logs[name]!.append(batch)
             firstLineID = first
-            onOutputDrained(batch.text.count)
             broadcast(.output(instance: name, firstLineID: first, batch: batch))
         case .promptAccepted(let name, let id, let text, let at, let origin):
             openTurns[name, default: []].insert(id)
@@ -332,7 +333,8 @@ public final class ServerCore {
     /// While a live event goes to the subscribers: a number of its own, so a handler that encodes
     /// the event for the wire can encode it once for all of them (`nil` for a backlog).
     public private(set) var currentBroadcast: Int?
-    /// Bytes of output as each drain brings them in (the server's sockets pace their writes by it).
+    /// Bytes read from an out-FIFO, as each read brings them in (the server's sockets pace their
+    /// writes by it: SocketWriteBudget).
     public var onOutputDrained: (Int) -> Void = { _ in }
     private var broadcastCounter = 0
 
