@@ -1,9 +1,9 @@
 // SocketWriteBudgetTests: IPCConnections on real socket pairs sharing one SocketWriteBudget,
 // read at once by the test (clients that keep up). While output is drained turn after turn, the
-// connections together write no more than `share` times the drained bytes plus each one's
-// minimum per turn; a frame queued behind an exhausted credit still leaves at the next turn; once
-// a turn drains nothing, every connection catches up at once. The server wires the budget to its
-// drain: ServerCore reports every byte of output it reads.
+// connections together write no more than `share` times the drained bytes (plus a starved
+// connection's trickle); an answer queued behind others that take all the credit still leaves
+// while the drain goes on; once a turn drains nothing, every connection catches up at once. The
+// server wires the budget to its drain: ServerCore reports every byte it reads, escapes included.
 
 import Foundation
 import Testing
@@ -21,9 +21,9 @@ import Glibc
         var peers: [Int32] = []
         var arrived: [Int]
 
-        init(count: Int, share: Int = 2, minimumPerTurn: Int = 4 << 10) throws {
+        init(count: Int, share: Int = 2, starvedWrite: Int = 16 << 10) throws {
             loop = try EventLoop()
-            budget = SocketWriteBudget(loop: loop, share: share, minimumPerTurn: minimumPerTurn)
+            budget = SocketWriteBudget(loop: loop, share: share, starvedAfter: 0.05, starvedWrite: starvedWrite)
             arrived = Array(repeating: 0, count: count)
             for _ in 0..<count {
                 var fds: [Int32] = [0, 0]
@@ -72,14 +72,16 @@ import Glibc
         let chunk = 64 << 10, turns = 20
         let frame = Self.frame(chunk)
         var written = 0
+        let started = MonotonicClock.now()
         for _ in 0..<turns {
             fan.loop.runOnce(timeout: 0)
             fan.budget.drained(chunk)
             for connection in fan.connections { connection.send(frame) }
             written += fan.readAll()
         }
-        // Each turn: twice the drained bytes in credit, plus 4 KiB a connection whatever the credit.
-        let bound = 2 * chunk * turns + turns * 8 * (4 << 10)
+        // Twice the drained bytes in credit, plus 16 KiB per connection for each 50 ms it starved.
+        let starvedRounds = Int((MonotonicClock.now() - started) / 0.05) + 1
+        let bound = 2 * chunk * turns + starvedRounds * 8 * (16 << 10)
         #expect(written <= bound, "wrote \(written) bytes while \(chunk * turns) were drained (bound \(bound))")
         #expect(written >= 2 * chunk * (turns - 1), "the connections did not get the credit the drain gave: \(written)")
         #expect(fan.queued > 0, "nothing was held back: every client got every frame during the flood")
@@ -95,22 +97,25 @@ import Glibc
         #expect(fan.arrived.allSatisfy { $0 == frame.count * turns }, "\(fan.arrived)")
     }
 
-    @Test func aFrameQueuedBehindAnExhaustedCreditLeavesAtTheNextTurn() throws {
-        let fan = try Fan(count: 3, share: 1, minimumPerTurn: 1024)
-        fan.budget.drained(8 << 10)
-        // The first connection takes all the credit (and more is queued behind it).
-        fan.connections[0].send(Self.frame(64 << 10))
-        let small = IPCMessage.response(id: 7, result: ["ok": true]).encoded()
-        fan.connections[1].send(small)
-        fan.readAll()
-        #expect(fan.arrived[0] <= (8 << 10) + 1024)
-        // Turns that keep draining: the small answer still leaves (each connection's minimum).
-        for _ in 0..<3 {
-            fan.loop.runOnce(timeout: 0)
+    @Test func anAnswerBehindOthersThatTakeAllTheCreditStillLeavesWhileTheDrainGoesOn() throws {
+        let fan = try Fan(count: 2, share: 1, starvedWrite: 1024)
+        // The first connection always has more queued than the credit a turn brings, and its
+        // descriptor comes first in the poll: without the trickle the second would never write.
+        fan.budget.drained(16)
+        fan.connections[0].send(Self.frame(256 << 10))
+        let answer = IPCMessage.response(id: 7, result: ["ok": true]).encoded()
+        fan.connections[1].send(answer)
+        let more = Self.frame(64)
+        let deadline = MonotonicClock.now() + 2
+        while fan.arrived[1] < answer.count && MonotonicClock.now() < deadline {
+            fan.loop.runOnce(timeout: 0.005)
             fan.budget.drained(16)
+            fan.connections[0].send(more)   // more each turn than the turn's credit
             fan.readAll()
+            #expect(fan.budget.isLimited)
         }
-        #expect(fan.arrived[1] == small.count, "an answer waited behind other clients' flood")
+        #expect(fan.arrived[1] == answer.count, "an answer waited behind another client's flood")
+        #expect(fan.connections[0].queuedBytes > 0, "the first connection was not holding the credit: nothing tested")
     }
 
     @Test func theServerReportsEveryByteOfOutputItDrains() throws {

@@ -30,9 +30,8 @@ final class IPCConnection {
     var pauseReadingAbove: Int
     /// A server's connections share one (see SocketWriteBudget); a client's has none.
     var writeBudget: SocketWriteBudget?
-    /// Bytes this connection wrote in loop turn `budgetTurn`.
-    private var budgetTurn = -1
-    private var budgetSpent = 0
+    /// When this connection last wrote under the budget (a new one counts as just written).
+    private var lastWrite = MonotonicClock.now()
     /// Bytes read per loop turn before others get theirs.
     var readBudget = 256 << 10
 
@@ -130,8 +129,7 @@ final class IPCConnection {
     private func writeQueued() -> IPCSocket.IO {
         var limit = Int.max
         if let writeBudget {
-            if budgetTurn != writeBudget.turn { budgetTurn = writeBudget.turn; budgetSpent = 0 }
-            limit = writeBudget.allowance(spent: budgetSpent, turn: budgetTurn)
+            limit = writeBudget.allowance(lastWrite: lastWrite)
             guard limit > 0 else { return .wouldBlock }
         }
         let end = min(chunks.count, headIndex + Self.maxVectors)
@@ -149,8 +147,8 @@ final class IPCConnection {
         }
         let result = gather(headIndex, room: limit)
         if let writeBudget, case .bytes(let n) = result {
-            budgetSpent += n
             writeBudget.spend(n)
+            if limit != Int.max { lastWrite = MonotonicClock.now() }
         }
         return result
     }

@@ -5,33 +5,38 @@
 // client's socket. With fifty clients that keep up, the copies are fifty times the drain and the
 // agent waits on a full pipe (issue 13: "the FIFO drain never waits on a client"). So while the
 // drain brings output in turn after turn, the connections of one listener share a credit of
-// `share` times the bytes drained (bounded by `maxCredit`); each connection may always write
-// `minimumPerTurn` bytes a loop turn (answers and skip notices are never starved). What a client
-// is not given stays in its bounded queue: once that is full it gets a skip notice and resyncs
-// from the log, as any slow client does. A turn after one that drained nothing writes without
-// limit: with no flood there is nothing to protect, and clients catch up at once.
+// `share` times the bytes read (bounded by `maxCredit`); a connection the credit did not reach
+// for `starvedAfter` seconds may write `starvedWrite` bytes anyway, so answers and skip notices
+// always move (a trickle, not a per-turn cost: fifty connections writing a little every turn
+// cost the drain as much as the credit did). What a client is not given stays in its bounded
+// queue: once that is full it gets a skip notice and resyncs from the log, as any slow client
+// does. A turn after one that drained nothing writes without limit: with no flood there is
+// nothing to protect, and clients catch up at once.
 //
 // Loop thread only. A client's own IPCConnection has no budget.
 
 public final class SocketWriteBudget {
-    /// Bytes the connections together may write per byte drained.
+    /// Bytes the connections together may write per byte read from the FIFOs.
     public let share: Int
-    /// Bytes any one connection may write in a loop turn whatever the credit.
-    public let minimumPerTurn: Int
     public let maxCredit: Int
+    /// Seconds without a write after which a connection may write `starvedWrite` bytes.
+    public let starvedAfter: Double
+    public let starvedWrite: Int
     private unowned let loop: EventLoop
     private var credit = 0
-    /// The loop turn of the last drain that brought output.
+    /// The loop turn of the last read that brought output.
     private var lastDrainTurn = -2
 
-    public init(loop: EventLoop, share: Int = 2, minimumPerTurn: Int = 4 << 10, maxCredit: Int = 8 << 20) {
+    public init(loop: EventLoop, share: Int = 2, maxCredit: Int = 8 << 20, starvedAfter: Double = 0.05,
+                starvedWrite: Int = 16 << 10) {
         self.loop = loop
         self.share = share
-        self.minimumPerTurn = minimumPerTurn
         self.maxCredit = maxCredit
+        self.starvedAfter = starvedAfter
+        self.starvedWrite = starvedWrite
     }
 
-    /// A drain brought `bytes` of output in.
+    /// A read brought `bytes` of output in.
     public func drained(_ bytes: Int) {
         guard bytes > 0 else { return }
         if !isLimited { credit = 0 }
@@ -42,17 +47,14 @@ public final class SocketWriteBudget {
     /// Output came in this turn or the one before: writes are paced by the drain.
     public var isLimited: Bool { loop.wakeups - lastDrainTurn <= 1 }
 
-    /// What a connection that wrote `spent` bytes in this turn (`turn`) may write now.
-    func allowance(spent: Int, turn: Int) -> Int {
+    /// What a connection that last wrote at `lastWrite` (monotonic seconds) may write now.
+    func allowance(lastWrite: Double) -> Int {
         guard isLimited else { return Int.max }
-        let own = turn == loop.wakeups ? max(0, minimumPerTurn - spent) : minimumPerTurn
-        return max(credit, own)
+        if credit > 0 { return credit }
+        return MonotonicClock.now() - lastWrite >= starvedAfter ? starvedWrite : 0
     }
 
     func spend(_ bytes: Int) {
         credit = max(0, credit - bytes)
     }
-
-    /// The loop turn now (a connection keeps its own spending per turn).
-    var turn: Int { loop.wakeups }
 }
