@@ -1,5 +1,5 @@
 // ExportAndInterruptTUITests (issue 12): `s` saves the scrollback under the state directory and
-// says the full path; `x` on an upstream-style plain agent sends nothing (that agent would get
+// says the full path (a second save in the same second gets a name of its own); `x` on an upstream-style plain agent sends nothing (that agent would get
 // "^C" as a prompt line) and says the agent cannot be interrupted.
 
 import Foundation
@@ -26,6 +26,17 @@ import Glibc
         // Nothing in the directory the TUI was started in (the scratch directory).
         let started = try FileManager.default.contentsOfDirectory(atPath: s.scratch.path)
         #expect(!started.contains { $0.hasPrefix("cc-bridge-bot-") }, "files: \(started)")
+
+        // Two more saves at once (names are to the second): each its own file, none replaced.
+        try s.emit("bot", "third line\n")
+        #expect(try s.tmux.waitFor("third line"))
+        try s.tmux.send("s")
+        try s.tmux.send("s")
+        #expect(eventually { ((try? FileManager.default.contentsOfDirectory(atPath: exports)) ?? []).count == 3 },
+                "exports: \((try? FileManager.default.contentsOfDirectory(atPath: exports)) ?? [])\nscreen:\n\(s.tmux.dump)")
+        let all = ((try? FileManager.default.contentsOfDirectory(atPath: exports)) ?? []).sorted()
+        let withThird = try all.filter { try String(contentsOfFile: exports + "/" + $0, encoding: .utf8).contains("third line") }
+        #expect(withThird.count == 2, "exports: \(all)")
     }
 
     @Test func interruptOnAnUpstreamPlainAgentSendsNothingAndSaysSo() throws {

@@ -267,9 +267,12 @@ public final class TUIRuntime {
             do {
                 try FileManager.default.createDirectory(atPath: state.saveDirectory, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o700])
-                try text.write(toFile: path, atomically: true, encoding: .utf8)
-                dispatch(.notice(StatusMessage("saved \(target.scrollback.count) lines to \(path)", kind: .info,
+                let saved = try ExportFile.claim(path)
+                try text.write(toFile: saved, atomically: true, encoding: .utf8)
+                dispatch(.notice(StatusMessage("saved \(target.scrollback.count) lines to \(saved)", kind: .info,
                                                expires: Date().timeIntervalSince1970 + 5)))
+            } catch let error as ExportFile.SaveError {
+                dispatch(.notice(StatusMessage("could not save to \(error)", kind: .error)))
             } catch {
                 dispatch(.notice(StatusMessage("could not save to \(path): \(error.localizedDescription)", kind: .error)))
             }
