@@ -76,7 +76,7 @@ extension SSHLab {
         #expect(!(try lab.tui(["history", "one/alpha"]).stdout.contains("hello over ssh")))
         try tmux.send("Escape")
         // Apart, or Escape and q are one Alt-q.
-        #expect(try eventually { !(try tmux.screen()).contains("Esc leave") }, "screen:\n\(tmux.dump)")
+        #expect(try tmux.waitFor("> i to type a prompt"), "screen:\n\(tmux.dump)")
         try tmux.send("q")
         #expect(try tmux.waitFor("EXITED 0", timeout: 30), "screen:\n\(tmux.dump)")
     }
@@ -108,7 +108,7 @@ extension SSHLab {
         _ = try moved.agent("back", ["--echo"])
         try SSHLabKeys(lab).restoreKnownKey(of: moved)
         try tmux.send("Escape")
-        #expect(try eventually { !(try tmux.screen()).contains("Esc leave") }, "screen:\n\(tmux.dump)")
+        #expect(try tmux.waitFor("> i to type a prompt"), "screen:\n\(tmux.dump)")
         try tmux.send("r")
         #expect(try eventually(timeout: 60) {
             let list = try tmux.capture().map { String($0.prefix(30)) }
@@ -149,9 +149,11 @@ extension SSHLab {
         #expect(eventually(timeout: 60) { lab.sshProcess(in: tmux, to: host).map { $0 != ssh } ?? false }, "screen:\n\(tmux.dump)")
         #expect(try eventually(timeout: 120) { try tmux.capture().contains { $0.trimmingCharacters(in: .whitespaces) == String(total) } },
                 "screen:\n\(tmux.dump)")
-        // `attach` starts in the prompt: leave it, then `s` saves the pane.
+        // `attach` starts in the prompt: leave it, then `s` saves the pane. The prompt box says it
+        // is left (the hint line can be a status message just then: its absence proved nothing,
+        // and an `s` sent too soon joined the Escape as Alt-s).
         try tmux.send("Escape")
-        #expect(try eventually { !(try tmux.screen()).contains("Esc leave") }, "screen:\n\(tmux.dump)")
+        #expect(try tmux.waitFor("> i to type a prompt"), "screen:\n\(tmux.dump)")
         try tmux.send("s")
         #expect(try tmux.waitFor("saved ", timeout: 30), "screen:\n\(tmux.dump)")
         let exports = lab.scratch.file("local-state") + "/cc-bridge-tui/exports"
