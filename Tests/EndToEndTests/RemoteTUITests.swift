@@ -151,7 +151,7 @@ extension SSHLab {
                 "screen:\n\(tmux.dump)")
         // `attach` starts in the prompt: leave it, then `s` saves the pane. The prompt box says it
         // is left (the hint line can be a status message just then: its absence proved nothing,
-        // and an `s` sent too soon joined the Escape as Alt-s).
+        // and the `s` was lost while the prompt was still open).
         try tmux.send("Escape")
         #expect(try tmux.waitFor("> i to type a prompt"), "screen:\n\(tmux.dump)")
         try tmux.send("s")
