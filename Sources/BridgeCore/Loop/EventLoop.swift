@@ -26,19 +26,14 @@ public final class EventLoop: @unchecked Sendable {
     public typealias WatchID = Int
     public typealias TimerID = Int
 
-    private struct Watch {
-        var fd: Int32
-        var events: PollEvents
-        var handler: (PollEvents) -> Void
-    }
-
     private struct Timer {
         var due: Double
         var interval: Double?
         var handler: () -> Void
     }
 
-    private var watches: [WatchID: Watch] = [:]
+    /// Each watch's handler; its descriptor and events live in its poll slot only.
+    private var watches: [WatchID: (PollEvents) -> Void] = [:]
     /// What poll(2) gets: the wake-up pipe first, then one slot per watch (`slots[id]`), whose
     /// ids `slotIDs` holds in the same order (less the first).
     private var pollFDs: [pollfd] = []
@@ -74,7 +69,7 @@ public final class EventLoop: @unchecked Sendable {
     @discardableResult
     public func watch(_ fd: Int32, for events: PollEvents, _ handler: @escaping (PollEvents) -> Void) -> WatchID {
         let id = makeID()
-        watches[id] = Watch(fd: fd, events: events, handler: handler)
+        watches[id] = handler
         slots[id] = pollFDs.count
         pollFDs.append(pollfd(fd: fd, events: events.rawValue, revents: 0))
         slotIDs.append(id)
@@ -83,8 +78,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Changes what a watch waits for (for example adding `.writable` while output is pending).
     public func update(_ id: WatchID, events: PollEvents) {
-        guard watches[id] != nil, let slot = slots[id] else { return }
-        watches[id]?.events = events
+        guard let slot = slots[id] else { return }
         pollFDs[slot].events = events.rawValue
     }
 
@@ -162,7 +156,7 @@ public final class EventLoop: @unchecked Sendable {
                 if revents != 0 {
                     left -= 1
                     // A handler may have removed this or another watch.
-                    if let watch = watches[ids[index - 1]] { watch.handler(PollEvents(rawValue: revents)) }
+                    if let handler = watches[ids[index - 1]] { handler(PollEvents(rawValue: revents)) }
                 }
                 index += 1
             }
