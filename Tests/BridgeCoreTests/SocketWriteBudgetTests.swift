@@ -2,7 +2,8 @@
 // read at once by the test (clients that keep up). While output is drained turn after turn, the
 // connections together write no more than `share` times the drained bytes (plus a starved
 // connection's trickle); an answer queued behind others that take all the credit still leaves
-// while the drain goes on; once a turn drains nothing, every connection catches up at once. The
+// while the drain goes on; once a turn drains nothing, every connection catches up at once, and
+// output below the flood rate never holds a client back (a TUI catching up on a busy server). The
 // server wires the budget to its drain: ServerCore reports every byte it reads, escapes included.
 
 import Foundation
@@ -21,9 +22,10 @@ import Glibc
         var peers: [Int32] = []
         var arrived: [Int]
 
-        init(count: Int, share: Int = 2, starvedWrite: Int = 16 << 10) throws {
+        /// `floodBytes` 0: every drain is a flood.
+        init(count: Int, share: Int = 2, floodBytes: Int = 0, starvedWrite: Int = 16 << 10) throws {
             loop = try EventLoop()
-            budget = SocketWriteBudget(loop: loop, share: share, starvedAfter: 0.05, starvedWrite: starvedWrite)
+            budget = SocketWriteBudget(loop: loop, share: share, floodBytes: floodBytes, starvedAfter: 0.05, starvedWrite: starvedWrite)
             arrived = Array(repeating: 0, count: count)
             for _ in 0..<count {
                 var fds: [Int32] = [0, 0]
@@ -116,6 +118,22 @@ import Glibc
         }
         #expect(fan.arrived[1] == answer.count, "an answer waited behind another client's flood")
         #expect(fan.connections[0].queuedBytes > 0, "the first connection was not holding the credit: nothing tested")
+    }
+
+    @Test func outputBelowTheFloodRateDoesNotHoldBackAClientCatchingUp() throws {
+        // A busy server, not a flood: 4 KiB read every turn while a client takes a 4 MiB backlog.
+        let fan = try Fan(count: 1, floodBytes: 1 << 20)
+        let backlog = Self.frame(4 << 20)
+        fan.budget.drained(4 << 10)
+        fan.connections[0].send(backlog)
+        for _ in 0..<200 where fan.arrived[0] < backlog.count {
+            fan.loop.runOnce(timeout: 0.001)
+            fan.budget.drained(4 << 10)
+            fan.readAll()
+            usleep(1000)   // ~4 MiB/s read: a fifth of the flood rate
+        }
+        #expect(fan.arrived[0] == backlog.count, "the backlog was paced by a trickle of output: \(fan.arrived[0]) of \(backlog.count)")
+        #expect(!fan.budget.isLimited)
     }
 
     @Test func theServerReportsEveryByteOfOutputItDrains() throws {
