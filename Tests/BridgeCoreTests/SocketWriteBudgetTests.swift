@@ -3,8 +3,9 @@
 // connections together write no more than `share` times the drained bytes (plus a starved
 // connection's trickle); an answer queued behind others that take all the credit still leaves
 // while the drain goes on; once a turn drains nothing, every connection catches up at once, and
-// output below the flood rate never holds a client back (a TUI catching up on a busy server). The
-// server wires the budget to its drain: ServerCore reports every byte it reads, escapes included.
+// output the drain keeps up with, however fast, never holds a client back. The
+// server wires the budget to its drain: ServerCore reports every byte it reads, escapes included,
+// and a drain that stopped at its read budget.
 
 import Foundation
 import Testing
@@ -22,10 +23,9 @@ import Glibc
         var peers: [Int32] = []
         var arrived: [Int]
 
-        /// `floodBytes` 0: every drain is a flood.
-        init(count: Int, share: Int = 2, floodBytes: Int = 0, starvedWrite: Int = 16 << 10) throws {
+        init(count: Int, share: Int = 2, starvedWrite: Int = 16 << 10) throws {
             loop = try EventLoop()
-            budget = SocketWriteBudget(loop: loop, share: share, floodBytes: floodBytes, starvedAfter: 0.05, starvedWrite: starvedWrite)
+            budget = SocketWriteBudget(loop: loop, share: share, starvedAfter: 0.05, starvedWrite: starvedWrite)
             arrived = Array(repeating: 0, count: count)
             for _ in 0..<count {
                 var fds: [Int32] = [0, 0]
@@ -63,6 +63,12 @@ import Glibc
         }
 
         var queued: Int { connections.reduce(0) { $0 + $1.queuedBytes } }
+
+        /// A drain that read `bytes` and stopped at its read budget (the agent is ahead).
+        func drainedBehind(_ bytes: Int) {
+            budget.fellBehind()
+            budget.drained(bytes)
+        }
     }
 
     static func frame(_ bytes: Int) -> [UInt8] {
@@ -77,7 +83,7 @@ import Glibc
         let started = MonotonicClock.now()
         for _ in 0..<turns {
             fan.loop.runOnce(timeout: 0)
-            fan.budget.drained(chunk)
+            fan.drainedBehind(chunk)
             for connection in fan.connections { connection.send(frame) }
             written += fan.readAll()
         }
@@ -103,7 +109,7 @@ import Glibc
         let fan = try Fan(count: 2, share: 1, starvedWrite: 1024)
         // The first connection always has more queued than the credit a turn brings, and its
         // descriptor comes first in the poll: without the trickle the second would never write.
-        fan.budget.drained(16)
+        fan.drainedBehind(16)
         fan.connections[0].send(Self.frame(256 << 10))
         let answer = IPCMessage.response(id: 7, result: ["ok": true]).encoded()
         fan.connections[1].send(answer)
@@ -111,7 +117,7 @@ import Glibc
         let deadline = MonotonicClock.now() + 2
         while fan.arrived[1] < answer.count && MonotonicClock.now() < deadline {
             fan.loop.runOnce(timeout: 0.005)
-            fan.budget.drained(16)
+            fan.drainedBehind(16)
             fan.connections[0].send(more)   // more each turn than the turn's credit
             fan.readAll()
             #expect(fan.budget.isLimited)
@@ -120,26 +126,30 @@ import Glibc
         #expect(fan.connections[0].queuedBytes > 0, "the first connection was not holding the credit: nothing tested")
     }
 
-    @Test func outputBelowTheFloodRateDoesNotHoldBackAClientCatchingUp() throws {
-        // A busy server, not a flood: 4 KiB read every turn while a client takes a 4 MiB backlog.
-        let fan = try Fan(count: 1, floodBytes: 1 << 20)
+    @Test func fastOutputTheDrainKeepsUpWithDoesNotHoldBackAClientCatchingUp() throws {
+        // 256 KiB read every turn (a fast agent), every drain emptying its FIFO, while a client
+        // takes a 4 MiB backlog: nothing to protect, so nothing is held back.
+        let fan = try Fan(count: 1)
         let backlog = Self.frame(4 << 20)
-        fan.budget.drained(4 << 10)
+        fan.budget.drained(256 << 10)
         fan.connections[0].send(backlog)
         for _ in 0..<200 where fan.arrived[0] < backlog.count {
             fan.loop.runOnce(timeout: 0.001)
-            fan.budget.drained(4 << 10)
+            fan.budget.drained(256 << 10)
             fan.readAll()
-            usleep(1000)   // ~4 MiB/s read: a fifth of the flood rate
         }
-        #expect(fan.arrived[0] == backlog.count, "the backlog was paced by a trickle of output: \(fan.arrived[0]) of \(backlog.count)")
+        #expect(fan.arrived[0] == backlog.count, "held back while the drain kept up: \(fan.arrived[0]) of \(backlog.count)")
         #expect(!fan.budget.isLimited)
+        // The drain falls behind: from now on the writes follow it.
+        fan.drainedBehind(256 << 10)
+        #expect(fan.budget.isLimited)
     }
 
-    @Test func theServerReportsEveryByteOfOutputItDrains() throws {
+    @Test func theServerReportsEveryByteOfOutputItDrainsAndWhenItFallsBehind() throws {
         let f = try ServerFixture()
-        var reported = 0
+        var reported = 0, behind = 0
         f.core.onOutputDrained = { reported += $0 }
+        f.core.onDrainFellBehind = { behind += 1 }
         let out = f.dir + "/a" + InstanceScanner.outSuffix
         _ = try FifoSafety.create(f.dir + "/a" + InstanceScanner.inSuffix)
         _ = try FifoSafety.create(out)
@@ -158,5 +168,19 @@ import Glibc
             }
             return reported == bytes.count
         }, "reported \(reported) of \(bytes.count) bytes")
+        #expect(behind == 0, "a drain that emptied its FIFO said it fell behind")
+
+        // A writer faster than the server (a thread writing 16 MiB without pause): some drain
+        // reads its whole budget while more keeps coming, and says it fell behind.
+        let flooding = Thread {
+            let fd = open(out, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { return }
+            let block = [UInt8](repeating: 0x61, count: 1023) + [0x0A]
+            for _ in 0..<(16 << 10) where block.withUnsafeBytes({ Glibc.write(fd, $0.baseAddress, $0.count) }) > 0 {}
+            close(fd)
+        }
+        flooding.start()
+        #expect(f.spin(60) { behind > 0 }, "no drain fell behind a writer that never paused")
+        _ = f.spin(60) { flooding.isFinished }
     }
 }

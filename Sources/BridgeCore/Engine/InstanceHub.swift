@@ -84,6 +84,9 @@ public final class InstanceHub {
 
     /// When set, sees every read's bytes as they came, before they are decoded (`tail --raw`).
     public var rawBytes: ((_ instance: String, _ bytes: UnsafeRawBufferPointer) -> Void)?
+    /// A drain stopped at its read budget with the FIFO not yet emptied: the agent writes faster
+    /// than we read (the server then gives its clients' sockets less: SocketWriteBudget).
+    public var drainFellBehind: ((_ instance: String) -> Void)?
 
     /// Asked before an instance's out-FIFO is opened: false leaves it unread (another process
     /// reads it: see ReaderLock). Asked again at every rescan while it is refused.
@@ -326,6 +329,7 @@ public final class InstanceHub {
                 break reading
             }
         }
+        if total >= options.readBudget { drainFellBehind?(name) }
         // Output first: a `❯` marker or a `done` frame read in the same turn ends the reply that
         // this output belongs to, so session tracking must see the output before the event.
         // Output means the agent is reading again: a held prompt was probably taken.

@@ -128,6 +128,7 @@ public final class ServerCore {
         hub = SessionHub(loop: loop, options: hubOptions) { [unowned self] event in self.handle(event) }
         // Every byte read, escapes included (heavily styled output costs the wire more than its text).
         hub.engine.rawBytes = { [unowned self] _, bytes in self.onOutputDrained(bytes.count) }
+        hub.engine.drainFellBehind = { [unowned self] _ in self.onDrainFellBehind() }
         health = HealthScheduler.make(for: hub, config: options.config, configPath: options.configPath,
                                       policy: options.policy, environment: options.environment, managed: options.managed)
         health?.onReport = { [unowned self] report in
@@ -336,6 +337,8 @@ public final class ServerCore {
     /// Bytes read from an out-FIFO, as each read brings them in (the server's sockets pace their
     /// writes by it: SocketWriteBudget).
     public var onOutputDrained: (Int) -> Void = { _ in }
+    /// A drain stopped at its read budget: an agent writes faster than the server reads.
+    public var onDrainFellBehind: () -> Void = {}
     private var broadcastCounter = 0
 
     private func broadcast(_ event: ServerEvent) {

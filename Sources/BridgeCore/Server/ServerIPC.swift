@@ -31,6 +31,7 @@ public final class ServerIPC: IPCRequestHandler {
         let budget = SocketWriteBudget(loop: core.loop)
         listener.writeBudget = budget
         core.onOutputDrained = { [budget] bytes in budget.drained(bytes) }
+        core.onDrainFellBehind = { [budget] in budget.fellBehind() }
     }
 
     public var endpoint: IPCEndpoint { listener.endpoint }
