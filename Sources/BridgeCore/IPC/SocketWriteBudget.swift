@@ -32,7 +32,7 @@ public final class SocketWriteBudget {
     private var lastDrainTurn = -2
     private var behindUntil = -1.0
 
-    public init(loop: EventLoop, share: Int = 2, maxCredit: Int = 8 << 20, holdSeconds: Double = 0.05,
+    public init(loop: EventLoop, share: Int = 2, maxCredit: Int = 8 << 20, holdSeconds: Double = 1,
                 starvedAfter: Double = 0.05, starvedWrite: Int = 16 << 10) {
         self.loop = loop
         self.share = share
