@@ -69,11 +69,17 @@ import Glibc
         }, "screen:\n\(tmux.dump)")
         // And that turn ends with the agent's done (its row and header stop saying "working").
         #expect(try eventually(timeout: 30) { !(try tmux.capture().first ?? "working").contains("working") }, "screen:\n\(tmux.dump)")
+        // `s` saves the pane where the user's saves go: it outlives the demo's private directory.
+        let exports = scratch.file("state") + "/cc-bridge-tui/exports"
+        try tmux.send("s")
+        #expect(try tmux.waitFor("saved ", timeout: 10), "screen:\n\(tmux.dump)")
         try quit(tmux)
         #expect(try tmux.waitFor("EXITED 0", timeout: 20), "screen:\n\(tmux.dump)")
         #expect(try eventually(timeout: 10) { try Self.agentsUsing(dir).isEmpty })
         #expect(try Self.serversUsing(dir).isEmpty)
         #expect(Self.demoDirectories(in: tmp).isEmpty)
+        let saved = (try? FileManager.default.contentsOfDirectory(atPath: exports)) ?? []
+        #expect(saved.count == 1 && saved[0].hasPrefix("cc-bridge-chatty-"), "exports after the demo: \(saved)")
     }
 
     @Test(arguments: [SIGTERM, SIGHUP]) func demoCleansUpAfterASignal(_ signal: Int32) throws {

@@ -30,6 +30,9 @@ public struct TUIOptions {
     public var managedInstances: Set<String> = []
     /// State directory for history files (nil: `$XDG_STATE_HOME/cc-bridge-tui`).
     public var stateDirectory: String?
+    /// Where `s` saves (nil: `exports` under the state directory). The demo's state is private
+    /// and removed when it ends; what the user saved is not.
+    public var exportDirectory: String?
     /// Through this server, or nil for the in-process hub (`--no-server`).
     public var server: TUIServerConnection?
     /// Remote hosts whose instances are listed too, as `HOST/NAME` (`--host`, `hosts:`).
@@ -92,7 +95,7 @@ public final class TUIRuntime {
         // `s` saves under the state directory, never into whatever directory the TUI started in.
         state = AppState(
             settings: options.config.tui, theme: options.theme, size: Size(rows: 24, cols: 80),
-            saveDirectory: stateDirectory + "/exports", now: now,
+            saveDirectory: options.exportDirectory ?? stateDirectory + "/exports", now: now,
             timeZoneOffset: TimeZone.current.secondsFromGMT())
         state.pipeDirectory = options.config.pipeDirectory
         state.mouse = options.mouse

@@ -47,12 +47,14 @@ struct DemoCommand: ParsableCommand {
         let config = try CommonOptions.loadConfig(path: nil, pipeDir: demo.directory, quiet: true)
         let managed = Set(demo.agents.map(\.name))
         let environment = ProcessInfo.processInfo.environment
+        // Saved panes go where the user's own go: the demo's private state is removed at its end.
+        let exports = StatePaths.directory(environment: environment) + "/exports"
         let optedOut = !(environment["CC_BRIDGE_NO_SERVER"] ?? "").isEmpty && environment["CC_BRIDGE_NO_SERVER"] != "0"
         if ui.noServer || optedOut {
             demo.greet()
             // In this process, with a private state directory: every demo starts with a fresh conversation.
             try TUILauncher.run(config: config, policy: .strict, ui: ui, attach: nil,
-                                stateDirectory: demo.directory + "/.state", managed: managed)
+                                stateDirectory: demo.directory + "/.state", exportDirectory: exports, managed: managed)
             return
         }
         // As users run it: through a server, the demo's own (private state and socket), which
@@ -68,7 +70,7 @@ struct DemoCommand: ParsableCommand {
         // Through the server, so the greeting is a turn like any other: in the history, and
         // shown in the pane as its ❯ line before the reply.
         demo.greet(through: server.connection.endpoint)
-        try TUILauncher.run(config: config, policy: .strict, ui: ui, attach: nil, managed: managed,
+        try TUILauncher.run(config: config, policy: .strict, ui: ui, attach: nil, exportDirectory: exports, managed: managed,
                             server: { server.connection })
     }
 }

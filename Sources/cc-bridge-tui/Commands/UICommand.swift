@@ -72,7 +72,7 @@ enum TUILauncher {
     /// `stateDirectory` and `managed`: the demo keeps its history private and lets health
     /// recovery recreate the pipes of the agents it started.
     static func run(config: BridgeConfig, policy: PipePolicy, ui: UIOptions, attach: String?, stay: Bool = false,
-                    stateDirectory: String? = nil, managed: Set<String> = [], hosts: [RemoteHost] = [],
+                    stateDirectory: String? = nil, exportDirectory: String? = nil, managed: Set<String> = [], hosts: [RemoteHost] = [],
                     server: () throws -> TUIServerConnection? = { nil }) throws {
         let environment = ProcessInfo.processInfo.environment
         let paths = ThemeLoader.defaultSearchPaths(environment: environment, executablePath: executablePath())
@@ -87,6 +87,7 @@ enum TUILauncher {
         options.attach = attach
         options.stayAfterDetach = stay
         options.stateDirectory = stateDirectory
+        options.exportDirectory = exportDirectory
         options.managedInstances = managed
         options.configPath = config.sourcePath ?? ConfigLoader.locate(override: nil, environment: environment).path
         options.server = try server()
