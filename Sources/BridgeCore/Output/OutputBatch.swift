@@ -83,6 +83,15 @@ public struct OutputBatch: Sendable, Equatable {
         }
     }
 
+    /// Its storage is not much larger than what it holds (at most twice, or 4 KiB more): worth
+    /// keeping as it is. A batch emptied with `removeAll(keepingCapacity:)` while shared gets new
+    /// storage as large as the old, so a small batch can sit in room made for a flood's.
+    public var isCompact: Bool {
+        func fits(_ count: Int, _ capacity: Int, _ stride: Int) -> Bool { (capacity - 2 * count) * stride <= 4096 }
+        return fits(text.count, text.capacity, 1) && fits(runs.count, runs.capacity, MemoryLayout<StyleRun>.stride)
+            && fits(entries.count, entries.capacity, MemoryLayout<Entry>.stride)
+    }
+
     /// Lines `range` as a batch of their own (both flags clear), copied in bulk: the text, the
     /// runs and the entries each in one piece (the server's line log keeps a batch's finished
     /// lines apart from its open one this way for every batch of a flood).
