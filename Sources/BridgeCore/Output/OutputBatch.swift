@@ -159,46 +159,35 @@ public struct OutputBatch: Sendable, Equatable {
     }
 
     /// The same with the runs as one list in line order (StyleRunWire.unpackInOrder), walked
-    /// alongside the lines; runs out of order are left out. `lineEnds`: the offsets of the text's
-    /// newlines in order, when the caller found them already (UTF8Scan.isValid(_:newline:), the
-    /// check and the split in one pass); otherwise they are found here.
+    /// alongside the lines (found with memchr); runs out of order are left out.
     public init(adoptingTerminatedLines text: [UInt8], orderedRuns: [(line: Int, run: StyleRun)], timestamp: Double,
-                replacesOpenLine: Bool = false, endsWithOpenLine: Bool = false, expectedLines: Int = 0,
-                lineEnds: [Int]? = nil) {
+                replacesOpenLine: Bool = false, endsWithOpenLine: Bool = false, expectedLines: Int = 0) {
         self.init(replacesOpenLine: replacesOpenLine, endsWithOpenLine: endsWithOpenLine)
         if expectedLines > 0 { entries.reserveCapacity(expectedLines) }
-        let ends = lineEnds ?? text.withUnsafeBufferPointer { buffer -> [Int] in
-            guard let base = buffer.baseAddress else { return [] }
-            var found: [Int] = []
+        var nextRun = 0
+        let end = text.withUnsafeBufferPointer { buffer -> Int in
+            guard let base = buffer.baseAddress else { return 0 }
             var offset = 0
             while offset < buffer.count, let hit = memchr(base + offset, 0x0A, buffer.count - offset) {
                 let lineEnd = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                found.append(lineEnd)
+                let length = lineEnd - offset
+                let line = entries.count
+                var runCount = 0
+                while nextRun < orderedRuns.count && orderedRuns[nextRun].line < line { nextRun += 1 }
+                let first = nextRun
+                while nextRun < orderedRuns.count && orderedRuns[nextRun].line == line { nextRun += 1 }
+                if first < nextRun, orderedRuns[first..<nextRun].allSatisfy({
+                    $0.run.start >= 0 && $0.run.count >= 0 && $0.run.start <= length - $0.run.count
+                }) {
+                    for index in first..<nextRun { runs.append(orderedRuns[index].run) }
+                    runCount = nextRun - first
+                }
+                entries.append(Entry(textStart: offset, textCount: length, runStart: runs.count - runCount,
+                                     runCount: runCount, timestamp: timestamp))
                 offset = lineEnd + 1
             }
-            return found
+            return offset
         }
-        var nextRun = 0
-        var offset = 0
-        for lineEnd in ends {
-            guard lineEnd >= offset, lineEnd < text.count else { break }
-            let length = lineEnd - offset
-            let line = entries.count
-            var runCount = 0
-            while nextRun < orderedRuns.count && orderedRuns[nextRun].line < line { nextRun += 1 }
-            let first = nextRun
-            while nextRun < orderedRuns.count && orderedRuns[nextRun].line == line { nextRun += 1 }
-            if first < nextRun, orderedRuns[first..<nextRun].allSatisfy({
-                $0.run.start >= 0 && $0.run.count >= 0 && $0.run.start <= length - $0.run.count
-            }) {
-                for index in first..<nextRun { runs.append(orderedRuns[index].run) }
-                runCount = nextRun - first
-            }
-            entries.append(Entry(textStart: offset, textCount: length, runStart: runs.count - runCount,
-                                 runCount: runCount, timestamp: timestamp))
-            offset = lineEnd + 1
-        }
-        let end = offset
         self.text = text
         if end < text.count { self.text.removeSubrange(end...) }
     }
