@@ -83,11 +83,13 @@ public struct OutputBatch: Sendable, Equatable {
         }
     }
 
-    /// Its storage is not much larger than what it holds (at most twice, or 4 KiB more): worth
-    /// keeping as it is. A batch emptied with `removeAll(keepingCapacity:)` while shared gets new
-    /// storage as large as the old, so a small batch can sit in room made for a flood's.
+    /// Its storage is not much larger than what it holds (at most four times, or 64 KiB more):
+    /// worth keeping as it is. A batch emptied with `removeAll(keepingCapacity:)` while shared gets
+    /// new storage as large as the old, so a small batch can sit in room made for a flood's (a
+    /// flood's batches vary within a few times their size; the room past what was written is
+    /// address space, not memory, until written).
     public var isCompact: Bool {
-        func fits(_ count: Int, _ capacity: Int, _ stride: Int) -> Bool { (capacity - 2 * count) * stride <= 4096 }
+        func fits(_ count: Int, _ capacity: Int, _ stride: Int) -> Bool { (capacity - 4 * count) * stride <= 64 << 10 }
         return fits(text.count, text.capacity, 1) && fits(runs.count, runs.capacity, MemoryLayout<StyleRun>.stride)
             && fits(entries.count, entries.capacity, MemoryLayout<Entry>.stride)
     }
@@ -101,8 +103,9 @@ public struct OutputBatch: Sendable, Equatable {
         let first = entries[range.lowerBound], last = entries[range.upperBound - 1]
         let textStart = first.textStart, textEnd = last.textStart + last.textCount + 1
         let runStart = first.runStart, runEnd = last.runStart + last.runCount
-        part.text = Array(text[textStart..<textEnd])
-        if runEnd > runStart { part.runs = Array(runs[runStart..<runEnd]) }
+        // Copied through a buffer: an array made from a slice covering all of one shares its storage.
+        part.text = text.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[textStart..<textEnd])) }
+        if runEnd > runStart { part.runs = runs.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[runStart..<runEnd])) } }
         part.entries = entries[range].map {
             var entry = $0
             entry.textStart -= textStart
