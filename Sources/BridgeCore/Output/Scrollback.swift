@@ -5,8 +5,10 @@
 // Packed for floods: line text (with its newline) is copied into blocks of up to 64 KiB (a line
 // never spans two; a batch's lines go in with one copy per block), style runs into one ring and a
 // fixed-size entry per line into another, so appending a line allocates nothing, and dropping the
-// oldest lines frees a block at a time (one is kept as a spare for reuse). `OutputLine` values are
-// made only when asked for: the visible rows, a search, an export.
+// oldest lines frees a block at a time (one is kept as a spare for reuse). A batch of 64 KiB or
+// more (a server client's event, whose text is the frame's attachment) becomes a block as it is,
+// not copied. `OutputLine` values are made only when asked for: the visible rows, a search, an
+// export.
 // The byte bound is on what the memory really holds: every block and the spare by capacity, and
 // both rings by capacity; a ring or a new block is allocated only when the bound affords it.
 
