@@ -25,6 +25,33 @@ import Testing
         #expect(Self.texts(log.lines(from: 1).batches) == ["1:a", "2:b", "3:cde", "4:f"])
     }
 
+    /// A flood's batch is kept as it came (its storage shared, not copied; an open tail cut off
+    /// only when read); a small batch in storage grown for a large one is copied, so the log's
+    /// byte bound is what it holds in memory.
+    @Test func aBatchIsSharedWhenItsStorageIsItsSizeAndCopiedWhenMuchLarger() {
+        func address(_ batch: OutputBatch) -> UnsafePointer<UInt8>? { batch.text.withUnsafeBufferPointer { $0.baseAddress } }
+        var log = LineLog(maxBytes: 16 << 20)
+        let lines = (0..<2_000).map { "line \($0) " + String(repeating: "x", count: 60) }
+        let flood = Self.batch(lines)
+        log.append(flood)
+        #expect(address(log.lines(from: 1).batches[0].batch) == address(flood))
+        // The same storage after the hub emptied it for the next feed: one short line in room for 140 KiB.
+        var small = flood
+        small.removeAll(keepingCapacity: true)
+        small.append(OutputLine(text: "short", runs: [], timestamp: 0))
+        #expect(small.text.capacity > 100 << 10)
+        log.append(small)
+        let kept = log.lines(from: 2_001).batches
+        #expect(Self.texts(kept) == ["2001:short"])
+        #expect(address(kept[0].batch) != address(small))
+        #expect(kept[0].batch.text.capacity < 1 << 10)
+        // A flood batch ending with its open line: finished lines shared, the open one apart.
+        let open = Self.batch(lines + ["open"], open: true)
+        log.append(open)
+        #expect(Self.texts(log.lines(from: 4_002).batches) == ["4002:open"])
+        #expect(log.lines(from: 2_002).batches.map { $0.batch.count } == [2_000, 1])
+    }
+
     @Test func fromAnyIdGivesExactlyTheLinesFromThereOpenLineLast() {
         var log = LineLog()
         log.append(Self.batch(["a", "b", "c"]))

@@ -183,3 +183,68 @@ private func line(_ s: String) -> OutputLine { OutputLine(text: s) }
     #expect(moved.firstLineNumber == copied.firstLineNumber)
     #expect(moved.byteCount == copied.byteCount)
 }
+
+@Test func largeBatchesKeptAsBlocksReadBackAsAppendedWithinBothBounds() {
+    // A server client's events (64 KiB and more of whole lines, the text adopted as a block, not
+    // copied) mixed with small ones and open lines that the next batch replaces: every held line
+    // reads back as a line-by-line reference has it, the numbering matches, the bounds hold, and
+    // a search finds exactly the held lines (an adopted block keeps a replaced open line's bytes).
+    var rng: UInt64 = 0x9E37_79B9_7F4A_7C15
+    func next(_ n: Int) -> Int {
+        rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+        return Int(truncatingIfNeeded: rng >> 1) % n
+    }
+    for (maxLines, maxBytes) in [(50_000, 16 << 20), (3_000, 1 << 20), (40_000, 600 << 10)] {
+        var sb = Scrollback(maxLines: maxLines, maxBytes: maxBytes)
+        var reference = Scrollback(maxLines: 1 << 22, maxBytes: 1 << 30)
+        var serial = 0, open = false
+        for round in 0..<60 {
+            let large = round % 3 != 2
+            var lines: [OutputLine] = []
+            for _ in 0..<(large ? 700 + next(900) : 1 + next(5)) {
+                serial += 1
+                let text = "line \(serial) " + String(repeating: "→x", count: next(60))
+                let runs = serial % 7 == 0 ? [StyleRun(start: 0, count: 4, style: TextStyle(bold: true))] : []
+                lines.append(OutputLine(text: text, runs: runs, timestamp: Double(serial)))
+            }
+            let endsOpen = next(2) == 0
+            let replaces = open && next(3) != 0
+            let built = OutputBatch(lines: lines, replacesOpenLine: replaces, endsWithOpenLine: endsOpen)
+            // As a client decodes it: its text becomes the batch's own, sized to fit.
+            let exact = built.text.withUnsafeBufferPointer { Array($0) }   // as the frame decoder allocates it
+            let batch = OutputBatch(adoptingTerminatedLines: exact, orderedRuns: built.lines.enumerated().flatMap { index, line in
+                line.runs.map { (line: index, run: $0) }
+            }, timestamp: 0, replacesOpenLine: replaces, endsWithOpenLine: endsOpen)
+            var timed = OutputBatch(replacesOpenLine: replaces, endsWithOpenLine: endsOpen)
+            for index in 0..<batch.count {
+                var line = batch[index]
+                line.timestamp = 0
+                timed.append(line)
+            }
+            sb.apply(batch)
+            reference.apply(timed)
+            open = endsOpen
+            #expect(sb.byteCount <= maxBytes, "\(sb.byteCount) > \(maxBytes)")
+            #expect(sb.count <= maxLines)
+            #expect(sb.endLineNumber == reference.endLineNumber)
+            #expect(sb.lastIsOpen == reference.lastIsOpen)
+        }
+        #expect(sb.count > 0)
+        #expect(sb.adoptedBatches >= 15, "\(sb.adoptedBatches) of 40 large batches kept as blocks (up to a quarter of the bound each)")
+        for n in sb.firstLineNumber..<sb.endLineNumber {
+            #expect(sb.line(at: n) == reference.line(at: n), "line \(n)")
+        }
+        // Search: "line 1" starts many held lines; each is credited once and only held ones.
+        let needle = Array("line 1".utf8)
+        let found = sb.lineNumbers { bytes, from in
+            var i = from
+            while i + needle.count <= bytes.count {
+                if bytes[i] == needle[0] && Array(bytes[i..<(i + needle.count)]) == needle { return i..<(i + needle.count) }
+                i += 1
+            }
+            return nil
+        }
+        let expected = (sb.firstLineNumber..<sb.endLineNumber).filter { sb.line(at: $0)!.text.contains("line 1") }
+        #expect(found == expected)
+    }
+}

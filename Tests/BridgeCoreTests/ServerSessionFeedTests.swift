@@ -152,6 +152,12 @@ final class SessionFollower {
                                         OutputLine(text: "x", runs: [StyleRun(start: 0, count: 1, style: styles[3])])])
         #expect(StyleRunWire.unpack(StyleRunWire.packed(batch)) == [0: runs, 2: [StyleRun(start: 0, count: 1, style: styles[3])]])
         #expect(StyleRunWire.unpack("") == [:])
+        // The exact text (digits written by hand): line, start, count, attributes, colours.
+        let wide = OutputBatch(lines: [OutputLine(text: "a"), OutputLine(text: String(repeating: "x", count: 70_000), runs: [
+            StyleRun(start: 0, count: 10, style: TextStyle(bold: true)),
+            StyleRun(start: 65_535, count: 4_465, style: styles[3]),
+        ])])
+        #expect(StyleRunWire.packed(wide) == "1,0,10,1,0,0 1,65535,4465,24,456,16843519")
         for bad in ["1,2", "1,2,3,4,5,6,7", "1,2,3,4,5,600", "a", "1,2,3,4,5,6 ", "1,,3,4,5,6", "99999999999999999,1,1,1,1,1"] {
             #expect(StyleRunWire.unpack(bad) == nil, "\(bad)")
         }

@@ -1,7 +1,6 @@
 // UTF8ValidityTests: UTF8Scan.isValid (a server client's check of an output event's text, ASCII
-// eight bytes at a time, its newlines found in the same pass) says what String(validating:) says,
-// and finds the newlines a byte search finds, on hand-picked edge cases at every offset around
-// the eight-byte steps and on seeded random mixes of ASCII, valid and broken UTF-8.
+// 32 and eight bytes at a time) says what String(validating:) says, on hand-picked edge cases at
+// every offset around the steps and on seeded random mixes of ASCII, valid and broken UTF-8.
 
 import Testing
 @testable import BridgeCore
@@ -9,13 +8,8 @@ import Testing
 @Suite struct UTF8ValidityTests {
     static func reference(_ bytes: [UInt8]) -> Bool { String(validating: bytes, as: UTF8.self) != nil }
 
-    /// Checks the newline offsets the one-pass form reports against a byte search (when valid).
     static func ours(_ bytes: [UInt8]) -> Bool {
-        var ends: [Int] = []
-        let valid = bytes.withUnsafeBufferPointer { UTF8Scan.isValid($0) { ends.append($0) } }
-        #expect(valid == bytes.withUnsafeBufferPointer { UTF8Scan.isValid($0) })
-        if valid { #expect(ends == bytes.indices.filter { bytes[$0] == 0x0A }, "\(bytes)") }
-        return valid
+        bytes.withUnsafeBufferPointer { UTF8Scan.isValid($0) }
     }
 
     @Test func edgeCasesAtEveryOffsetAgreeWithTheStandardLibrary() {

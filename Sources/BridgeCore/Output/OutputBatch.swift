@@ -83,6 +83,17 @@ public struct OutputBatch: Sendable, Equatable {
         }
     }
 
+    /// Its storage is not much larger than what it holds (at most four times, or 64 KiB more):
+    /// worth keeping as it is. A batch emptied with `removeAll(keepingCapacity:)` while shared gets
+    /// new storage as large as the old, so a small batch can sit in room made for a flood's (a
+    /// flood's batches vary within a few times their size; the room past what was written is
+    /// address space, not memory, until written).
+    public var isCompact: Bool {
+        func fits(_ count: Int, _ capacity: Int, _ stride: Int) -> Bool { (capacity - 4 * count) * stride <= 64 << 10 }
+        return fits(text.count, text.capacity, 1) && fits(runs.count, runs.capacity, MemoryLayout<StyleRun>.stride)
+            && fits(entries.count, entries.capacity, MemoryLayout<Entry>.stride)
+    }
+
     /// Lines `range` as a batch of their own (both flags clear), copied in bulk: the text, the
     /// runs and the entries each in one piece (the server's line log keeps a batch's finished
     /// lines apart from its open one this way for every batch of a flood).
@@ -92,8 +103,9 @@ public struct OutputBatch: Sendable, Equatable {
         let first = entries[range.lowerBound], last = entries[range.upperBound - 1]
         let textStart = first.textStart, textEnd = last.textStart + last.textCount + 1
         let runStart = first.runStart, runEnd = last.runStart + last.runCount
-        part.text = Array(text[textStart..<textEnd])
-        if runEnd > runStart { part.runs = Array(runs[runStart..<runEnd]) }
+        // Copied through a buffer: an array made from a slice covering all of one shares its storage.
+        part.text = text.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[textStart..<textEnd])) }
+        if runEnd > runStart { part.runs = runs.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[runStart..<runEnd])) } }
         part.entries = entries[range].map {
             var entry = $0
             entry.textStart -= textStart
@@ -150,46 +162,35 @@ public struct OutputBatch: Sendable, Equatable {
     }
 
     /// The same with the runs as one list in line order (StyleRunWire.unpackInOrder), walked
-    /// alongside the lines; runs out of order are left out. `lineEnds`: the offsets of the text's
-    /// newlines in order, when the caller found them already (UTF8Scan.isValid(_:newline:), the
-    /// check and the split in one pass); otherwise they are found here.
+    /// alongside the lines (found with memchr); runs out of order are left out.
     public init(adoptingTerminatedLines text: [UInt8], orderedRuns: [(line: Int, run: StyleRun)], timestamp: Double,
-                replacesOpenLine: Bool = false, endsWithOpenLine: Bool = false, expectedLines: Int = 0,
-                lineEnds: [Int]? = nil) {
+                replacesOpenLine: Bool = false, endsWithOpenLine: Bool = false, expectedLines: Int = 0) {
         self.init(replacesOpenLine: replacesOpenLine, endsWithOpenLine: endsWithOpenLine)
         if expectedLines > 0 { entries.reserveCapacity(expectedLines) }
-        let ends = lineEnds ?? text.withUnsafeBufferPointer { buffer -> [Int] in
-            guard let base = buffer.baseAddress else { return [] }
-            var found: [Int] = []
+        var nextRun = 0
+        let end = text.withUnsafeBufferPointer { buffer -> Int in
+            guard let base = buffer.baseAddress else { return 0 }
             var offset = 0
             while offset < buffer.count, let hit = memchr(base + offset, 0x0A, buffer.count - offset) {
                 let lineEnd = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                found.append(lineEnd)
+                let length = lineEnd - offset
+                let line = entries.count
+                var runCount = 0
+                while nextRun < orderedRuns.count && orderedRuns[nextRun].line < line { nextRun += 1 }
+                let first = nextRun
+                while nextRun < orderedRuns.count && orderedRuns[nextRun].line == line { nextRun += 1 }
+                if first < nextRun, orderedRuns[first..<nextRun].allSatisfy({
+                    $0.run.start >= 0 && $0.run.count >= 0 && $0.run.start <= length - $0.run.count
+                }) {
+                    for index in first..<nextRun { runs.append(orderedRuns[index].run) }
+                    runCount = nextRun - first
+                }
+                entries.append(Entry(textStart: offset, textCount: length, runStart: runs.count - runCount,
+                                     runCount: runCount, timestamp: timestamp))
                 offset = lineEnd + 1
             }
-            return found
+            return offset
         }
-        var nextRun = 0
-        var offset = 0
-        for lineEnd in ends {
-            guard lineEnd >= offset, lineEnd < text.count else { break }
-            let length = lineEnd - offset
-            let line = entries.count
-            var runCount = 0
-            while nextRun < orderedRuns.count && orderedRuns[nextRun].line < line { nextRun += 1 }
-            let first = nextRun
-            while nextRun < orderedRuns.count && orderedRuns[nextRun].line == line { nextRun += 1 }
-            if first < nextRun, orderedRuns[first..<nextRun].allSatisfy({
-                $0.run.start >= 0 && $0.run.count >= 0 && $0.run.start <= length - $0.run.count
-            }) {
-                for index in first..<nextRun { runs.append(orderedRuns[index].run) }
-                runCount = nextRun - first
-            }
-            entries.append(Entry(textStart: offset, textCount: length, runStart: runs.count - runCount,
-                                 runCount: runCount, timestamp: timestamp))
-            offset = lineEnd + 1
-        }
-        let end = offset
         self.text = text
         if end < text.count { self.text.removeSubrange(end...) }
     }

@@ -297,6 +297,12 @@ public struct OutputProcessor {
     }
 
     private mutating func applySGR(_ params: UnsafeBufferPointer<UInt8>) {
+        // The reset (`ESC[m`, `ESC[0m`), half of all colour changes, without the parser.
+        if params.isEmpty || params.count == 1 && params[0] == UInt8(ascii: "0") {
+            style = .plain
+            styleIsPlain = true
+            return
+        }
         SGRParser.parse(params, into: &sgrParams)
         SGRParser.apply(sgrParams, to: &style)
         styleIsPlain = style.isPlain

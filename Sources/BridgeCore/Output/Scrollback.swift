@@ -5,8 +5,10 @@
 // Packed for floods: line text (with its newline) is copied into blocks of up to 64 KiB (a line
 // never spans two; a batch's lines go in with one copy per block), style runs into one ring and a
 // fixed-size entry per line into another, so appending a line allocates nothing, and dropping the
-// oldest lines frees a block at a time (one is kept as a spare for reuse). `OutputLine` values are
-// made only when asked for: the visible rows, a search, an export.
+// oldest lines frees a block at a time (one is kept as a spare for reuse). A batch of 64 KiB or
+// more (a server client's event, whose text is the frame's attachment) becomes a block as it is,
+// not copied. `OutputLine` values are made only when asked for: the visible rows, a search, an
+// export.
 // The byte bound is on what the memory really holds: every block and the spare by capacity, and
 // both rings by capacity; a ring or a new block is allocated only when the bound affords it.
 
@@ -46,6 +48,8 @@ public struct Scrollback: Sendable {
     public var firstLineNumber: Int { entries.start }
     /// Lines dropped because of the bounds since the start.
     public private(set) var droppedLines = 0
+    /// Batches whose text was kept as a block of its own, not copied (see `adoptable`).
+    private(set) var adoptedBatches = 0
     /// The newest line is an unterminated line from `apply(_:)` that a later batch may replace.
     public private(set) var lastIsOpen = false
 
@@ -138,6 +142,10 @@ public struct Scrollback: Sendable {
         guard !batch.isEmpty else { return 0 }
         let replaces = batch.replacesOpenLine && lastIsOpen && count > 0
         if replaces { removeNewest() }
+        if adoptable(batch) && adopt(batch) {
+            lastIsOpen = batch.endsWithOpenLine
+            return replaces ? batch.count - 1 : batch.count
+        }
         batch.text.withUnsafeBufferPointer { text in
             batch.runs.withUnsafeBufferPointer { batchRuns in
                 // The batch holds its lines back to back, each with its newline, as a block does:
@@ -170,11 +178,75 @@ public struct Scrollback: Sendable {
         return replaces ? batch.count - 1 : batch.count
     }
 
-    /// Like `apply(_:)`, then leaves `batch` empty with its capacity, ready for the next feed.
+    /// Like `apply(_:)`, then leaves `batch` empty with its capacity, ready for the next feed
+    /// (with none when its text became a block here: keeping it would allocate as much again).
     @discardableResult
     public mutating func apply(consuming batch: inout OutputBatch) -> Int {
-        defer { batch.removeAll(keepingCapacity: true) }
+        let adopted = adoptable(batch)
+        defer { if adopted { batch = OutputBatch() } else { batch.removeAll(keepingCapacity: true) } }
         return apply(batch)
+    }
+
+    // MARK: Adopting a batch's text
+
+    /// A batch's text of at least this many bytes becomes a block as it is, not copied.
+    static let adoptedBytes = largestBlock
+
+    /// Whether `apply` keeps `batch`'s text as a block of its own instead of copying it: large
+    /// (a server client's output event, whose text is the frame's attachment: no copy between
+    /// the socket and the scrollback), its storage not much larger than it (all of it counts),
+    /// well within both bounds.
+    private func adoptable(_ batch: OutputBatch) -> Bool {
+        let text = batch.text
+        return text.count >= Self.adoptedBytes && text.capacity - text.count <= text.count / 8
+            && text.capacity <= maxBytes / 4 && batch.count <= maxLines / 2
+    }
+
+    /// Keeps `batch`'s text as a filled block (the tail block is retired first, so line order is
+    /// block order) after dropping the oldest lines until it, its entries and runs fit the bounds.
+    /// False when they do not fit even alone (the caller copies the lines instead).
+    private mutating func adopt(_ batch: OutputBatch) -> Bool {
+        let block = batch.text
+        let lines = batch.count, runCount = batch.runs.count
+        func fits() -> Bool {
+            count + lines <= maxLines && byteCount + growth(block: block.capacity, lines: lines, runCount: runCount) <= maxBytes
+        }
+        while count > 0 && !fits() { dropOldest() }
+        if count == 0 {
+            entries.shrinkIfSparse()
+            runs.shrinkIfSparse()
+            guard fits() else { return false }
+        }
+        if entries.last?.block == blocks.end && !tail.isEmpty {
+            blocks.append(tail)   // still counted in blockBytes, now as a filled block
+            tail = []
+        } else {
+            tail.removeAll(keepingCapacity: true)   // no held line uses it: it stays the tail
+        }
+        let number = blocks.end
+        batch.runs.withUnsafeBufferPointer { batchRuns in
+            for entry in batch.entries {
+                entries.append(Entry(block: number, offset: Int32(entry.textStart), count: Int32(entry.textCount),
+                                     runCount: Int32(entry.runCount), runStart: runs.end, timestamp: entry.timestamp))
+                for index in entry.runStart..<(entry.runStart + entry.runCount) { runs.append(batchRuns[index]) }
+            }
+        }
+        blocks.append(block)
+        blockBytes += block.capacity
+        adoptedBatches += 1
+        return true
+    }
+
+    /// Bytes of storage adopting a block of `block` bytes with `lines` entries and `runCount` runs allocates.
+    private func growth(block: Int, lines: Int, runCount: Int) -> Int {
+        func grown(_ ring: Int, _ used: Int, _ adding: Int) -> Int {
+            guard used + adding > ring else { return 0 }
+            var size = max(4, ring)
+            while size < used + adding { size *= 2 }
+            return size - ring
+        }
+        return block + grown(entries.capacity, entries.count, lines) * Self.entryStride
+            + (runCount > 0 ? grown(runs.capacity, runs.count, runCount) * Self.runStride : 0)
     }
 
     /// Drops the oldest lines until a line of `size` bytes and `runCount` runs fits both bounds,

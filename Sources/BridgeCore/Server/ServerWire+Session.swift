@@ -93,15 +93,12 @@ public enum SessionWire {
             ordered = runs.keys.sorted().flatMap { line in runs[line]!.map { (line: line, run: $0) } }
         }
         let bytes = event.attachment
-        // The UTF-8 check and the line split in one pass.
-        var ends: [Int] = []
-        ends.reserveCapacity(min(max(0, count), bytes.count))
-        guard bytes.isEmpty || bytes.last == 0x0A,
-              bytes.withUnsafeBufferPointer({ UTF8Scan.isValid($0) { ends.append($0) } }) else { return nil }
+        // The UTF-8 check, then the line split by memchr as the batch is made.
+        guard bytes.isEmpty || bytes.last == 0x0A, bytes.withUnsafeBufferPointer(UTF8Scan.isValid) else { return nil }
         let batch = OutputBatch(adoptingTerminatedLines: bytes, orderedRuns: ordered, timestamp: at,
                                 replacesOpenLine: data["replaces_open_line"]?.boolValue ?? false,
                                 endsWithOpenLine: data["ends_with_open_line"]?.boolValue ?? false,
-                                expectedLines: ends.count, lineEnds: ends)
+                                expectedLines: min(max(0, count), bytes.count))
         guard batch.count == count else { return nil }
         return .event(.output(instance: name, batch: batch), firstLineID: UInt64(first), mark: nil)
     }
