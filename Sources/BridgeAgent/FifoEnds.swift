@@ -31,27 +31,34 @@ public final class InFifo {
         }
     }
 
-    deinit { close() }
+    deinit {
+        close()
+        buffer.deallocate()
+    }
 
     /// False once the in-FIFO was deleted, replaced or renamed away since it was opened.
     public var isCurrent: Bool { isSameFile(readFD, path) }
 
     /// Reads what is available (at most `limit` bytes) and hands it to `body`. Never blocks.
+    /// Stops at a short read (the pipe is empty: another read would only hear EAGAIN; poll says
+    /// when more comes), so a prompt costs one read(2) on its way to the reply.
     public func readAvailable(limit: Int = 1 << 20, _ body: (UnsafeRawBufferPointer) -> Void) {
-        var buffer = [UInt8](repeating: 0, count: 64 << 10)
         var total = 0
         while total < limit {
-            let fd = readFD
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let n = read(readFD, buffer.baseAddress, buffer.count)
             if n > 0 {
                 total += n
-                buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+                body(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+                if n < buffer.count { break }
                 continue
             }
             if n < 0 && errno == EINTR { continue }
             break
         }
     }
+
+    /// Allocated once (not 64 KiB zeroed per prompt).
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
 
     public func close() {
         if readFD >= 0 { closeDescriptor(readFD); readFD = -1 }

@@ -36,10 +36,19 @@ public struct OutputQueue: Sendable {
     public var frameCount: Int { frames.count - head }
     public var isFull: Bool { byteCount >= limit }
 
+    /// Small droppable frames of a byte stream are joined into the one before: a plain reply's
+    /// text and its `❯ ` marker leave in one write(2), so the host wakes once for the reply.
+    public static let joinBelow = 4096
+
     public mutating func append(_ frame: OutputFrame) {
         guard !frame.bytes.isEmpty else { return }
-        frames.append(frame)
         byteCount += frame.bytes.count
+        if byteStream, frame.droppable, !isEmpty, frames[frames.count - 1].droppable,
+           frames[frames.count - 1].bytes.count + frame.bytes.count <= Self.joinBelow {
+            frames[frames.count - 1].bytes += frame.bytes
+            return
+        }
+        frames.append(frame)
     }
 
     /// Puts frames before everything else (hello and the drop notice on attach).

@@ -193,6 +193,22 @@ import Testing
         #expect(queue.takeDroppedCount() == 16)
     }
 
+    /// A plain reply and its `❯ ` marker are one write(2) (the host wakes once for the reply);
+    /// notices and jsonl frames stay frames of their own.
+    @Test func aPlainReplyAndItsMarkerLeaveInOneWrite() {
+        var queue = OutputQueue(limit: 1 << 20, byteStream: true)
+        queue.append(frame("hello\n"))
+        queue.append(frame("❯ "))
+        #expect(queue.withHeadBytes { String(decoding: Array($0), as: UTF8.self) } == "hello\n❯ ")
+        queue.append(frame("[notice]\n", false))
+        #expect(queue.frameCount == 2)
+        var jsonl = OutputQueue(limit: 1 << 20, byteStream: false)
+        jsonl.append(frame("{\"a\":1}\n"))
+        jsonl.append(frame("{\"b\":2}\n"))
+        #expect(jsonl.frameCount == 2)
+        #expect(drainAll(&queue) == "hello\n❯ [notice]\n")
+    }
+
     @Test func plainContinuesWhereTheLastReaderStopped() {
         var queue = OutputQueue(limit: 100, byteStream: true)
         queue.append(frame("abcdef"))

@@ -47,6 +47,29 @@ struct ScriptedReader {
         #expect(reader.received == prompt)
     }
 
+    /// A prompt of at most PIPE_BUF bytes cannot be torn (one write puts it in whole or not at
+    /// all), so it goes into a pipe whose last free slot the careful path keeps for a newline:
+    /// the agent gets it as soon as it reads, instead of "not delivered" after the timeout.
+    @Test func aSmallPromptGoesIntoTheSlotKeptForATornPromptsNewline() throws {
+        let tmp = TempDir()
+        let (path, reader) = try fifoWithIdleReader(in: tmp)
+        #expect(reader >= 0)
+        defer { close(reader) }
+        let filler = open(path, O_WRONLY | O_NONBLOCK)
+        #expect(filler >= 0)
+        defer { close(filler) }
+        guard let capacity = PipeSize.capacity(filler), capacity / PipeSize.page >= 4 else { return }
+        // All slots but two in use, one of them partly: the careful path sees none it may take.
+        let held = [UInt8](repeating: UInt8(ascii: "x"), count: capacity - 3 * PipeSize.page + 1)
+        #expect(held.withUnsafeBytes { write(filler, $0.baseAddress, $0.count) } == held.count)
+        let prompt = Array("hello\n".utf8)
+        let result = PromptWriter().send(prompt, to: path, timeout: 0.3)
+        #expect(result == .success(.writtenNotRead), "\(result)")
+        var got = [UInt8](repeating: 0, count: held.count + 64)
+        let n = got.withUnsafeMutableBytes { read(reader, $0.baseAddress, $0.count) }
+        #expect(n == held.count + prompt.count && Array(got[held.count..<n]) == prompt)
+    }
+
     @Test func aPromptTheReaderStopsTakingIsTornAndEndedSoTheNextStaysSeparate() throws {
         let reader = try ScriptedReader(first: 100_000, pause: 4, rate: 0)
         defer { reader.child.kill() }

@@ -87,6 +87,54 @@ func permissions(_ path: String) -> UInt32 {
         #expect(contents.turns.first?.response.hasSuffix("chunk 49\n") == true)
     }
 
+    /// A prompt's turn and its ↑/↓ input line go to the file in one write(2), in order.
+    @Test func recordsMadeInABatchAreOneWrite() throws {
+        let tmp = TempDir()
+        let writes = FaultSwitch()
+        var syscalls = Syscalls.live
+        syscalls.write = { fd, buffer, count in
+            writes.hit()
+            return Syscalls.live.write(fd, buffer, count)
+        }
+        let store = HistoryStore(instance: historyName(), stateDirectory: tmp.path, io: HistoryIO(syscalls: syscalls))
+        store.record(Turn(id: "warm", prompt: "p", sentAt: 0))
+        let before = writes.hits
+        let error = store.batch {
+            store.record(Turn(id: "a", prompt: "hello", sentAt: 1))
+            store.recordInput("hello", at: 1)
+            #expect(writes.hits == before, "written inside the batch")
+        }
+        #expect(error == nil)
+        #expect(writes.hits == before + 1)
+        let lines = fileLines(store.path)
+        #expect(lines.count == 3 && lines[1].contains("\"a\"") && lines[2].contains("input"), "\(lines)")
+        let reloaded = HistoryStore.read(path: store.path)
+        #expect(reloaded.turns.map(\.id) == ["warm", "a"] && reloaded.inputs.map(\.text) == ["hello"])
+    }
+
+    /// Turns finishing one after another share a background fsync (one per `HistorySync.window`),
+    /// instead of a thread wake-up, a dup(2) and an fsync each.
+    @Test func finishedTurnsInQuickSuccessionShareTheirFsync() throws {
+        let tmp = TempDir()
+        let syncs = FaultSwitch()
+        let io = HistoryIO(fsync: { fd in
+            syncs.hit()
+            return PlatformFile.fsync(fd)
+        })
+        let store = HistoryStore(instance: historyName(), stateDirectory: tmp.path, io: io)
+        store.record(finishedTurn("warm", at: 0))
+        usleep(100_000)
+        let before = syncs.hits
+        for i in 0..<20 {
+            store.record(finishedTurn("t\(i)", at: Double(i)))
+            usleep(1000)
+        }
+        usleep(200_000)
+        let spent = syncs.hits - before
+        #expect(spent >= 1 && spent <= 5, "\(spent) fsyncs for 20 turns finished within ~25 ms")
+        #expect(HistoryStore.read(path: store.path).turns.count == 21)
+    }
+
     @Test func flushWritesOpenTurns() {
         let tmp = TempDir()
         let store = HistoryStore(instance: historyName(), stateDirectory: tmp.path)

@@ -34,9 +34,7 @@ import Glibc
     /// stall window passes.
     @Test func readerThatDoesNotReadGetsOneCopyAndANotReadReport() throws {
         let tmp = TempDir()
-        let path = tmp.file("a.in.fifo")
-        try FifoSafety.create(path)
-        let holder = open(path, O_RDONLY | O_NONBLOCK)
+        let (path, holder) = try fifoWithIdleReader(in: tmp)
         #expect(holder >= 0)
         defer { close(holder) }
         #expect(try OneShotSend.send(Array("once\n".utf8), to: path, timeout: 0.2).get() == .writtenNotRead)

@@ -21,6 +21,13 @@ final class TempDir {
     func file(_ name: String) -> String { path + "/" + name }
 }
 
+/// An in-FIFO in `tmp` with a reader that holds it open and never reads (the caller closes it).
+func fifoWithIdleReader(in tmp: TempDir) throws -> (path: String, reader: Int32) {
+    let path = tmp.file("a.in.fifo")
+    try FifoSafety.create(path)
+    return (path, open(path, O_RDONLY | O_NONBLOCK))
+}
+
 /// Starts `/bin/sh -c script` (or python3) and lets the test wait for it with a deadline.
 final class Child {
     let process = Process()

@@ -217,6 +217,35 @@ final class ServerScratch {
         #expect(!FileManager.default.fileExists(atPath: IPCEndpoint(pipeDirectory: s.pipes, environment: s.environment).socketPath))
     }
 
+    /// A reply's output and the end of its turn, read together from the agent, reach a subscriber
+    /// in one write, so it wakes once for them (output used to leave at once, on its own, and the
+    /// end of the turn followed in a second write).
+    @Test func aRepliesOutputAndItsTurnsEndWakeASubscriberOnce() throws {
+        let s = try ServerScratch()
+        let agent = try Self.startAgent(s)
+        defer { agent.signal(SIGKILL) }
+        _ = try s.startServer()
+        #expect(try eventually { try s.tui(["list"]).stdout.contains("idle") }, "the server never read bot")
+        let subscriber = try Subscriber(s)
+        #expect(subscriber.pump { subscriber.subscribed })
+        var outputWake = -1, ended = 0, apart: [Int] = []
+        subscriber.client.onEvent = { [unowned subscriber] event in
+            switch event.name {
+            case "output": outputWake = subscriber.loop.wakeups
+            case "turn_ended":
+                if outputWake != subscriber.loop.wakeups { apart.append(ended) }
+                ended += 1
+            default: break
+            }
+        }
+        for i in 0..<20 {
+            var answered = false
+            subscriber.client.request("send", params: ["instance": "bot", "text": .string("prompt \(i)")]) { _ in answered = true }
+            #expect(subscriber.pump { answered && ended == i + 1 }, "prompt \(i): \(ended) turns ended")
+        }
+        #expect(apart.isEmpty, "output and turn end came in separate wake-ups for turns \(apart)")
+    }
+
     /// Over the socket: a subscriber that goes away and comes back naming the line after the last
     /// it got sees every line once.
     @Test func aSubscriberReconnectingFromALineIDOverTheSocketGetsNoGapAndNoRepeat() throws {

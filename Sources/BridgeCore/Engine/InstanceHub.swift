@@ -318,6 +318,9 @@ public final class InstanceHub {
                         report(name, connection)
                     }
                 }
+                // Less than asked for: the pipe is empty now. Asking again would only hear EAGAIN
+                // (a system call between the reply and its event); poll says when more comes.
+                if n < room { break reading }
             case .wouldBlock:
                 break reading
             case .endOfFile:

@@ -131,7 +131,8 @@ final class PromptDelivery {
             // Delivered: the whole prompt is in the pipe. Report it now (the reply may follow at
             // once), but hold the write end until the agent has taken the bytes before the next one.
             currentReported = true
-            held = (MonotonicClock.now(), PipeSize.unread(fd))
+            // What is left unread is first asked by awaitRead (one FIONREAD, not two).
+            held = (MonotonicClock.now(), Int.max)
             completion(state.item.promptID, nil)
             awaitRead(pause: PromptTransfer.minPause)
         }

@@ -25,9 +25,17 @@ extension SessionHub {
         }
         session?.sending.insert(promptID)
         pending[promptID] = Pending(instance: instance, text: text, fromOutbox: false, origin: origin)
-        engine.send(text, to: instance, promptID: promptID, timeout: options.sendTimeout)
-        guard let session, sessions[instance] === session else { return }
-        session.store.recordInput(text, at: Self.now())
+        guard let session else {
+            engine.send(text, to: instance, promptID: promptID, timeout: options.sendTimeout)
+            return
+        }
+        // The turn (recorded as the agent takes the prompt) and the input line: one history write.
+        session.store.batch {
+            engine.send(text, to: instance, promptID: promptID, timeout: options.sendTimeout)
+            guard sessions[instance] === session else { return }
+            session.store.recordInput(text, at: Self.now())
+        }
+        guard sessions[instance] === session else { return }
         reportStoreError(session)
         updateActivity(session)
     }

@@ -270,6 +270,8 @@ final class IPCConnection {
                 budget -= n
                 if direct == nil { decoder.append(UnsafeRawBufferPointer(rebasing: buffer[..<n])) }
                 drainFrames()
+                // A short read emptied the socket: another read would only hear EAGAIN.
+                if direct == nil && n < buffer.count { return }
             case .wouldBlock:
                 return
             case .closed, .failed:

@@ -69,6 +69,9 @@ public struct PipePolicy: Sendable, Equatable {
 public enum FifoSafety {
     public static let fifoMode: mode_t = 0o660
     public static let directoryMode: mode_t = 0o700
+    /// Asked once: every open of a FIFO compares owners with it (twice per prompt otherwise),
+    /// and none of our programs changes its user while it runs.
+    static let effectiveUID = geteuid()
 
     public static func inspect(_ path: String) -> PathKind {
         var st = stat()
@@ -94,7 +97,7 @@ public enum FifoSafety {
     }
 
     static func checkOwnerAndMode(path: String, mode: UInt32, owner: UInt32, policy: PipePolicy) throws(PipeSafetyError) {
-        if owner != geteuid() { throw .foreignOwner(path: path, uid: owner) }
+        if owner != effectiveUID { throw .foreignOwner(path: path, uid: owner) }
         if mode & 0o002 != 0 && !policy.allowUnsafe { throw .unsafeMode(path: path, mode: mode) }
     }
 
@@ -137,7 +140,7 @@ public enum FifoSafety {
         guard stat(directory, &st) == 0, UInt32(st.st_mode) & UInt32(S_IFMT) == UInt32(S_IFDIR) else { return nil }
         let mode = UInt32(st.st_mode) & 0o7777
         let octal = String(mode, radix: 8)
-        if st.st_uid != geteuid() && st.st_uid != 0 {
+        if st.st_uid != effectiveUID && st.st_uid != 0 {
             return ("is owned by uid \(st.st_uid) (not you or root), who can replace its FIFOs",
                     "use a pipe directory of your own (--pipe-dir or docker.pipe_dir), or have it made yours")
         }

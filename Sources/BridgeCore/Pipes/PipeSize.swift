@@ -37,6 +37,16 @@ public enum PipeSize {
         return ioctl(fd, UInt(FIONREAD), &count) == 0 ? Int(count) : 0
     }
 
+    /// A write of at most this many bytes to a pipe is atomic: all of it goes in, or none
+    /// (POSIX PIPE_BUF; 4096 on Linux, 512 is the least POSIX allows).
+    public static let atomicWrite: Int = {
+        #if os(Linux)
+        return 4096
+        #else
+        return 512
+        #endif
+    }()
+
     /// The kernel's page size: the unit in which a Linux pipe holds data.
     public static let page: Int = {
         let size = sysconf(Int32(_SC_PAGESIZE))

@@ -9,7 +9,8 @@
 // - The pipe is never filled to the brim. Linux holds a pipe's bytes in page-sized slots
 //   (capacity / page of them) and a write takes at least one fresh slot; a chunk goes in only while
 //   one slot stays free. So when the agent stops reading mid-way, the newline that ends the torn
-//   part always fits at once, and no later prompt can glue onto it.
+//   part always fits at once, and no later prompt can glue onto it. A prompt of at most
+//   PIPE_BUF bytes is the exception: one write puts it in whole or not at all, so it is never torn.
 
 #if canImport(Glibc)
 import Glibc
@@ -47,6 +48,7 @@ struct PromptTransfer {
     }
 
     mutating func pump(_ fd: Int32, syscalls: Syscalls) -> Step {
+        if written == 0 && bytes.count <= PipeSize.atomicWrite, let step = writeWhole(fd, syscalls: syscalls) { return step }
         while written < bytes.count {
             let room = allowance(fd)
             if room > 0 {
@@ -76,6 +78,34 @@ struct PromptTransfer {
             return .wait(wait)
         }
         return .done
+    }
+
+    /// A prompt of at most PIPE_BUF bytes goes into a pipe whole or not at all (POSIX), so it
+    /// can never be torn and needs no slot kept for a newline: one write(2), without first
+    /// asking the pipe's capacity and fill (two system calls per prompt). Nil when the pipe has
+    /// no room for it now: the careful path below takes over (it waits for the agent to read).
+    private mutating func writeWhole(_ fd: Int32, syscalls: Syscalls) -> Step? {
+        while true {
+            let n = bytes.withUnsafeBytes { syscalls.write(fd, $0.baseAddress!, $0.count) }
+            if n == bytes.count {
+                written = n
+                progressed(MonotonicClock.now())
+                return .done
+            }
+            if n > 0 {
+                // Not what a pipe does with a write this small; count it and go on carefully.
+                written = n
+                progressed(MonotonicClock.now())
+                return nil
+            }
+            let code = n < 0 ? errno : EAGAIN
+            switch code {
+            case EINTR: continue
+            case EAGAIN: return nil
+            case EPIPE: return .reopen
+            default: return .failed(.system(SystemError("write", code)))
+            }
+        }
     }
 
     private mutating func progressed(_ now: Double) {

@@ -76,18 +76,11 @@ extension ServerIPC {
         let pacer = SessionFeedPacer(peer: peer, listener: listener!) { [unowned core] in core.logs[$0] }
         let id = core.subscribeSession(resume: resume, fresh: params["fresh"]?.boolValue ?? false) { [weak self, weak peer] item in
             guard let self, let peer, peer.isConnected else { return }
-            self.deliver(to: peer, urgent: item.isOutput) { pacer.take(item) }
+            self.deliver(to: peer) { pacer.take(item) }
         }
         peer.drainObservers[id] = { [weak pacer] in pacer?.drain() }
         state.sessionSubscriptions.insert(id)
         respond(.success(["subscription": .int(id), "health_enabled": .bool(core.healthEnabled)]))
-    }
-}
-
-extension SessionFeedItem {
-    /// Output for a pane: sent at once (see `ServerIPC.deliver`).
-    var isOutput: Bool {
-        if case .event(.output, _, _) = self { true } else { false }
     }
 }
 

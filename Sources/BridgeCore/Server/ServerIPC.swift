@@ -187,7 +187,7 @@ public final class ServerIPC: IPCRequestHandler {
         peer.context = state
         let id = core.subscribe(scope, from: from) { [weak self, weak peer] event in
             guard let self, let peer, peer.isConnected else { return }
-            self.deliver(to: peer, urgent: event.isOutput) { _ = self.listener.send(encoded: self.encoded(event), to: peer) }
+            self.deliver(to: peer) { _ = self.listener.send(encoded: self.encoded(event), to: peer) }
         }
         state.subscriptions.insert(id)
         respond(.success(["subscription": .int(id)]))
@@ -197,18 +197,18 @@ public final class ServerIPC: IPCRequestHandler {
 
     /// Peers whose connection holds this loop turn's events (`IPCConnection.cork`) until the
     /// turn's timers run: a prompt's events (turn started, activity, the answer to `send`) wake a
-    /// client once, not once each. Output is not held: it leaves at once, with what came before it.
+    /// client once, not once each; so do a reply's output and the end of its turn read with it
+    /// (a plain agent's `❯ ` marker, a framed `done`), which leave in one write.
     private var corked: [IPCPeer] = []
 
-    /// Sends through `send`; `urgent` (output) writes at once, anything else waits for the turn's end.
-    func deliver(to peer: IPCPeer, urgent: Bool, _ send: () -> Void) {
-        if !urgent && !peer.connection.isCorked {
+    /// Sends through `send`, held until this loop turn's timers run.
+    func deliver(to peer: IPCPeer, _ send: () -> Void) {
+        if !peer.connection.isCorked {
             peer.connection.cork()
             corked.append(peer)
             if corked.count == 1 { core.loop.schedule(after: 0) { [weak self] in self?.uncorkAll() } }
         }
         send()
-        if urgent { peer.connection.uncork() }
     }
 
     private func uncorkAll() {
@@ -246,12 +246,5 @@ public final class ServerIPC: IPCRequestHandler {
         case .noSuchInstance: IPCError(.noSuchInstance, error.description)
         case .refused, .duplicatePromptID: IPCError(.badParams, error.description)
         }
-    }
-}
-
-extension ServerEvent {
-    /// What a client waits for most: sent at once (see `ServerIPC.deliver`).
-    var isOutput: Bool {
-        if case .output = self { true } else { false }
     }
 }

@@ -83,8 +83,12 @@ public enum MonotonicClock {
 }
 
 /// SIGPIPE must never kill us: a vanished reader is reported as EPIPE instead.
+/// Once per process: every FIFO opened for writing asks for it (FifoSafety.open), and a
+/// signal(2) per prompt on the way to the agent was a system call for nothing.
 public enum SignalSetup {
     public static func ignoreSIGPIPE() {
-        signal(SIGPIPE, SIG_IGN)
+        _ = ignored
     }
+
+    private static let ignored: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 }
