@@ -25,9 +25,9 @@ import Testing
         #expect(Self.texts(log.lines(from: 1).batches) == ["1:a", "2:b", "3:cde", "4:f"])
     }
 
-    /// A flood's batch is kept as it came (its storage shared, not copied; an open tail cut off
-    /// only when read); a small batch in storage grown for a large one is copied, so the log's
-    /// byte bound is what it holds in memory.
+    /// A batch of finished lines is kept as it came (its storage shared, not copied); a small
+    /// batch in storage grown for a large one is copied, so the log's byte bound is what it holds
+    /// in memory; a batch ending with its open line keeps its finished lines apart from it.
     @Test func aBatchIsSharedWhenItsStorageIsItsSizeAndCopiedWhenMuchLarger() {
         func address(_ batch: OutputBatch) -> UnsafePointer<UInt8>? { batch.text.withUnsafeBufferPointer { $0.baseAddress } }
         var log = LineLog(maxBytes: 16 << 20)

@@ -85,9 +85,7 @@ public struct OutputBatch: Sendable, Equatable {
 
     /// Its storage is not much larger than what it holds (at most four times, or 64 KiB more):
     /// worth keeping as it is. A batch emptied with `removeAll(keepingCapacity:)` while shared gets
-    /// new storage as large as the old, so a small batch can sit in room made for a flood's (a
-    /// flood's batches vary within a few times their size; the room past what was written is
-    /// address space, not memory, until written).
+    /// new storage as large as the old, so a small batch can sit in room made for a flood's.
     public var isCompact: Bool {
         func fits(_ count: Int, _ capacity: Int, _ stride: Int) -> Bool { (capacity - 4 * count) * stride <= 64 << 10 }
         return fits(text.count, text.capacity, 1) && fits(runs.count, runs.capacity, MemoryLayout<StyleRun>.stride)

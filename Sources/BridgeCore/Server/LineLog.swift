@@ -5,14 +5,14 @@
 // the ones it lacks: no gap (while they are still kept) and no repeat. Bounded by bytes: the
 // oldest batches go first, and a request from before the oldest kept line says how many lines
 // are gone.
-// A batch is kept as the hub made it, sharing its storage (no copy per batch of a flood): when it
-// ends with the open line, that line's bytes stay in it unseen (`lines` says how many count) and
-// are cut off only when a reader asks for that batch (a resubscribe or a paced client's step).
+// A batch of finished lines only is kept as the hub made it, sharing its storage, when that
+// storage is about its size; otherwise its finished lines are copied. (Keeping a flood's batches
+// with their open tail shared, cut off only when read, saved the copy but cost more: the hub then
+// filled fresh pages every drain, page faults and zeroing, and held ~25 MiB more at the peak.)
 
 public struct LineLog {
-    /// Finished lines, in batches as they came, each with its first line's id and how many of
-    /// its lines are finished ones (the batch may end with an open line past those).
-    private var chunks: [(first: UInt64, batch: OutputBatch, lines: Int)] = []
+    /// Finished lines, in batches as they came, each with its first line's id.
+    private var chunks: [(first: UInt64, batch: OutputBatch)] = []
     private var head = 0
     private var keptBytes = 0
     /// The unfinished last line (a one-line batch) and its id.
@@ -45,12 +45,12 @@ public struct LineLog {
         guard !batch.isEmpty else { return first }
         let finished = batch.endsWithOpenLine ? batch.count - 1 : batch.count
         if finished > 0 {
-            // Shared when the batch's storage is about its size (a flood's batches); a small
-            // batch in storage grown for a large one is copied, so the bound holds for memory.
-            var kept = batch.isCompact ? batch : batch.slice(0..<finished)
+            // A small batch in storage grown for a large one is copied: the bound holds for memory.
+            var kept = finished == batch.count && batch.isCompact ? batch : batch.slice(0..<finished)
             kept.replacesOpenLine = false
+            kept.endsWithOpenLine = false
             keptBytes += kept.text.count
-            chunks.append((first, kept, finished))
+            chunks.append((first, kept))
         }
         if batch.endsWithOpenLine {
             var open = batch.slice((batch.count - 1)..<batch.count)
@@ -69,10 +69,14 @@ public struct LineLog {
         let missing = id < oldest ? oldest - id : 0
         let start = max(id, oldest)
         for index in head..<chunks.count {
-            let (first, batch, lines) = chunks[index]
-            guard first + UInt64(lines) > start else { continue }
-            let from = first >= start ? 0 : Int(start - first)
-            result.append((first + UInt64(from), Self.part(batch, from..<lines)))
+            let (first, batch) = chunks[index]
+            let end = first + UInt64(batch.count)
+            guard end > start else { continue }
+            if first >= start {
+                result.append((first, batch))
+            } else {
+                result.append((start, batch.slice(Int(start - first)..<batch.count)))
+            }
         }
         if let open = openLine, open.id >= start { result.append((open.id, open.batch)) }
         return (result, missing)
@@ -93,16 +97,20 @@ public struct LineLog {
         var low = head, high = chunks.count
         while low < high {
             let mid = (low + high) / 2
-            if chunks[mid].first + UInt64(chunks[mid].lines) > start { high = mid } else { low = mid + 1 }
+            if chunks[mid].first + UInt64(chunks[mid].batch.count) > start { high = mid } else { low = mid + 1 }
         }
         var bytes = 0
         var index = low
         while index < chunks.count && bytes < maxBytes {
-            let (first, batch, lines) = chunks[index]
+            let (first, batch) = chunks[index]
             guard first < end else { break }
             let from = first >= start ? 0 : Int(start - first)
-            let to = min(lines, Int(end - first))
-            result.append((first + UInt64(from), Self.part(batch, from..<to)))
+            let to = min(batch.count, Int(end - first))
+            if from == 0 && to == batch.count {
+                result.append((first, batch))
+            } else {
+                result.append((first + UInt64(from), batch.slice(from..<to)))
+            }
             bytes += result[result.count - 1].batch.text.count
             index += 1
         }
@@ -110,11 +118,6 @@ public struct LineLog {
             result.append((open.id, open.batch))
         }
         return (result, missing)
-    }
-
-    /// Lines `range` of a kept batch: the batch itself when that is all of it, else a copy.
-    private static func part(_ batch: OutputBatch, _ range: Range<Int>) -> OutputBatch {
-        range == 0..<batch.count && !batch.endsWithOpenLine ? batch : batch.slice(range)
     }
 
     private mutating func trim() {
