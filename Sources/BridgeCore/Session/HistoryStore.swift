@@ -513,6 +513,7 @@ public final class HistoryStore {
         if needsRewrite { return compact() }
         finishBackgroundCompaction(waiting: false)
         if needsRewrite { return compact() }
+        let opened = fd < 0
         if fd < 0 {
             if let error = ensureDirectory() { return fail(error) }
             switch HistoryFile.open(path, O_WRONLY | O_APPEND | O_CREAT, syscalls: io.syscalls) {
@@ -528,7 +529,10 @@ public final class HistoryStore {
         }
         // Someone else wrote since this store last saw the file (or it never loaded it). A file
         // still empty holds nothing to merge: the one this store just made is not another's.
-        let before = HistoryFile.identity(fd)
+        // Asked once per descriptor: later appends count what they wrote (O_APPEND), and a writer
+        // in between shows as a file that is not `known` at the next rewrite, which compares the
+        // two and merges what it finds (an fstat fewer per record, two per prompt).
+        let before = opened || known == nil ? HistoryFile.identity(fd) : known
         if before != known && !(known == nil && before?.size == 0) { foreign = true }
         var bytes: [UInt8] = []
         for record in records {
@@ -545,8 +549,7 @@ public final class HistoryStore {
             syncDirectory()
             directoryUnsynced = false
         }
-        // O_APPEND: the file grew by what was written (no fstat; a writer in between shows as a
-        // size this store did not expect, at its next append).
+        // O_APPEND: the file grew by what was written (no fstat).
         known = before.map { HistoryFile.Identity(device: $0.device, inode: $0.inode, size: $0.size + bytes.count) }
         fileLines += records.count
         lastError = nil
