@@ -32,11 +32,15 @@ import Glibc
         #expect(try s.tmux.waitFor("third line"))
         try s.tmux.send("s")
         try s.tmux.send("s")
-        #expect(eventually { ((try? FileManager.default.contentsOfDirectory(atPath: exports)) ?? []).count == 3 },
-                "exports: \((try? FileManager.default.contentsOfDirectory(atPath: exports)) ?? [])\nscreen:\n\(s.tmux.dump)")
+        // A name is claimed (empty) before its text is renamed over it: wait for the text, not the name.
+        func withThird() -> [String] {
+            let all = ((try? FileManager.default.contentsOfDirectory(atPath: exports)) ?? []).sorted()
+            return all.filter { ((try? String(contentsOfFile: exports + "/" + $0, encoding: .utf8)) ?? "").contains("third line") }
+        }
+        #expect(eventually { withThird().count == 2 },
+                "with the third line: \(withThird())\nscreen:\n\(s.tmux.dump)")
         let all = ((try? FileManager.default.contentsOfDirectory(atPath: exports)) ?? []).sorted()
-        let withThird = try all.filter { try String(contentsOfFile: exports + "/" + $0, encoding: .utf8).contains("third line") }
-        #expect(withThird.count == 2, "exports: \(all)")
+        #expect(all.count == 3, "exports: \(all)")
     }
 
     @Test func interruptOnAnUpstreamPlainAgentSendsNothingAndSaysSo() throws {
