@@ -107,7 +107,9 @@ import Glibc
         #expect(try s.tmux.waitFor("── agent exited · turn 1 interrupted ──", timeout: 10), "screen:\n\(s.tmux.dump)")
         #expect(try s.tmux.waitFor("unhealthy", timeout: 5), "screen:\n\(s.tmux.dump)")
         close(held)
-        #expect(try s.tmux.waitFor("── agent back (restarted) ──", timeout: 15), "screen:\n\(s.tmux.dump)")
+        // Each start refused while the lock was held doubled the supervisor's delay (1, 2, 4, 8 s,
+        // at most 30 s): on a loaded machine the lock can be held long enough for an 8 or 16 s wait.
+        #expect(try s.tmux.waitFor("── agent back (restarted) ──", timeout: 40), "screen:\n\(s.tmux.dump)")
         #expect(try eventually(timeout: 10) { try !s.tmux.capture()[0].contains("unhealthy") && s.tmux.capture()[0].contains("healthy") },
                 "screen:\n\(s.tmux.dump)")
         // The interrupted turn is listed as such in the turn history.
