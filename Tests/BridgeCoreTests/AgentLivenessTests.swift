@@ -33,4 +33,26 @@ import Testing
         #expect(l.pipesGone() == [.exited(.pipesGone)])
         #expect(l.pipesGone() == [])
     }
+
+    /// The demo's crashy agent showed it: the agent exits (a probe sees it), the supervisor starts
+    /// a new one, a probe sees it back, and then its `hello` arrives from the new pid. That is the
+    /// same comeback, not a replacement: the pane got a second "agent exited" / "agent back" pair.
+    @Test func helloOfTheAgentThatCameBackIsNoSecondRestart() {
+        var l = AgentLiveness()
+        #expect(l.hello(pid: 10) == [.seen])
+        #expect(l.probed(listening: false) == [])
+        #expect(l.probed(listening: false) == [.exited(.noReader)])
+        #expect(l.probed(listening: true) == [.back])
+        #expect(l.hello(pid: 11) == [])
+        // And a later replacement without a gap is still one.
+        #expect(l.hello(pid: 12) == [.exited(.replaced), .back])
+    }
+
+    @Test func helloAfterThePipesCameBackIsNoSecondRestart() {
+        var l = AgentLiveness()
+        #expect(l.hello(pid: 10) == [.seen])
+        #expect(l.pipesGone() == [.exited(.pipesGone)])
+        #expect(l.signOfLife() == [.back])
+        #expect(l.hello(pid: 11) == [])
+    }
 }

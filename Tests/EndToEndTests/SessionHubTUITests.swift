@@ -28,9 +28,11 @@ import Glibc
         return fd
     }
 
-    static func supervise(_ s: TUISession, job: String?) throws -> Running {
+    static func supervise(_ s: TUISession, job: String?, script: String? = nil) throws -> Running {
         var serve = ["serve", "--name", "bot", "--pipe-dir", s.pipes, "--protocol", "jsonl"]
-        if let job {
+        if let script {
+            serve += ["--script", script]
+        } else if let job {
             let path = s.scratch.file("job.sh")
             try job.write(toFile: path, atomically: true, encoding: .utf8)
             chmod(path, 0o755)
@@ -169,6 +171,34 @@ import Glibc
         #expect(order.allSatisfy { $0 != nil } && order.compactMap { $0 } == order.compactMap { $0 }.sorted(),
                 "screen:\n\(lines.joined(separator: "\n"))")
         #expect(!lines.contains { $0.contains("crReply") }, "screen:\n\(lines.joined(separator: "\n"))")
+        // One exit, one comeback: the new agent's hello (another pid) is that comeback, not a
+        // second restart (the pane had "agent exited" / "agent back" twice).
+        #expect(lines.filter { $0.contains("── agent exited") }.count == 1, "screen:\n\(lines.joined(separator: "\n"))")
+        #expect(lines.filter { $0.contains("── agent back") }.count == 1, "screen:\n\(lines.joined(separator: "\n"))")
+    }
+
+    /// The demo's crashy agent (it exits with status 3 in its third reply; the supervisor starts
+    /// another a second later) showed "agent exited" / "agent back" twice for one crash: a probe
+    /// saw the new agent first, then its hello from a new pid was taken for a second restart.
+    @Test func aScriptedCrashUnderSuperviseIsOneExitAndOneComeback() throws {
+        // As in the demo, the agent makes its own FIFOs (and takes them away when it exits).
+        let s = try TUISession(instances: [], agentOn: [])
+        _ = try Self.supervise(s, job: nil, script: "crashy")
+        #expect(try s.tmux.waitFor("● healthy", timeout: 10), "screen:\n\(s.tmux.dump)")
+        try s.tmux.send("Tab")
+        for (prompt, reply) in [("one", "Reply one to: one"), ("two", "Reply two."), ("three", "I am about to crash")] {
+            try s.tmux.send(prompt, literal: true)
+            try s.tmux.send("Enter")
+            #expect(try s.tmux.waitFor(reply), "screen:\n\(s.tmux.dump)")
+        }
+        #expect(try s.tmux.waitFor("── agent back (restarted) ──", timeout: 20), "screen:\n\(s.tmux.dump)")
+        // The new agent's hello comes moments after it opens the in-FIFO: give it time to arrive.
+        try s.tmux.send("one again", literal: true)
+        try s.tmux.send("Enter")
+        #expect(try s.tmux.waitFor("Reply one to: one again"), "screen:\n\(s.tmux.dump)")
+        let lines = try s.tmux.capture()
+        #expect(lines.filter { $0.contains("── agent exited") }.count == 1, "screen:\n\(lines.joined(separator: "\n"))")
+        #expect(lines.filter { $0.contains("── agent back") }.count == 1, "screen:\n\(lines.joined(separator: "\n"))")
     }
 
     /// Plain protocol: the agent swallows a prompt and dies; restarted a second later, it answers

@@ -4,7 +4,8 @@
 // it open for reading. Our agent always holds its read end; the upstream agent reopens it per
 // prompt, a gap of microseconds, so one ENXIO is a hint and two in a row (a probe interval
 // apart) mean the agent is gone. Output, heartbeats and a successful open are signs of life; a
-// framed `hello` from another pid means the agent was replaced even if no probe saw the gap.
+// framed `hello` from another pid means the agent was replaced even if no probe saw the gap (once
+// the agent was seen down, the next hello is its comeback, whatever its pid).
 // Pure: the hub does the probing and feeds the results in.
 
 public struct AgentLiveness: Sendable {
@@ -65,6 +66,9 @@ public struct AgentLiveness: Sendable {
     private mutating func down(_ why: ExitSign) -> [AgentLifecycleSign] {
         let wasUp = state == .up
         state = .down
+        // Whoever says hello next is the comeback (already told as `back` if a probe saw it
+        // first), not a replacement of the agent that left.
+        helloPid = nil
         return wasUp ? [.exited(why)] : []
     }
 }
