@@ -143,13 +143,45 @@ public final class ServerDaemon {
     }
 
     private static func logEvent(_ event: ServerEvent) {
+        if let line = logLine(event) { log(line) }
+    }
+
+    /// The log's line for an event worth a line (in words: the log is read by people), or nil.
+    static func logLine(_ event: ServerEvent) -> String? {
         switch event {
-        case .instanceAdded(let info): log("instance \(InstanceScanner.displayName(info.name)) added")
-        case .instanceRemoved(let name): log("instance \(InstanceScanner.displayName(name)) removed")
-        case .agent(let name, let change): log("instance \(InstanceScanner.displayName(name)): agent \(change)")
-        case .notice(let name, let notice): log("instance \(InstanceScanner.displayName(name)): \(notice)")
-        case .promptFailed(let name, let id, let error): log("instance \(InstanceScanner.displayName(name)): prompt \(id) failed: \(error)")
-        default: break
+        case .instanceAdded(let info): "instance \(InstanceScanner.displayName(info.name)) added"
+        case .instanceRemoved(let name): "instance \(InstanceScanner.displayName(name)) removed"
+        case .agent(let name, let change): "instance \(InstanceScanner.displayName(name)): \(describe(change))"
+        case .notice(let name, let notice): "instance \(InstanceScanner.displayName(name)): \(describe(notice))"
+        case .promptFailed(let name, let id, let error): "instance \(InstanceScanner.displayName(name)): prompt \(id) failed: \(error)"
+        default: nil
+        }
+    }
+
+    static func describe(_ change: AgentLifecycle) -> String {
+        switch change {
+        case .exited(let turn, let why):
+            let reason = switch why {
+            case .noReader: "nothing reads its in-FIFO"
+            case .pipesGone: "its FIFOs are gone"
+            case .replaced: "another agent process said hello"
+            }
+            return "agent exited (\(reason))" + (turn.map { "; turn \($0.id) interrupted" } ?? "")
+        case .back(let restarted): return restarted ? "agent back (restarted)" : "agent back"
+        case .seen: return "agent seen"
+        }
+    }
+
+    static func describe(_ notice: SessionNotice) -> String {
+        switch notice {
+        case .historyWarning(let text): "history: \(text)"
+        case .historyWriteFailed(let text): "history not written: \(text)"
+        case .queuedDelivered(let count): "\(count) queued prompt\(count == 1 ? "" : "s") delivered"
+        case .queuedNotDelivered(let text): "queued prompt not delivered: \(text)"
+        case .interruptFailed(let text): "interrupt failed: \(text)"
+        case .answerFailed(let text): "permission answer not delivered: \(text)"
+        case .interruptUnsupported: "interrupt not sent: this agent cannot be interrupted"
+        case .readerRefused(let text): "not reading its out-FIFO: \(text)"
         }
     }
 
