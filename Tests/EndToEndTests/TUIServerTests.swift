@@ -4,8 +4,9 @@
 // instance through one server show the same lines in the same order, a prompt typed in one (or
 // sent by a script, marked `[cli]`) shows in both, and a later `attach` shows the same; after
 // `kill -9` of the server mid-flood the TUI starts a new one, marks the gap, repeats no line, and
-// the history keeps the completed turn; a stopped or killed client slows neither the other TUI nor the drain. Every server a
-// test starts (or its TUIs start) is stopped by it.
+// the history keeps the completed turn; a stopped or killed client slows neither the other TUI nor the drain; a server
+// stopped on purpose is said in words and not restarted by the TUI. Every server a test starts (or its TUIs start) is
+// stopped by it.
 
 import BridgeCore
 import Foundation
@@ -160,6 +161,31 @@ final class ServerTUIScratch {
         try tmux.send("q")
         #expect(try tmux.waitFor("EXITED 0"), "screen:\n\(tmux.dump)")
         if let pid { #expect(ServerScratch.alive(pid), "the server must keep running when the TUI quits") }
+    }
+
+    /// `cc-bridge-tui server stop` while a TUI is open: the TUI says in words that the server was
+    /// stopped and how to start it (the line ended with the error's code, "(not_running)"), starts
+    /// no server of its own, and says so when one is started again.
+    @Test func aServerStoppedOnPurposeIsSaidInWordsAndNotRestartedByTheTUI() throws {
+        let t = try ServerTUIScratch()
+        let tmux = try t.openTUI(size: (160, 30))
+        #expect(try tmux.waitFor("started a server (pid ", timeout: 30), "screen:\n\(tmux.dump)")
+        let first = t.serverPid()
+        #expect(first != nil, "no server runs: \(t.s.logText)")
+        #expect(try t.s.tui(["server", "stop"], timeout: 20).status == 0)
+        #expect(try tmux.waitFor("the server was stopped; `cc-bridge-tui serve` starts it again"), "screen:\n\(tmux.dump)")
+        // Stopped on purpose: the TUI's next attempts find none and start none, and each says so
+        // in words, with no error code at the end (`(not_running)`, `(closed)`).
+        let code = try Regex(#"\([a-z]+(_[a-z]+)*\)\s*$"#)
+        let until = Date().addingTimeInterval(3)
+        while Date() < until {
+            let status = try tmux.capture().first { $0.contains("the server was stopped") } ?? ""
+            #expect(!status.contains(code), "status line: \(status)")
+            usleep(200_000)
+        }
+        #expect(try t.s.tui(["server", "status"]).status != 0, "a server runs again: \(t.s.logText)")
+        _ = try t.s.startServer()
+        #expect(try tmux.waitFor("the server is back", timeout: 30), "screen:\n\(tmux.dump)")
     }
 
     /// The program file replaced while the TUI runs (an upgrade, a rebuild), then the server

@@ -214,9 +214,10 @@ final class ServerSessionSource: SessionSource {
         case .waiting(_, let delay, let error):
             resync.subscription = nil
             gone = true
-            var text = "server gone, reconnecting in \(Int(delay.rounded(.up))) s"
+            // The error's code says why a connection failed; after a stop on purpose that is known.
+            var text = "server gone, reconnecting in \(Int(delay.rounded(.up))) s (\(error.code.rawValue))"
             if stoppedOnPurpose {
-                text = "the server was stopped; `cc-bridge-tui serve` starts it again (reconnecting in \(Int(delay.rounded(.up))) s)"
+                text = "the server was stopped; `cc-bridge-tui serve` starts it again (looking for it again in \(Int(delay.rounded(.up))) s)"
             } else if !ServerLock.probe(connection.paths).running && !restarting {
                 // It died (its lock is free): start another; the next attempt finds it.
                 restarting = true
@@ -228,7 +229,7 @@ final class ServerSessionSource: SessionSource {
                     restarting = false
                 }
             }
-            if subscribed { onReport(.status(StatusMessage(text + " (\(error.code.rawValue))", kind: .error))) }
+            if subscribed { onReport(.status(StatusMessage(text, kind: .error))) }
         case .stopped(let error?):
             subscribeError = error
             onReport(.status(StatusMessage("the server connection ended: \(error.message)", kind: .error)))
