@@ -45,7 +45,7 @@ private final class PingPongPipes: @unchecked Sendable {
 
 
     /// Sleeps in poll(2) until `fd` is readable, then reads what is there.
-    static func await(_ fd: Int32, into buffer: inout [UInt8]) -> Int {
+    static func sleepThenRead(_ fd: Int32, into buffer: inout [UInt8]) -> Int {
         var slot = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         while poll(&slot, 1, -1) < 0 && errno == EINTR {}
         return buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -66,7 +66,7 @@ extension Bench {
             CPUMask.only(echoCPU).apply()
             var buffer = [UInt8](repeating: 0, count: 256)
             for _ in 0..<total {
-                let n = PingPongPipes.await(pipes.toEcho[0], into: &buffer)
+                let n = PingPongPipes.sleepThenRead(pipes.toEcho[0], into: &buffer)
                 guard n > 0 else { return }
                 _ = buffer.withUnsafeBytes { write(pipes.toCaller[1], $0.baseAddress, n) }
             }
@@ -79,7 +79,7 @@ extension Bench {
         for index in 0..<total {
             let start = MonotonicClock.now()
             _ = message.withUnsafeBytes { write(pipes.toEcho[1], $0.baseAddress, $0.count) }
-            guard PingPongPipes.await(pipes.toCaller[0], into: &buffer) > 0 else { throw BenchError("wake floor: echo thread gone") }
+            guard PingPongPipes.sleepThenRead(pipes.toCaller[0], into: &buffer) > 0 else { throw BenchError("wake floor: echo thread gone") }
             if index >= 200 { latencies.append(MonotonicClock.now() - start) }
         }
         return (percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000)

@@ -412,7 +412,7 @@ public final class HistoryStore {
     @discardableResult
     public func compact() -> HistoryError? {
         // The rewrite holds everything in memory, a batch's records too.
-        if batched != nil { batched?.records = [] }
+        batched?.records = []
         close()
         if let readOnly { return refuseWrite(readOnly) }
         if let error = ensureDirectory() { return fail(error) }
