@@ -294,6 +294,28 @@ struct HealthFixture {
         #expect(stale.reason.contains("no heartbeat for 45 s"))
     }
 
+    /// The session check's rate is of finished turns: a turn the agent's crash cut off is
+    /// named, not counted as a success ("3 requests, 100% succeeded" was shown after a crash).
+    @Test func aSessionWithAnInterruptedTurnSaysSoBesideItsRate() throws {
+        var tracker = SessionTracker(settings: SessionSettings(), framing: .framed)
+        for (n, id) in ["a", "b"].enumerated() {
+            let at = Double(n * 10)
+            tracker.promptSent(id: id, text: "p", at: at)
+            tracker.output(text: "x", at: at + 1)
+            tracker.framedDone(id: id, status: .ok, exit: 0, at: at + 2)
+        }
+        let allFinished = HealthRules.session(tracker.summary())
+        #expect(allFinished.reason.contains("; 2 requests, 100% succeeded;"))
+        #expect(!allFinished.reason.contains("interrupted"))
+
+        tracker.promptSent(id: "c", text: "p", at: 30)
+        tracker.output(text: "thinking", at: 30.5)
+        tracker.agentExited(at: 31)
+        let afterCrash = HealthRules.session(tracker.summary())
+        #expect(afterCrash.reason.contains("3 requests, 100% of the 2 finished succeeded, 1 interrupted;"))
+        #expect(!afterCrash.reason.contains("3 requests, 100% succeeded"))
+    }
+
     @Test func pipeDirProblems() throws {
         let tmp = TempDir()
         let missing = HealthMonitor(settings: healthSettings(), pipeDirectory: tmp.path + "/nope",

@@ -188,10 +188,16 @@ public enum HealthRules {
         if let t = s.lastTTFB { details["last_ttfb"] = String(format: "%.3f", t) }
         if let d = s.lastDuration { details["last_duration"] = String(format: "%.3f", d) }
         var text = "\(s.state.rawValue); \(s.requests) request\(s.requests == 1 ? "" : "s")"
-        if let rate = s.successRate { text += ", \(Int((rate * 100).rounded()))% succeeded" }
+        let finished = s.completed + s.failed + s.timedOut
+        if let rate = s.successRate {
+            // The rate leaves out interrupted and open turns: said so, or "3 requests, 100%
+            // succeeded" would count a turn the agent's crash cut off as a success.
+            let percent = Int((rate * 100).rounded())
+            text += finished == s.requests ? ", \(percent)% succeeded" : ", \(percent)% of the \(finished) finished succeeded"
+        }
+        if s.interrupted > 0 { text += ", \(s.interrupted) interrupted" }
         if let t = s.lastTTFB { text += "; last first byte after \(age(t))" }
         if let d = s.lastDuration { text += ", last turn \(age(d))" }
-        let finished = s.completed + s.failed + s.timedOut
         if let rate = s.successRate, finished >= 4, rate < 0.5 {
             return CheckResult("session", .degraded, text + " (most turns fail)", details: details)
         }
