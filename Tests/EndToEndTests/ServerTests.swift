@@ -109,6 +109,26 @@ final class ServerScratch {
         #expect(try s.tui(["server", "stop"]).status == 1)
     }
 
+    /// A server runs per pipe directory: `server status|stop` for one where none runs names the
+    /// servers that do and the option that reaches them (a newcomer's `server stop` without
+    /// `--pipe-dir` said only "no server runs for /tmp/cc-bridge/pipes").
+    @Test func askingAboutAPipeDirectoryWithoutAServerNamesTheOnesThatRun() throws {
+        let s = try ServerScratch()
+        let other = s.scratch.file("other-pipes")
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        let before = try run(try Binaries.tui, ["server", "status", "--pipe-dir", other], environment: s.environment)
+        #expect(before.status == 1 && before.stdout == "no server runs for \(other)\n", "status: \(before.stdout)")
+
+        let pid = try s.startServer()
+        let status = try run(try Binaries.tui, ["server", "status", "--pipe-dir", other], environment: s.environment)
+        #expect(status.status == 1)
+        #expect(status.stdout.contains("no server runs for \(other)\none runs for \(s.pipes) (pid \(pid)): add --pipe-dir \(s.pipes) to ask about it"),
+                "status: \(status.stdout)")
+        let stop = try run(try Binaries.tui, ["server", "stop", "--pipe-dir", other], environment: s.environment)
+        #expect(stop.status == 1 && stop.stdout.contains("add --pipe-dir \(s.pipes) to stop it"), "stop: \(stop.stdout)")
+        #expect(ServerScratch.alive(pid), "asking about another pipe directory must leave the server alone")
+    }
+
     @Test func aStalePidFileIsReplacedWithAMessage() throws {
         let s = try ServerScratch()
         // A pid file from a server that is gone (a process that has exited).

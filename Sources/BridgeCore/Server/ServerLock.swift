@@ -161,13 +161,29 @@ public final class ServerLock {
 
     /// Whether a server holds the lock for these paths, and what its pid file says.
     public static func probe(_ paths: ServerPaths) -> (running: Bool, record: ServerRecord?) {
-        let fd = open(paths.lockPath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        probe(lockPath: paths.lockPath, pidPath: paths.pidPath)
+    }
+
+    private static func probe(lockPath: String, pidPath: String) -> (running: Bool, record: ServerRecord?) {
+        let fd = open(lockPath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         if fd < 0 { return (false, nil) }
         defer { close(fd) }
         if flock(fd, LOCK_SH | LOCK_NB) == 0 {
             flock(fd, LOCK_UN)
-            return (false, ServerRecord.read(paths.pidPath))
+            return (false, ServerRecord.read(pidPath))
         }
-        return (true, ServerRecord.read(paths.pidPath))
+        return (true, ServerRecord.read(pidPath))
+    }
+
+    /// The servers of this user running now, whatever their pipe directory: each lock held in
+    /// `directory` (`ServerPaths.directory`) with what its pid file says, sorted by pipe directory.
+    /// For "none runs for this pipe directory, but one runs for that one".
+    public static func running(in directory: String) -> [ServerRecord] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix("server-") && $0.hasSuffix(".lock") }.compactMap { name -> ServerRecord? in
+            let stem = directory + "/" + name.dropLast(".lock".count)
+            let probe = probe(lockPath: stem + ".lock", pidPath: stem + ".pid")
+            return probe.running ? probe.record : nil
+        }.sorted { ($0.pipeDirectory ?? "") < ($1.pipeDirectory ?? "") }
     }
 }

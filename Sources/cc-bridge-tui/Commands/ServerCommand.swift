@@ -29,7 +29,7 @@ struct ServerStatusCommand: ParsableCommand {
         guard probe.running else {
             var line = "no server runs for \(config.pipeDirectory)"
             if let stale = probe.record { line += " (a stale pid file names process \(stale.pid): \(paths.pidPath))" }
-            print(line)
+            print(line + ServerText.othersRunning(paths, to: "ask about it"))
             throw ExitCode(1)
         }
         let record = probe.record
@@ -71,7 +71,7 @@ struct ServerStopCommand: ParsableCommand {
         let paths = ServerLocation.paths(for: config)
         let probe = ServerLock.probe(paths)
         guard probe.running else {
-            print("no server runs for \(config.pipeDirectory)")
+            print("no server runs for \(config.pipeDirectory)" + ServerText.othersRunning(paths, to: "stop it"))
             throw ExitCode(1)
         }
         let endpoint = IPCEndpoint(pipeDirectory: config.pipeDirectory)
@@ -105,6 +105,17 @@ extension Result {
 }
 
 enum ServerText {
+    /// After "no server runs for DIR": the servers that do run for other pipe directories and how
+    /// to reach one (a server runs per pipe directory; `server stop` without `--pipe-dir` asks
+    /// about the config's), or nothing when none runs.
+    static func othersRunning(_ paths: ServerPaths, to purpose: String) -> String {
+        let others = ServerLock.running(in: paths.directory).filter { $0.pipeDirectory != paths.pipeDirectory }
+        guard !others.isEmpty else { return "" }
+        let named = others.map { "\($0.pipeDirectory ?? "an unknown pipe directory") (pid \($0.pid))" }
+        return "\n" + (others.count == 1 ? "one runs for " : "servers run for ") + named.joined(separator: ", ")
+            + ": add --pipe-dir " + (others.count == 1 ? (others[0].pipeDirectory ?? "DIR") : "DIR") + " to \(purpose)"
+    }
+
     /// "3d 4h", "2h 5m", "4m 10s", "12s".
     static func duration(_ seconds: Double) -> String {
         let s = max(0, Int(seconds))
