@@ -96,6 +96,14 @@ enum Proc {
         return u + s
     }
 
+    /// Minor page faults of a process so far (minflt, field 10 of /proc/PID/stat).
+    static func minorFaults(_ pid: pid_t) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let paren = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: paren)...].split(separator: " ")
+        return fields.count > 7 ? Int(fields[7]) : nil
+    }
+
     static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
     /// This process's CPU seconds (user + system).

@@ -266,6 +266,7 @@ extension Bench {
         if let failure = client.failure { throw BenchError("server-ingest: \(failure)") }
         let stamp = server.scratch.file("stamp")
         let cpu0 = Double(Proc.cpuTicks(server.pid) ?? 0) / Proc.ticksPerSecond
+        let faults0 = Proc.minorFaults(server.pid) ?? 0
         let writer = try Proc.spawn([Proc.selfExe, "child-write", String(sizes.ingestBytes), server.pipes + "/flood.out.fifo"],
                                     environment: ["CCB_BENCH_STAMP": stamp])
         // Done when the last line arrived, or (a client that lost lines) when the writer is done
@@ -282,11 +283,12 @@ extension Bench {
         if !writerDone { try Proc.wait(writer) }
         if let failure = client.failure { throw BenchError("server-ingest: \(failure)") }
         let cpu = Double(Proc.cpuTicks(server.pid) ?? 0) / Proc.ticksPerSecond - cpu0
+        let faults = (Proc.minorFaults(server.pid) ?? 0) - faults0
         let seconds = t1 - (try writerStart(stamp))
         let rate = mib(bytes) / seconds
         let whole = client.linesReceived == lines
         let resyncs = client.skipNotices == 0 ? "" : ", \(client.skipNotices) skip notices (resubscribed)"
-        let note = whole ? "\(Int(mib(bytes))) MiB, every line; server cpu \(fmt(cpu)) s\(resyncs)"
+        let note = whole ? "\(Int(mib(bytes))) MiB, every line; server cpu \(fmt(cpu)) s, \(faults) page faults\(resyncs)"
             : "LOST \(lines - client.linesReceived) of \(lines) lines\(resyncs)"
         return [
             Row(budget: "server-ingest", metric: "serve + one client decoding as the TUI vs cat", value: rate, unit: "MiB/s",
@@ -357,7 +359,8 @@ extension Bench {
             // No budget: what the machine itself charges for the four wake-ups of a prompt.
             Row(budget: "server-roundtrip", metric: "wake floor, \(floor.placement): 4 wake-ups (2 × pipe ping-pong p50)", value: 2 * floor.p50,
                 unit: "ms", baseline: p50, baselineName: "server round trip p50, same run",
-                note: "two pinned threads, poll(2) between messages; one exchange p50 \(fmt(floor.p50)) ms, p99 \(fmt(floor.p99)) ms")
+                note: "two pinned threads, poll(2) between messages; one exchange p50 \(fmt(floor.p50)) ms, p99 \(fmt(floor.p99)) ms"
+                    + IdleDriver.description)
         }
     }
 

@@ -44,6 +44,7 @@ struct ServeCommand: ParsableCommand {
                                                         log: ServerDaemon.log))
             }
             let daemon = ServerDaemon(options: daemonOptions)
+            AllocatorTuning.applyForStreaming()
             do {
                 try daemon.run()
             } catch {
