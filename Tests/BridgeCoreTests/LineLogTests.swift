@@ -52,6 +52,24 @@ import Testing
         #expect(log.lines(from: 2_002).batches.map { $0.batch.count } == [2_000, 1])
     }
 
+    /// A batch trimmed from the log lets its storage go as it is trimmed. (The log only moved
+    /// past trimmed batches and dropped them in bulk later, so a flood held several times its
+    /// bound: 82 MiB of text with a 16 MiB bound, the server's heap 124 MiB.)
+    @Test func aTrimmedBatchsStorageIsLetGoAtOnce() {
+        func address(_ batch: OutputBatch) -> UnsafePointer<UInt8>? { batch.text.withUnsafeBufferPointer { $0.baseAddress } }
+        let lines = (0..<2_000).map { "line \($0) " + String(repeating: "x", count: 60) }
+        var log = LineLog(maxBytes: 256 << 10)
+        var first = Self.batch(lines)
+        log.append(first)
+        #expect(address(log.lines(from: 1).batches[0].batch) == address(first), "a compact batch is shared")
+        for _ in 0..<3 { log.append(Self.batch(lines)) }
+        #expect(log.lines(from: 1).missing >= 2_000, "the first batch was trimmed")
+        // Emptying our copy keeps its storage only if nobody else holds it any more.
+        let before = address(first)
+        first.removeAll(keepingCapacity: true)
+        #expect(address(first) == before, "the log still holds a trimmed batch's storage")
+    }
+
     @Test func fromAnyIdGivesExactlyTheLinesFromThereOpenLineLast() {
         var log = LineLog()
         log.append(Self.batch(["a", "b", "c"]))

@@ -124,6 +124,9 @@ public struct LineLog {
         // The newest batch stays whatever its size: the bound is maxBytes plus one batch.
         while keptBytes > maxBytes && head < chunks.count - 1 {
             keptBytes -= chunks[head].batch.text.count
+            // Its storage goes now, not when the array is compacted below: until then a flood's
+            // trimmed batches were all still held (several times the bound).
+            chunks[head].batch = OutputBatch()
             head += 1
         }
         if head > 64 && head * 2 > chunks.count {
