@@ -3,10 +3,10 @@
 // With glibc's defaults such a buffer above the dynamic mmap threshold is mmap'd and unmapped
 // again, and freed memory at the top of the heap is trimmed as soon as 128 KiB (later twice the
 // threshold) is free, so every drain refilled fresh pages: page faults and the kernel zeroing
-// them were ~10 % of the server's CPU in a flood (`perf record -e page-faults`: 36,900 during a
-// 256 MiB ingest, 4,800 with these settings). A fixed 4 MiB mmap threshold keeps such buffers in
-// the heap; a 32 MiB trim threshold keeps up to that much freed heap for the next drain instead of
-// handing it back at once. Peak RSS of the flood was unchanged (docs/DECISIONS.md).
+// them were ~10 % of the server's CPU in a flood (55–68 k minor faults per 256 MiB ingest; ~8.5 k
+// with these settings and the line log's prompt release of trimmed batches). A fixed 4 MiB mmap
+// threshold keeps such buffers in the heap; a 32 MiB trim threshold keeps up to that much freed
+// heap for the next drain instead of handing it back at once (docs/DECISIONS.md).
 
 #if canImport(Glibc)
 import Glibc
