@@ -81,6 +81,7 @@ public struct OutputQueue: Sendable {
         headOffset += count
         byteCount -= count
         if headOffset >= frames[head].bytes.count {
+            frames[head].bytes = []   // written: its bytes go now, not when the array is compacted
             head += 1
             headOffset = 0
             compactIfNeeded()

@@ -150,6 +150,22 @@ import Testing
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// A frame written whole lets its bytes go at once (written frames were held until 1,024 had
+    /// piled up, or the queue emptied: up to 1,024 frames of a flood after they left).
+    @Test func aWrittenFrameLetsItsBytesGoAtOnce() {
+        func address(_ bytes: [UInt8]) -> UnsafePointer<UInt8>? { bytes.withUnsafeBufferPointer { $0.baseAddress } }
+        var queue = OutputQueue(limit: 1 << 20, byteStream: false)
+        var written = [UInt8](repeating: UInt8(ascii: "x"), count: 8192)
+        queue.append(OutputFrame(bytes: written, droppable: true))
+        queue.append(frame("still queued"))
+        queue.consume(8192)
+        #expect(queue.frameCount == 1)
+        // Emptying our copy keeps its storage only if the queue no longer holds it.
+        let before = address(written)
+        written.removeAll(keepingCapacity: true)
+        #expect(address(written) == before, "the queue still holds a written frame's bytes")
+    }
+
     @Test func plainDropsExactlyTheOldestBytes() {
         var queue = OutputQueue(limit: 10, byteStream: true)
         queue.append(frame("0123456789"))
