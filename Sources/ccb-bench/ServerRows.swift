@@ -284,11 +284,12 @@ extension Bench {
         if let failure = client.failure { throw BenchError("server-ingest: \(failure)") }
         let cpu = Double(Proc.cpuTicks(server.pid) ?? 0) / Proc.ticksPerSecond - cpu0
         let faults = (Proc.minorFaults(server.pid) ?? 0) - faults0
+        let peakRSS = Double(Self.statusKB(server.pid, "VmHWM")) / 1024
         let seconds = t1 - (try writerStart(stamp))
         let rate = mib(bytes) / seconds
         let whole = client.linesReceived == lines
         let resyncs = client.skipNotices == 0 ? "" : ", \(client.skipNotices) skip notices (resubscribed)"
-        let note = whole ? "\(Int(mib(bytes))) MiB, every line; server cpu \(fmt(cpu)) s, \(faults) page faults\(resyncs)"
+        let note = whole ? "\(Int(mib(bytes))) MiB, every line; server cpu \(fmt(cpu)) s, \(faults) page faults, peak RSS \(fmt(peakRSS)) MiB\(resyncs)"
             : "LOST \(lines - client.linesReceived) of \(lines) lines\(resyncs)"
         return [
             Row(budget: "server-ingest", metric: "serve + one client decoding as the TUI vs cat", value: rate, unit: "MiB/s",
