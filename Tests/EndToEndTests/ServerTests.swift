@@ -129,6 +129,31 @@ final class ServerScratch {
         #expect(ServerScratch.alive(pid), "asking about another pipe directory must leave the server alone")
     }
 
+    /// Servers are told apart by their pipe directory's real path: the same relative `--pipe-dir`
+    /// given in another directory is another server, and it is named by its real path.
+    @Test func theSameRelativePipeDirElsewhereIsAnotherServerNamedByItsRealPath() throws {
+        let s = try ServerScratch()
+        let here = s.scratch.file("here"), there = s.scratch.file("there")
+        for directory in [here, there] {
+            try FileManager.default.createDirectory(atPath: directory + "/pipes", withIntermediateDirectories: true)
+        }
+        let tui = try Binaries.tui
+        func run(in directory: String, _ arguments: [String]) throws -> Finished {
+            try EndToEndTests.run("/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", directory, tui] + arguments, environment: s.environment)
+        }
+        let started = try run(in: there, ["serve", "--pipe-dir", "pipes"])
+        #expect(started.status == 0, "serve: \(started.stdout) \(started.stderr)")
+        guard let pid = s.pidFileRecord else { Issue.record("no pid file after serve"); return }
+        s.started.insert(pid)
+        let realThere = ReaderLock.realPath(of: there + "/pipes")
+        let status = try run(in: here, ["server", "status", "--pipe-dir", "pipes"])
+        #expect(status.status == 1)
+        #expect(status.stdout.contains("one runs for \(realThere) (pid \(pid)): add --pipe-dir \(realThere) to ask about it"),
+                "status: \(status.stdout)")
+        let same = try run(in: there, ["server", "status", "--pipe-dir", "pipes"])
+        #expect(same.status == 0 && same.stdout.contains("pid      \(pid)"), "status: \(same.stdout)")
+    }
+
     @Test func aStalePidFileIsReplacedWithAMessage() throws {
         let s = try ServerScratch()
         // A pid file from a server that is gone (a process that has exited).

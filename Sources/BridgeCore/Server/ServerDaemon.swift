@@ -98,7 +98,8 @@ public final class ServerDaemon {
             _ = loop.schedule(after: interval, repeating: interval) { [unowned self] in self.checkSocket() }
         }
         try lock.writePidFile(ServerRecord(pid: getpid(), socket: options.paths.socketPath,
-                                           started: core.startedAt, pipeDirectory: options.paths.pipeDirectory))
+                                           started: core.startedAt,
+                                           pipeDirectory: ReaderLock.realPath(of: options.paths.pipeDirectory)))
     }
 
     /// The socket file removed or replaced: listen there again when the path is free.

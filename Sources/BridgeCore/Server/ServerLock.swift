@@ -6,7 +6,8 @@
 // it and replaces the pid file the dead server left (saying so). A second start finds the lock
 // held and names the running server's pid and socket. `probe` answers "does one run?" for
 // `server status|stop` and for clients, with a shared lock taken and dropped at once; a server
-// starting at that very moment retries its exclusive lock for a short while.
+// starting at that very moment retries its exclusive lock for a short while. `running(in:)` lists
+// the servers of every pipe directory, for "none runs for this one, but one runs for that one".
 
 import Foundation
 #if canImport(Glibc)
@@ -175,15 +176,28 @@ public final class ServerLock {
         return (true, ServerRecord.read(pidPath))
     }
 
-    /// The servers of this user running now, whatever their pipe directory: each lock held in
-    /// `directory` (`ServerPaths.directory`) with what its pid file says, sorted by pipe directory.
-    /// For "none runs for this pipe directory, but one runs for that one".
-    public static func running(in directory: String) -> [ServerRecord] {
+    /// A server found running by `running(in:)`: its key (the hash of its pipe directory's real
+    /// path, as `ServerPaths.key`), its lock file, and its pid file's record (nil while it starts,
+    /// or when the file is gone).
+    public struct Running: Equatable, Sendable {
+        public let key: String
+        public let lockPath: String
+        public let record: ServerRecord?
+    }
+
+    /// Every server of this user running now, whatever its pipe directory: each lock held in
+    /// `directory` (`ServerPaths.directory`), with what its pid file says, sorted by pipe
+    /// directory. For "none runs for this pipe directory, but one runs for that one": compare
+    /// keys, not the recorded `pipe_dir` text (a relative path or a symlink names the same
+    /// directory differently).
+    public static func running(in directory: String) -> [Running] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.filter { $0.hasPrefix("server-") && $0.hasSuffix(".lock") }.compactMap { name -> ServerRecord? in
-            let stem = directory + "/" + name.dropLast(".lock".count)
-            let probe = probe(lockPath: stem + ".lock", pidPath: stem + ".pid")
-            return probe.running ? probe.record : nil
-        }.sorted { ($0.pipeDirectory ?? "") < ($1.pipeDirectory ?? "") }
+        return names.filter { $0.hasPrefix("server-") && $0.hasSuffix(".lock") }.compactMap { name -> Running? in
+            let stem = String(name.dropLast(".lock".count))
+            let base = directory + "/" + stem
+            let probe = probe(lockPath: base + ".lock", pidPath: base + ".pid")
+            guard probe.running else { return nil }
+            return Running(key: String(stem.dropFirst("server-".count)), lockPath: base + ".lock", record: probe.record)
+        }.sorted { ($0.record?.pipeDirectory ?? "") < ($1.record?.pipeDirectory ?? "") }
     }
 }

@@ -46,12 +46,17 @@ public final class ReaderLock {
         stateDirectory + "/history/" + instance.rawValue + "." + key(of: pipeDirectory) + ".reader.lock"
     }
 
-    /// 16 hex digits of FNV-1a over the pipe directory's real path (as given when it has none).
-    static func key(of pipeDirectory: String) -> String {
-        let canonical = realpath(pipeDirectory, nil).map { pointer in
+    /// The pipe directory's real path (as given when it has none: it does not exist).
+    public static func realPath(of pipeDirectory: String) -> String {
+        realpath(pipeDirectory, nil).map { pointer in
             defer { free(pointer) }
             return String(cString: pointer)
         } ?? pipeDirectory
+    }
+
+    /// 16 hex digits of FNV-1a over the pipe directory's real path (as given when it has none).
+    static func key(of pipeDirectory: String) -> String {
+        let canonical = realPath(of: pipeDirectory)
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in canonical.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         let hex = String(hash, radix: 16)

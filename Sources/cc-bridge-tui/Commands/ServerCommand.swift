@@ -3,6 +3,7 @@
 // running, 1 not). stop: a clean shutdown (clients told, history synced, pid file and socket
 // removed), asked over the socket (SIGTERM to the pid when the socket does not answer), waiting
 // until it is gone, bounded by --timeout (exit 0 stopped, 1 none ran or it did not stop in time).
+// When none runs for this pipe directory, both name the servers that run for others.
 
 import ArgumentParser
 import BridgeCore
@@ -109,11 +110,15 @@ enum ServerText {
     /// to reach one (a server runs per pipe directory; `server stop` without `--pipe-dir` asks
     /// about the config's), or nothing when none runs.
     static func othersRunning(_ paths: ServerPaths, to purpose: String) -> String {
-        let others = ServerLock.running(in: paths.directory).filter { $0.pipeDirectory != paths.pipeDirectory }
+        let others = ServerLock.running(in: paths.directory).filter { $0.key != paths.key }
         guard !others.isEmpty else { return "" }
-        let named = others.map { "\($0.pipeDirectory ?? "an unknown pipe directory") (pid \($0.pid))" }
+        let named = others.map { server -> String in
+            guard let record = server.record else { return "a server holding \(server.lockPath) (no pid file yet)" }
+            return "\(record.pipeDirectory ?? "an unknown pipe directory") (pid \(record.pid))"
+        }
+        let only = others.count == 1 ? others[0].record?.pipeDirectory : nil
         return "\n" + (others.count == 1 ? "one runs for " : "servers run for ") + named.joined(separator: ", ")
-            + ": add --pipe-dir " + (others.count == 1 ? (others[0].pipeDirectory ?? "DIR") : "DIR") + " to \(purpose)"
+            + ": add --pipe-dir " + (only ?? "DIR") + " to \(purpose)"
     }
 
     /// "3d 4h", "2h 5m", "4m 10s", "12s".
