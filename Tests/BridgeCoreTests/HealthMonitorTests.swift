@@ -314,6 +314,8 @@ struct HealthFixture {
         let afterCrash = HealthRules.session(tracker.summary())
         #expect(afterCrash.reason.contains("3 requests, 100% of the 2 finished succeeded, 1 interrupted;"))
         #expect(!afterCrash.reason.contains("3 requests, 100% succeeded"))
+        #expect(afterCrash.details["interrupted"] == "1" && afterCrash.details["success_rate"] == "1.00")
+        #expect(allFinished.details["interrupted"] == nil)
     }
 
     @Test func pipeDirProblems() throws {

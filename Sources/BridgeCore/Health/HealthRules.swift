@@ -185,6 +185,8 @@ public enum HealthRules {
         var details = ["state": s.state.rawValue, "requests": String(s.requests), "completed": String(s.completed),
                        "failed": String(s.failed + s.timedOut)]
         if let rate = s.successRate { details["success_rate"] = String(format: "%.2f", rate) }
+        if s.interrupted > 0 { details["interrupted"] = String(s.interrupted) }
+        if s.open > 0 { details["open"] = String(s.open) }
         if let t = s.lastTTFB { details["last_ttfb"] = String(format: "%.3f", t) }
         if let d = s.lastDuration { details["last_duration"] = String(format: "%.3f", d) }
         var text = "\(s.state.rawValue); \(s.requests) request\(s.requests == 1 ? "" : "s")"
