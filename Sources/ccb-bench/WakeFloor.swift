@@ -5,7 +5,7 @@
 // under the server round trip for any design whose processes sleep while they wait. Where the two
 // sleepers sit matters more than anything else on a VM (a wake-up on the other vCPU has to rouse
 // it), so the exchange is timed twice: the threads pinned to two CPUs, then both to one. The rows
-// name the idle driver and its halt polling, which set that price (docs/performance.md).
+// name the idle driver and its halt polling, which set that price (IdleDriver).
 
 import BridgeCore
 import Foundation
@@ -50,20 +50,6 @@ private final class PingPongPipes: @unchecked Sendable {
         var slot = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         while poll(&slot, 1, -1) < 0 && errno == EINTR {}
         return buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-    }
-}
-
-/// What decides the price of a wake-up on the other CPU: the cpuidle driver and, for KVM's
-/// `haltpoll`, how long an idle vCPU polls before it halts (a halted vCPU needs an IPI and a VM
-/// exit to wake; one that polls sees the wake-up at once). Read from sysfs; "" where absent.
-enum IdleDriver {
-    static var description: String {
-        func read(_ path: String) -> String? {
-            (try? String(contentsOfFile: path, encoding: .utf8)).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        }
-        guard let driver = read("/sys/devices/system/cpu/cpuidle/current_driver") else { return "" }
-        guard let poll = read("/sys/module/haltpoll/parameters/guest_halt_poll_ns") else { return "; idle driver \(driver)" }
-        return "; idle driver \(driver), guest_halt_poll_ns \(poll)"
     }
 }
 

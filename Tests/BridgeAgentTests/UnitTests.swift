@@ -158,6 +158,7 @@ import Testing
         var written = [UInt8](repeating: UInt8(ascii: "x"), count: 8192)
         queue.append(OutputFrame(bytes: written, droppable: true))
         queue.append(frame("still queued"))
+        #expect(queue.withHeadBytes { $0.baseAddress } == UnsafeRawPointer(address(written)), "the queue shares the frame's bytes")
         queue.consume(8192)
         #expect(queue.frameCount == 1)
         // Emptying our copy keeps its storage only if the queue no longer holds it.

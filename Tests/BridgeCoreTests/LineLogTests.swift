@@ -55,7 +55,7 @@ import Testing
     /// A batch trimmed from the log lets its storage go as it is trimmed. (The log only moved
     /// past trimmed batches and dropped them in bulk later, so a flood held several times its
     /// bound: 82 MiB of text with a 16 MiB bound, the server's heap 124 MiB.)
-    @Test func aTrimmedBatchsStorageIsLetGoAtOnce() {
+    @Test func aTrimmedBatchLetsItsStorageGoAtOnce() {
         func address(_ batch: OutputBatch) -> UnsafePointer<UInt8>? { batch.text.withUnsafeBufferPointer { $0.baseAddress } }
         let lines = (0..<2_000).map { "line \($0) " + String(repeating: "x", count: 60) }
         var log = LineLog(maxBytes: 256 << 10)

@@ -44,7 +44,9 @@ struct ServeCommand: ParsableCommand {
                                                         log: ServerDaemon.log))
             }
             let daemon = ServerDaemon(options: daemonOptions)
-            AllocatorTuning.applyForStreaming()
+            if !AllocatorTuning.applyForStreaming() {
+                ServerDaemon.log("malloc thresholds not set (mallopt refused them): a flood costs more page faults")
+            }
             do {
                 try daemon.run()
             } catch {
