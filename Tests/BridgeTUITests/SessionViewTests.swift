@@ -150,6 +150,11 @@ import Testing
             " ✖ api        unhealthy        ●◐✖ up 1h rec 1 agent: no agent is reading the in",
         ])
         #expect(screen[0].hasPrefix("▌✖ api"))
+        // Uptime counts on between checks (it stood at the last check's figure: "up 0s" for half
+        // a minute in the demo).
+        h.send(.tick(now: SessionViewTests.t0 + 600))
+        #expect(h.screen()[19] == " ● fifo_pipes healthy          ●●● up 11m      /tmp/ccb: mode 700, 4 FIFOs",
+                "screen:\n\(h.screen().joined(separator: "\n"))")
         // Disabled: the panel says so.
         var off = Harness()
         off.state.healthEnabled = false

@@ -1,5 +1,5 @@
 // HealthTUITests: the live health panel end to end: checks every 0.2 s, an agent stopped and
-// started again, the panel and the instance list following it.
+// started again, the panel and the instance list following it; uptimes counting on between checks.
 
 import Foundation
 import Testing
@@ -36,6 +36,25 @@ import Glibc
         s.agents.append(try Running("/usr/bin/env", ["python3", "-c", CLITests.upstreamStyleAgent, s.pipes, "bot"]))
         #expect(try eventually { Self.panelRow(try s.tmux.capture(), "●", "bot", "healthy") }, "screen:\n\(s.tmux.dump)")
         #expect(try s.tmux.capture().contains { $0.hasPrefix(" ● bot ") && $0.contains("│") }, "screen:\n\(s.tmux.dump)")
+    }
+
+    /// With checks 60 s apart the open panel's uptimes still count on (they stood at the last
+    /// check's figure: the demo showed "up 0s" for half a minute).
+    @Test func theOpenPanelsUptimesCountOnBetweenChecks() throws {
+        let scratch = Scratch()
+        let config = scratch.file("config.yaml")
+        try "docker:\n  health:\n    check_interval: 60\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let s = try TUISession(arguments: ["--config", config])
+        #expect(try s.tmux.waitFor("─ prompt → bot"))
+        try s.tmux.send("H")
+        func uptime() throws -> String? {
+            guard let row = try s.tmux.capture().first(where: { $0.hasPrefix(" ● fifo_pipes ") && !$0.contains("│") }),
+                  let up = row.range(of: " up ") else { return nil }
+            return row[up.upperBound...].split(separator: " ").first.map(String.init)
+        }
+        #expect(try eventually { try uptime() != nil }, "screen:\n\(s.tmux.dump)")
+        let first = try uptime()
+        #expect(try eventually(timeout: 10) { try uptime() != first }, "still \(first ?? "-"):\n\(s.tmux.dump)")
     }
 
     @Test func disabledHealthSaysSo() throws {

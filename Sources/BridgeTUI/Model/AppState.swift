@@ -54,17 +54,28 @@ public struct HealthRow: Hashable, Sendable {
     public var detail: String
     /// Recent states, oldest first (the panel shows the last few).
     public var trend: [HealthLevel]
+    /// Uptime as of the report's check.
     public var uptime: Double?
+    /// When the component was first seen (seconds since 1970): the panel counts its uptime to
+    /// now from this, not the report's figure, which is as old as the last check (up to the
+    /// check interval: the demo showed "up 0s" for half a minute).
+    public var firstSeen: Double?
     public var recoveries: Int
     public init(component: String, level: HealthLevel, reason: String = "", detail: String = "",
-                trend: [HealthLevel] = [], uptime: Double? = nil, recoveries: Int = 0) {
+                trend: [HealthLevel] = [], uptime: Double? = nil, firstSeen: Double? = nil, recoveries: Int = 0) {
         self.component = component
         self.level = level
         self.reason = reason
         self.detail = detail
         self.trend = trend
         self.uptime = uptime
+        self.firstSeen = firstSeen
         self.recoveries = recoveries
+    }
+
+    /// Uptime at `now`: from `firstSeen` when known, else the report's figure.
+    public func uptime(at now: Double) -> Double? {
+        firstSeen.map { max(0, now - $0) } ?? uptime
     }
 }
 

@@ -12,7 +12,7 @@ public enum HealthRows {
         return report.components.map { c in
             HealthRow(component: InstanceScanner.displayName(c.name), level: level(c.state), reason: c.reason,
                       detail: c.lastRecovery.map { "last recovery: \($0)" } ?? "",
-                      trend: c.trend.map(level), uptime: c.uptime, recoveries: c.recoveryAttempts)
+                      trend: c.trend.map(level), uptime: c.uptime, firstSeen: c.firstSeen, recoveries: c.recoveryAttempts)
         }
     }
 

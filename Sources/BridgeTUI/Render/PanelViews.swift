@@ -61,7 +61,7 @@ enum HealthView {
                     c = buffer.write(StateGlyph.of(level).glyph, row: row, col: c, limit: end, style: theme.style(StateGlyph.healthRole(level)))
                 }
                 c += 1
-                var facts = "up " + duration(item.uptime)
+                var facts = "up " + duration(item.uptime(at: state.now))
                 if item.recoveries > 0 { facts += " rec \(item.recoveries)" }
                 c = buffer.write(pad(facts, 12), row: row, col: c, limit: end, style: border)
                 if CharWidth.of(facts) >= 12 { c += 1 }   // a full column still ends in a space before the reason

@@ -81,6 +81,9 @@ public final class TUIRuntime {
     private var escapeTimer: EventLoop.TimerID?
     private var expiryTimer: EventLoop.TimerID?
     private var notifyTimer: EventLoop.TimerID?
+    /// Ticks once a second while the health panel is open, so its uptimes count on between
+    /// checks; none while it is closed (an idle TUI wakes for nothing).
+    private var healthClock: EventLoop.TimerID?
     /// The status expiry the timer is set for; the timer is only touched when it changes.
     private var scheduledExpiry: Double?
     private var firstFrameDone = false
@@ -254,6 +257,18 @@ public final class TUIRuntime {
         scheduleNotificationFlush()
         scheduleFrame()
         scheduleExpiry()
+        updateHealthClock()
+    }
+
+    private func updateHealthClock() {
+        if state.healthVisible, healthClock == nil {
+            healthClock = loop.schedule(after: 1, repeating: 1) { [unowned self] in
+                self.dispatch(.tick(now: Date().timeIntervalSince1970))
+            }
+        } else if !state.healthVisible, let clock = healthClock {
+            loop.cancel(clock)
+            healthClock = nil
+        }
     }
 
     private func run(_ effect: Effect) {
