@@ -101,6 +101,77 @@ func lineModel(input: String, expected: [String]) {
     #expect(small.protocolViolations == 0)
 }
 
+/// Whole lines of printable text and colour changes are taken in bulk, straight into the batch;
+/// a line that needs the line buffer (a control, another escape, invalid UTF-8, a C1, over the
+/// length cap, no newline yet) stops the bulk and goes through it. Both paths must show the same
+/// lines and runs, wherever the feeds are cut: one big feed (mostly bulk) against one-byte feeds
+/// (the line buffer) and random cuts, around the length cap too.
+@Test func wholeLinesInBulkEqualTheLineBufferPath() {
+    var rng = SplitMix64(seed: 11)
+    let plain: [[UInt8]] = [Array("plain ascii words".utf8), Array("✓ done → next".utf8), Array("😀".utf8), Array("é".utf8)]
+    let colours: [[UInt8]] = ["\(esc)[1;31m", "\(esc)[0m", "\(esc)[m", "\(esc)[38;5;200m", "\(esc)[38;2;1;2;3m", "\(esc)[1m",
+                              "\(esc)[22m", "\(esc)[4;44m", "\(esc)[39;49m"].map { Array($0.utf8) }
+    let special: [[UInt8]] = [[0xFF], [0xE2, 0x9C], [0xC2, 0x85], [0x07], [0x09], [0x0D], [0x08], [0x7F], [0x1B],
+                              Array("\(esc)[K".utf8), Array("\(esc)]0;t\u{07}".utf8), Array("\(esc)[3".utf8)]
+    for maxLineBytes in [16, 40, 64 << 10] {
+        for round in 0..<80 {
+            var bytes: [UInt8] = []
+            for _ in 0..<(Int(rng.next() % 40) + 1) {
+                // Mostly text and colour changes, some lines over the cap, now and then a special piece.
+                for _ in 0..<Int(rng.next() % 6) {
+                    switch rng.next() % 10 {
+                    case 0...5: bytes += plain[Int(rng.next() % UInt64(plain.count))] + [0x20]
+                    case 6...8: bytes += colours[Int(rng.next() % UInt64(colours.count))]
+                    default: if round % 2 == 0 { bytes += special[Int(rng.next() % UInt64(special.count))] }
+                    }
+                }
+                bytes += rng.next() % 4 == 0 ? [0x0D, 0x0A] : [0x0A]
+            }
+            if rng.next() % 2 == 0 { bytes += Array("open ✓ \(esc)[32mgreen".utf8) }
+            let oneFeed = collect([bytes], maxLineBytes: maxLineBytes)
+            let byteFeeds = collect(bytes.map { [$0] }, maxLineBytes: maxLineBytes)
+            var cuts: [[UInt8]] = [], at = 0
+            while at < bytes.count {
+                let size = min(bytes.count - at, Int(rng.next() % 50) + 1)
+                cuts.append(Array(bytes[at..<(at + size)]))
+                at += size
+            }
+            let randomFeeds = collect(cuts, maxLineBytes: maxLineBytes)
+            #expect(oneFeed.lines == byteFeeds.lines, "cap \(maxLineBytes): \(bytes)")
+            #expect(randomFeeds.lines == byteFeeds.lines, "cap \(maxLineBytes): \(cuts)")
+            #expect(oneFeed.protocolViolations == 0 && randomFeeds.protocolViolations == 0)
+            #expect(oneFeed.lines.allSatisfy { $0.text.utf8.count <= maxLineBytes && isSanitized($0.text) })
+        }
+    }
+}
+
+/// Colours in lines taken in bulk: runs as the line buffer makes them (a change to the same
+/// style continues the run), carried over to the next line, none for plain text.
+@Test func wholeLinesInBulkKeepTheirColours() {
+    let red = TextStyle(foreground: .ansi(1), bold: true)
+    let lines = collect("\(esc)[1;31mred\(esc)[1m more\(esc)[0m plain\r\nstill \(esc)[1;31mred\nred on\(esc)[m\n").lines
+    #expect(lines.map(\.text) == ["red more plain", "still red", "red on"])
+    #expect(lines[0].runs == [StyleRun(start: 0, count: 8, style: red)])
+    #expect(lines[1].runs == [StyleRun(start: 6, count: 3, style: red)])
+    #expect(lines[2].runs == [StyleRun(start: 0, count: 6, style: red)])
+}
+
+/// Whole plain lines in one feed keep their order, bytes and timestamps: the first gets the time
+/// its first byte came, the rest the feed's time.
+@Test func plainLinesInBulkKeepTheirTimestamps() {
+    let clock = FakeClock()
+    var processor = OutputProcessor(now: { clock.time })
+    var batch = OutputBatch()
+    clock.time = 1
+    processor.feed(Array("first ".utf8), into: &batch)   // an open line: its first byte came at 1
+    batch.removeAll(keepingCapacity: true)
+    clock.time = 2
+    processor.feed(Array("half\nsecond ✓\nthird\n\nfifth".utf8), into: &batch)
+    #expect(batch.lines.map(\.text) == ["first half", "second ✓", "third", "", "fifth"])
+    #expect(batch.lines.map(\.timestamp) == [1, 2, 2, 2, 2])
+    #expect(batch.replacesOpenLine && batch.endsWithOpenLine)
+}
+
 @Test func openLineIsShownAndThenReplaced() {
     var processor = OutputProcessor(now: { 0 })
     var batch = OutputBatch()

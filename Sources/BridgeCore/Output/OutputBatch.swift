@@ -213,6 +213,40 @@ public struct OutputBatch: Sendable, Equatable {
         endsWithOpenLine = false
     }
 
+    // MARK: Built in place (the processor's whole lines in bulk)
+
+    var runCount: Int { runs.count }
+
+    /// Appends text (valid UTF-8) to the text of the lines being built.
+    mutating func appendText(_ p: UnsafePointer<UInt8>, count: Int) {
+        if count > 0 { text.append(contentsOf: UnsafeBufferPointer(start: p, count: count)) }
+    }
+
+    mutating func appendNewline() { text.append(0x0A) }
+
+    /// Appends a style run to the line whose runs start at `lineRunStart`; a run that continues
+    /// that line's last one in the same style lengthens it (as LineBuffer does).
+    mutating func appendRun(_ run: StyleRun, lineRunStart: Int) {
+        if runs.count > lineRunStart, let last = runs.last, last.start + last.count == run.start, last.style == run.style {
+            runs[runs.count - 1].count += run.count
+        } else {
+            runs.append(run)
+        }
+    }
+
+    /// Ends a line built in place: its text from `textStart` (the newline after it is appended
+    /// with the text), its runs from `runStart` to the last one appended.
+    mutating func appendLineEntry(textStart: Int, textCount: Int, runStart: Int, timestamp: Double) {
+        entries.append(Entry(textStart: textStart, textCount: textCount, runStart: runStart,
+                             runCount: runs.count - runStart, timestamp: timestamp))
+    }
+
+    /// Drops text and runs appended for a line that was not ended.
+    mutating func truncate(textCount: Int, runCount: Int) {
+        if text.count > textCount { text.removeSubrange(textCount...) }
+        if runs.count > runCount { runs.removeSubrange(runCount...) }
+    }
+
     public static func == (a: OutputBatch, b: OutputBatch) -> Bool {
         a.replacesOpenLine == b.replacesOpenLine && a.endsWithOpenLine == b.endsWithOpenLine && a.lines == b.lines
     }

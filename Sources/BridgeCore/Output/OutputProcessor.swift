@@ -8,7 +8,10 @@
 //
 // Speed: bytes are scanned through an unsafe pointer; runs of printable ASCII and valid UTF-8 are
 // copied into a reused line buffer in one go, and a finished line is copied into the packed
-// OutputBatch: no allocation per line. A line longer than `maxLineBytes` continues on a new line.
+// OutputBatch: no allocation per line. At the start of a line, the whole lines that follow made of
+// printable text and colour changes (the bulk of a flood) skip the line buffer: their text goes
+// into the batch in one copy per stretch between colour changes, their runs as the line buffer
+// would make them. A line longer than `maxLineBytes` continues on a new line.
 
 import Foundation
 
@@ -23,6 +26,10 @@ public struct OutputProcessor {
     private var sgrParams: [SGRParam] = []
     /// First bytes of a UTF-8 sequence split across feeds (at most 3).
     private var pending: [UInt8] = []
+    /// The line being read went to the line buffer after the bulk path gave up on it: no second
+    /// try until it ends (a line of many colour changes and then a control would be read again
+    /// from each change on).
+    private var bulkGaveUp = false
 
     /// When the current line's first byte arrived; nil until then.
     private var lineTimestamp: Double?
@@ -59,6 +66,7 @@ public struct OutputProcessor {
     /// starts a line of its own instead of continuing the marker's.
     public mutating func dropOpenLine() {
         line.reset()
+        bulkGaveUp = false
         openLineShown = false
         dirty = false
         lineTimestamp = nil
@@ -115,6 +123,7 @@ public struct OutputProcessor {
         escape = EscapeParser()
         style = .plain
         styleIsPlain = true
+        bulkGaveUp = false
         if !line.isEmpty || openLineShown { finishLine(&batch) }
     }
 
@@ -131,49 +140,25 @@ public struct OutputProcessor {
     @inline(__always)
     private mutating func scanText(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int, _ batch: inout OutputBatch) -> Int {
         var i = start
-        let space16 = SIMD16<UInt8>(repeating: 0x20), printableSpan16 = SIMD16<UInt8>(repeating: 0x5F)
         while i < n {
+            if line.isEmpty && line.pad == 0 && !openLineShown && !bulkGaveUp {
+                let next = takeWholeLines(p, i, n, &batch)
+                bulkGaveUp = next == i
+                i = next
+                guard i < n else { return n }
+            }
             let runStart = i
             // Fast path: printable ASCII and valid, non-C1 UTF-8.
-            scan: while true {
-                if i &+ 16 <= n {
-                    // Sixteen bytes at a time while they are all printable ASCII (0x20...0x7E), then
-                    // straight to the first byte that is not (no data-dependent branch for which half).
-                    let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<UInt8>.self)
-                    if !any((v &- space16) .>= printableSpan16) { i &+= 16; continue }
-                    let low = Self.notPrintableASCII(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
-                    let high = Self.notPrintableASCII(UnsafeRawPointer(p + i + 8).loadUnaligned(as: UInt64.self))
-                    i &+= low != 0 ? low.trailingZeroBitCount &>> 3 : 8 &+ (high.trailingZeroBitCount &>> 3)
-                } else if i &+ 8 <= n {
-                    let special = Self.notPrintableASCII(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
-                    if special == 0 { i &+= 8; continue }
-                    i &+= special.trailingZeroBitCount &>> 3
-                } else if i >= n {
-                    break scan
-                }
-                let b = p[i]
-                if b &- 0x20 < 0x5F { i &+= 1; continue }   // only in the last few bytes
-                if b < 0x80 { break scan }
-                switch UTF8Scan.classify(p, i, n) {
-                case .valid(let length): i &+= length
-                default: break scan
-                }
+            while true {
+                i = Self.firstNotPrintableASCII(p, i, n)
+                guard i < n, p[i] >= 0x80, case .valid(let length) = UTF8Scan.classify(p, i, n) else { break }
+                i &+= length
             }
             guard i < n else {
                 if i > runStart { write(p + runStart, i - runStart, &batch) }
                 return n
             }
             let b = p[i]
-            if b == 0x0A && i - runStart <= maxLineBytes && line.isEmpty && line.pad == 0 && styleIsPlain && !openLineShown {
-                // A whole plain line at the start of a line: straight into the batch, newline and all.
-                batch.append(terminatedLine: UnsafeBufferPointer(start: p + runStart, count: i - runStart + 1),
-                             timestamp: lineTimestamp ?? feedTime)
-                batch.endsWithOpenLine = false
-                lineTimestamp = feedTime
-                dirty = false
-                i += 1
-                continue
-            }
             if i > runStart { write(p + runStart, i - runStart, &batch) }
             if b >= 0x80 {
                 switch UTF8Scan.classify(p, i, n) {
@@ -204,6 +189,110 @@ public struct OutputProcessor {
             }
         }
         return n
+    }
+
+    /// At the start of a line: takes the whole lines from `start` on that are made of printable
+    /// text (ASCII, valid UTF-8 but C1) and complete SGR sequences straight into `batch`, up to the
+    /// first line that needs the line buffer (a control, another escape, invalid UTF-8 or a C1,
+    /// more than `maxLineBytes`) or has no newline yet; that line is left as it was found (its
+    /// colour changes undone). Returns where that line starts (`start` when none was taken).
+    @inline(__always)
+    private mutating func takeWholeLines(_ p: UnsafePointer<UInt8>, _ start: Int, _ n: Int, _ batch: inout OutputBatch) -> Int {
+        var i = start, lineStart = start
+        // Input from `copyFrom` on is not in the batch yet: input offset j (>= copyFrom) is at
+        // batch offset `batch.text.count + j - copyFrom` once copied.
+        var copyFrom = start
+        var lineText = batch.text.count, lineRuns = batch.runCount
+        var lineStyle = style, lineStyleIsPlain = styleIsPlain
+        var segment = start   // where the text in the current style began
+        var stamp = lineTimestamp ?? feedTime
+        var took = false
+        while true {
+            let lineBytes = batch.text.count &+ (i &- copyFrom) &- lineText
+            // A newline at or past `limit` would end a line longer than maxLineBytes.
+            let limit = min(n, i &+ (maxLineBytes &- lineBytes) &+ 1)
+            i = Self.firstNotPrintableASCII(p, i, limit)
+            guard i < limit else { break }
+            let b = p[i]
+            if b == 0x0A || b == 0x0D && i &+ 1 < n && p[i &+ 1] == 0x0A {
+                let end = batch.text.count &+ (i &- copyFrom)
+                if !styleIsPlain && i > segment {
+                    batch.appendRun(StyleRun(start: end - (i - segment) - lineText, count: i - segment, style: style), lineRunStart: lineRuns)
+                }
+                batch.appendLineEntry(textStart: lineText, textCount: end - lineText, runStart: lineRuns, timestamp: stamp)
+                stamp = feedTime
+                took = true
+                if b == 0x0D {
+                    // `\r\n` ends the line as `\n` does (the return changes nothing before it);
+                    // the batch keeps the newline only.
+                    batch.appendText(p + copyFrom, count: i - copyFrom)
+                    batch.appendNewline()
+                    i &+= 2
+                    copyFrom = i
+                } else {
+                    i &+= 1
+                }
+                lineStart = i
+                segment = i
+                lineText = end + 1
+                lineRuns = batch.runCount
+                lineStyle = style
+                lineStyleIsPlain = styleIsPlain
+            } else if b >= 0x80 {
+                guard case .valid(let length) = UTF8Scan.classify(p, i, n) else { break }
+                i &+= length
+            } else if b == 0x1B, let end = completeSGR(p, i, n) {
+                // The text so far goes in now; the sequence's bytes are skipped.
+                if !styleIsPlain && i > segment {
+                    let at = batch.text.count + (segment - copyFrom) - lineText
+                    batch.appendRun(StyleRun(start: at, count: i - segment, style: style), lineRunStart: lineRuns)
+                }
+                batch.appendText(p + copyFrom, count: i - copyFrom)
+                applySGR(UnsafeBufferPointer(start: p + i + 2, count: end - i - 2))
+                i = end + 1
+                copyFrom = i
+                segment = i
+            } else {
+                break
+            }
+        }
+        // The line it stopped in is left to the line buffer as it was found.
+        if copyFrom <= lineStart {
+            batch.appendText(p + copyFrom, count: lineStart - copyFrom)
+        } else {
+            batch.truncate(textCount: lineText, runCount: lineRuns)
+        }
+        style = lineStyle
+        styleIsPlain = lineStyleIsPlain
+        if took {
+            batch.endsWithOpenLine = false
+            lineTimestamp = feedTime
+            dirty = false
+        }
+        return lineStart
+    }
+
+    /// The index of the first byte from `start` that is not printable ASCII (0x20...0x7E), or `end`.
+    @inline(__always)
+    private static func firstNotPrintableASCII(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Int {
+        var i = start
+        let space16 = SIMD16<UInt8>(repeating: 0x20), printableSpan16 = SIMD16<UInt8>(repeating: 0x5F)
+        while i &+ 16 <= end {
+            // Sixteen bytes at a time while they are all printable ASCII, then straight to the
+            // first byte that is not (no data-dependent branch for which half).
+            let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<UInt8>.self)
+            if !any((v &- space16) .>= printableSpan16) { i &+= 16; continue }
+            let low = notPrintableASCII(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+            let high = notPrintableASCII(UnsafeRawPointer(p + i + 8).loadUnaligned(as: UInt64.self))
+            return i &+ (low != 0 ? low.trailingZeroBitCount &>> 3 : 8 &+ (high.trailingZeroBitCount &>> 3))
+        }
+        if i &+ 8 <= end {
+            let special = notPrintableASCII(UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+            if special != 0 { return i &+ (special.trailingZeroBitCount &>> 3) }
+            i &+= 8
+        }
+        while i < end && p[i] &- 0x20 < 0x5F { i &+= 1 }
+        return i
     }
 
     /// The high bit of each byte of `w` that is not printable ASCII (below 0x20, 0x7F or above);
@@ -342,6 +431,7 @@ public struct OutputProcessor {
     // MARK: Lines
 
     private mutating func finishLine(_ batch: inout OutputBatch) {
+        bulkGaveUp = false
         emitLine(open: false, &batch)
         line.reset()
         lineTimestamp = feedTime
