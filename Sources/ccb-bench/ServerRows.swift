@@ -250,9 +250,49 @@ extension Bench {
 
     // MARK: server-ingest
 
+    /// Rounds of the server-ingest row, each `cat` then the server on the same data, back to
+    /// back: the row reports the round with the median ratio (a single pair on a shared machine
+    /// moved `cat` alone 560–1,740 MiB/s between runs minutes apart).
+    var ingestRounds: Int { sizes.ingestBytes >= 64 << 20 ? 3 : 1 }
+
     func serverIngest() throws -> [Row] {
-        let catRate = try catRate()
         let engine = try engineRate()
+        var rounds: [(cat: Double, run: ServerIngestRun)] = []
+        for round in 1...ingestRounds {
+            log("server-ingest: round \(round) of \(ingestRounds)")
+            let cat = try measureCatRate()
+            rounds.append((cat, try serverIngestRun()))
+        }
+        let ratios = rounds.map { $0.run.rate / $0.cat }
+        let median = rounds.indices.sorted { ratios[$0] < ratios[$1] }[rounds.count / 2]
+        let (catRate, run) = rounds[median]
+        let everyLine = rounds.allSatisfy(\.run.whole)
+        let roundsNote = rounds.count == 1 ? "" : "; median of \(rounds.count) rounds (cat, then the server), ratios "
+            + ratios.map { fmt($0) + "×" }.joined(separator: ", ")
+        let note = everyLine
+            ? "\(Int(mib(ingestPayload.bytes))) MiB, every line in every round; server cpu \(fmt(run.cpu)) s, \(run.faults) page faults, peak RSS \(fmt(run.peakRSS)) MiB\(run.resyncs)\(roundsNote)"
+            : rounds.compactMap(\.run.lost).joined(separator: "; ") + roundsNote
+        return [
+            Row(budget: "server-ingest", metric: "serve + one client decoding as the TUI vs cat", value: run.rate, unit: "MiB/s",
+                baseline: catRate, baselineName: "cat FIFO > /dev/null", limit: "≥ 0.5 × cat",
+                pass: everyLine && run.rate >= 0.5 * catRate, note: note),
+            guardRow("server ingest", rate: run.rate, engine: engine),
+        ]
+    }
+
+    struct ServerIngestRun {
+        var rate: Double
+        var cpu: Double
+        var faults: Int
+        var peakRSS: Double
+        var whole: Bool
+        /// What was lost, when a line was.
+        var lost: String?
+        var resyncs: String
+    }
+
+    /// One flood through a fresh server into one subscribed client decoding as the TUI does.
+    private func serverIngestRun() throws -> ServerIngestRun {
         let (bytes, lines) = ingestPayload
         log("server-ingest: cc-bridge-tui serve + one subscribed client, \(Int(mib(bytes))) MiB")
         let server = try BenchServer()
@@ -286,17 +326,10 @@ extension Bench {
         let faults = (Proc.minorFaults(server.pid) ?? 0) - faults0
         let peakRSS = Double(Self.statusKB(server.pid, "VmHWM")) / 1024
         let seconds = t1 - (try writerStart(stamp))
-        let rate = mib(bytes) / seconds
         let whole = client.linesReceived == lines
-        let resyncs = client.skipNotices == 0 ? "" : ", \(client.skipNotices) skip notices (resubscribed)"
-        let note = whole ? "\(Int(mib(bytes))) MiB, every line; server cpu \(fmt(cpu)) s, \(faults) page faults, peak RSS \(fmt(peakRSS)) MiB\(resyncs)"
-            : "LOST \(lines - client.linesReceived) of \(lines) lines\(resyncs)"
-        return [
-            Row(budget: "server-ingest", metric: "serve + one client decoding as the TUI vs cat", value: rate, unit: "MiB/s",
-                baseline: catRate, baselineName: "cat FIFO > /dev/null", limit: "≥ 0.5 × cat",
-                pass: whole && rate >= 0.5 * catRate, note: note),
-            guardRow("server ingest", rate: rate, engine: engine),
-        ]
+        return ServerIngestRun(rate: mib(bytes) / seconds, cpu: cpu, faults: faults, peakRSS: peakRSS, whole: whole,
+                               lost: whole ? nil : "LOST \(lines - client.linesReceived) of \(lines) lines",
+                               resyncs: client.skipNotices == 0 ? "" : ", \(client.skipNotices) skip notices (resubscribed)")
     }
 
     // MARK: server-roundtrip
