@@ -4,7 +4,8 @@
 // in-process baseline of the same run.
 //   server-ingest     a writer floods the out-FIFO; one client on the TUI's session feed decodes
 //                     every event with the TUI's code (SessionWire.decode → Scrollback), and
-//                     resyncs after a skip as the TUI does; vs `cat FIFO > /dev/null`
+//                     resyncs after a skip as the TUI does; vs `cat FIFO > /dev/null`; three
+//                     rounds of cat then the server (one in --quick), the median ratio's round
 //   server-roundtrip  an echo agent; `send` over the socket → the reply line's output event; vs
 //                     the in-process plain round trip (InstanceHub); and the machine's wake floor
 //                     (WakeFloor: four wake-ups of a process sleeping in poll, no work)
