@@ -329,9 +329,10 @@ extension Bench {
         let peakRSS = Double(Self.statusKB(server.pid, "VmHWM")) / 1024
         let seconds = t1 - (try writerStart(stamp))
         let whole = client.linesReceived == lines
+        let resyncs = client.skipNotices == 0 ? "" : ", \(client.skipNotices) skip notices (resubscribed)"
         return ServerIngestRun(rate: mib(bytes) / seconds, cpu: cpu, faults: faults, peakRSS: peakRSS, whole: whole,
-                               lost: whole ? nil : "LOST \(lines - client.linesReceived) of \(lines) lines",
-                               resyncs: client.skipNotices == 0 ? "" : ", \(client.skipNotices) skip notices (resubscribed)")
+                               lost: whole ? nil : "LOST \(lines - client.linesReceived) of \(lines) lines\(resyncs)",
+                               resyncs: resyncs)
     }
 
     // MARK: server-roundtrip
