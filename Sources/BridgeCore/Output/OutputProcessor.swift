@@ -26,7 +26,7 @@ public struct OutputProcessor {
     private var sgrParams: [SGRParam] = []
     /// First bytes of a UTF-8 sequence split across feeds (at most 3).
     private var pending: [UInt8] = []
-    /// The line being read went to the line buffer after the bulk path gave up on it: no second
+    /// The line being read went to the line buffer after the bulk path stopped in it: no second
     /// try until it ends (a line of many colour changes and then a control would be read again
     /// from each change on).
     private var bulkGaveUp = false
@@ -142,10 +142,10 @@ public struct OutputProcessor {
         var i = start
         while i < n {
             if line.isEmpty && line.pad == 0 && !openLineShown && !bulkGaveUp {
-                let next = takeWholeLines(p, i, n, &batch)
-                bulkGaveUp = next == i
-                i = next
+                i = takeWholeLines(p, i, n, &batch)
                 guard i < n else { return n }
+                // The line at `i` needs the line buffer (or has no newline yet): no second try.
+                bulkGaveUp = true
             }
             let runStart = i
             // Fast path: printable ASCII and valid, non-C1 UTF-8.
@@ -210,7 +210,8 @@ public struct OutputProcessor {
         while true {
             let lineBytes = batch.text.count &+ (i &- copyFrom) &- lineText
             // A newline at or past `limit` would end a line longer than maxLineBytes.
-            let limit = min(n, i &+ (maxLineBytes &- lineBytes) &+ 1)
+            let room = maxLineBytes &- lineBytes
+            let limit = room < n &- i ? i &+ room &+ 1 : n
             i = Self.firstNotPrintableASCII(p, i, limit)
             guard i < limit else { break }
             let b = p[i]
