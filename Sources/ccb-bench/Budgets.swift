@@ -34,6 +34,12 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
     return sorted[min(max(rank, 0), sorted.count - 1)]
 }
 
+/// The index of the median of `values` (the upper one of an even count): a row measured in
+/// rounds reports the round with the median ratio.
+func medianIndex(_ values: [Double]) -> Int {
+    values.indices.sorted { values[$0] < values[$1] }[values.count / 2]
+}
+
 struct Bench {
     let sizes: Sizes
     let log: (String) -> Void

@@ -252,8 +252,8 @@ extension Bench {
 
     // MARK: server-ingest
 
-    /// Rounds of the server-ingest row, each `cat` then the server on the same data, back to
-    /// back: the row reports the round with the median ratio (a single pair on a shared machine
+    /// Rounds of the server-ingest row, each `cat` and the server on the same data back to back
+    /// (which goes first alternates): the row reports the round with the median ratio (a single pair on a shared machine
     /// moved `cat` alone 560–1,740 MiB/s between runs minutes apart).
     var ingestRounds: Int { sizes.ingestBytes >= 64 << 20 ? 3 : 1 }
 
@@ -272,8 +272,7 @@ extension Bench {
             }
         }
         let ratios = rounds.map { $0.run.rate / $0.cat }
-        let median = rounds.indices.sorted { ratios[$0] < ratios[$1] }[rounds.count / 2]
-        let (catRate, run) = rounds[median]
+        let (catRate, run) = rounds[medianIndex(ratios)]
         let everyLine = rounds.allSatisfy(\.run.whole)
         let roundsNote = rounds.count == 1 ? "" : "; median of \(rounds.count) rounds (cat and the server in turn), ratios "
             + ratios.map { fmt($0) + "×" }.joined(separator: ", ")
@@ -427,7 +426,7 @@ extension Bench {
         }
         func rate(_ run: Run) -> Double { mib(run.bytes) / run.seconds }
         let ratios = rounds.map { rate($0.many) / rate($0.one) }
-        let (one, many) = rounds[rounds.indices.sorted { ratios[$0] < ratios[$1] }[rounds.count / 2]]
+        let (one, many) = rounds[medianIndex(ratios)]
         let oneRate = rate(one), manyRate = rate(many)
         // Every round's clients are judged; the figures are the median round's.
         func whole(_ run: Run) -> Int { run.subscribers.filter { $0.linesReceived == run.lines }.count }

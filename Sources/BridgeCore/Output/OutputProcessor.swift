@@ -207,6 +207,12 @@ public struct OutputProcessor {
         var segment = start   // where the text in the current style began
         var stamp = lineTimestamp ?? feedTime
         var took = false
+        /// Ends the stretch of text in the current style at `i` (a run when the style is not plain).
+        func endSegment(at i: Int) {
+            guard !styleIsPlain && i > segment else { return }
+            let at = batch.text.count &+ (segment &- copyFrom) &- lineText
+            batch.appendRun(StyleRun(start: at, count: i - segment, style: style), lineRunStart: lineRuns)
+        }
         while true {
             let lineBytes = batch.text.count &+ (i &- copyFrom) &- lineText
             // A newline at or past `limit` would end a line longer than maxLineBytes.
@@ -217,9 +223,7 @@ public struct OutputProcessor {
             let b = p[i]
             if b == 0x0A || b == 0x0D && i &+ 1 < n && p[i &+ 1] == 0x0A {
                 let end = batch.text.count &+ (i &- copyFrom)
-                if !styleIsPlain && i > segment {
-                    batch.appendRun(StyleRun(start: end - (i - segment) - lineText, count: i - segment, style: style), lineRunStart: lineRuns)
-                }
+                endSegment(at: i)
                 batch.appendLineEntry(textStart: lineText, textCount: end - lineText, runStart: lineRuns, timestamp: stamp)
                 stamp = feedTime
                 took = true
@@ -244,10 +248,7 @@ public struct OutputProcessor {
                 i &+= length
             } else if b == 0x1B, let end = completeSGR(p, i, n) {
                 // The text so far goes in now; the sequence's bytes are skipped.
-                if !styleIsPlain && i > segment {
-                    let at = batch.text.count + (segment - copyFrom) - lineText
-                    batch.appendRun(StyleRun(start: at, count: i - segment, style: style), lineRunStart: lineRuns)
-                }
+                endSegment(at: i)
                 batch.appendText(p + copyFrom, count: i - copyFrom)
                 applySGR(UnsafeBufferPointer(start: p + i + 2, count: end - i - 2))
                 i = end + 1
